@@ -1,0 +1,102 @@
+/**
+ * Cost traces (CONTRACT.md §5): `GET /v1/traces/{trace_id}` returns a trace's span tree with costs;
+ * `GET /v1/traces` lists traces by cost. Dates are UTC calendar days, `end_date` inclusive.
+ */
+import type { FastifyInstance } from 'fastify';
+import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import { HttpError, InputError } from '../http/errors.ts';
+import type { Database } from '../store/database.ts';
+import { listTraces, readTraceSpans, TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
+import { DAY_MICROS, parseDateParam } from './dates.ts';
+import { buildCostTrace, isoNanos } from './trace-tree.ts';
+
+const TRACE_ID_RE = /^[0-9a-fA-F]{32}$/;
+
+interface ListQuery {
+  customer_id?: string;
+  start_date?: string;
+  end_date?: string;
+  sort: TraceSort;
+  limit: number;
+  offset: number;
+}
+
+export async function tracesApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+  const { db } = deps;
+
+  app.get<{ Params: { trace_id: string } }>(
+    '/v1/traces/:trace_id',
+    {
+      config: { scope: 'read' },
+      schema: {
+        params: {
+          type: 'object',
+          properties: { trace_id: { type: 'string' } },
+          required: ['trace_id'],
+        },
+      },
+    },
+    async (request) => {
+      const raw = request.params.trace_id;
+      if (!TRACE_ID_RE.test(raw)) {
+        throw new InputError([{ loc: ['path', 'trace_id'], msg: 'must be 32 hex digits', type: 'value_error' }]);
+      }
+      const traceId = raw.toLowerCase();
+      const spans = await db.read((conn) => readTraceSpans(conn, traceId));
+      if (spans.length === 0) throw new HttpError(404, `trace ${traceId} not found`);
+      return buildCostTrace(traceId, spans);
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/traces',
+    {
+      config: { scope: 'read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            customer_id: { type: 'string', minLength: 1 },
+            start_date: { type: 'string' },
+            end_date: { type: 'string' },
+            sort: { type: 'string', enum: Object.keys(TRACE_SORTS), default: '-cost' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const fromMicros = q.start_date === undefined ? undefined : parseDateParam(q.start_date, 'start_date');
+      const toMicros = q.end_date === undefined ? undefined : parseDateParam(q.end_date, 'end_date') + DAY_MICROS;
+      if (fromMicros !== undefined && toMicros !== undefined && toMicros <= fromMicros) {
+        throw new InputError([
+          { loc: ['query', 'end_date'], msg: 'end_date is before start_date', type: 'value_error' },
+        ]);
+      }
+      const { items, total } = await db.read((conn) =>
+        listTraces(conn, {
+          ...(q.customer_id === undefined ? {} : { customerId: q.customer_id }),
+          ...(fromMicros === undefined ? {} : { fromMicros }),
+          ...(toMicros === undefined ? {} : { toMicros }),
+          sort: q.sort,
+          limit: q.limit,
+          offset: q.offset,
+        }),
+      );
+      return {
+        items: items.map((t) => ({
+          trace_id: t.traceId,
+          root_name: t.rootName,
+          start_time: isoNanos(t.startTimeUnixNano),
+          span_count: t.spanCount,
+          cost: picocentsToNumber(t.costPicocents),
+          cost_exact: formatPicocents(t.costPicocents),
+        })),
+        pagination: { total_count: total, limit: q.limit, offset: q.offset },
+      };
+    },
+  );
+}

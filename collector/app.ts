@@ -1,0 +1,111 @@
+/**
+ * `buildApp(config, deps)` assembles the HTTP surface on one port: OTLP receiver, read API, health and
+ * Prometheus metrics. It never listens (collector/server.ts does), so tests drive it with inject().
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { tracesApi } from './api/traces.ts';
+import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
+import { classify } from './http/errors.ts';
+import type { CollectorMetrics } from './observability.ts';
+import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
+import type { Database } from './store/database.ts';
+import type { IngestQueue } from './store/ingest-queue.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Which bearer-token scope a route needs. */
+    scope?: Scope;
+    /** OTLP routes answer errors as google.rpc.Status in the request's encoding. */
+    otlp?: boolean;
+  }
+}
+
+export interface AppConfig {
+  readonly maxBodyBytes: number;
+  readonly tokens: TokenSets;
+  readonly logLevel?: string;
+}
+
+export interface AppDeps {
+  readonly db: Database;
+  readonly queue: IngestQueue;
+  readonly metrics: CollectorMetrics;
+}
+
+export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: config.logLevel ? { level: config.logLevel } : false,
+    bodyLimit: config.maxBodyBytes,
+    // Large OTLP uploads from many exporters: keep-alive sockets are the norm.
+    keepAliveTimeout: 65_000,
+  });
+  const authorize = createAuthorizer(config.tokens);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const scope = request.routeOptions.config?.scope ?? 'public';
+    const outcome = authorize(scope, request.headers.authorization);
+    if (outcome.ok) return;
+    request.raw.resume();
+    if (outcome.status === 401) reply.header('www-authenticate', 'Bearer');
+    const err = { statusCode: outcome.status, message: outcome.message };
+    if (request.routeOptions.config?.otlp) {
+      return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', err);
+    }
+    return sendJsonFailure(reply, err);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    if (classify(err).internal) request.log.error({ err }, 'request failed');
+    return sendJsonFailure(reply, err);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    request.raw.resume();
+    return reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
+  });
+
+  app.get('/healthz', { config: { scope: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { scope: 'public' } }, async (_request, reply) => {
+    const ready =
+      deps.queue.healthy &&
+      (await deps.db
+        .read((c) => c.run('SELECT 1'))
+        .then(
+          () => true,
+          () => false,
+        ));
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
+  });
+  app.get('/metrics', { config: { scope: 'read' } }, async (_request, reply) => {
+    deps.metrics.queueDepth.set(deps.queue.depth);
+    deps.metrics.pendingAttribution.set(deps.queue.pendingAttribution);
+    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  await app.register(otlpReceiver, { queue: deps.queue, metrics: deps.metrics, maxBodyBytes: config.maxBodyBytes });
+  await app.register(tracesApi, { db: deps.db });
+  return app;
+}
+
+export function sendJsonFailure(reply: FastifyReply, err: unknown): FastifyReply {
+  const f = classify(err);
+  if (f.retryAfterSeconds !== undefined) reply.header('retry-after', String(f.retryAfterSeconds));
+  return reply.code(f.statusCode).send({
+    error: ERROR_NAMES[f.statusCode] ?? 'error',
+    message: f.message,
+    ...(f.detail ? { detail: f.detail } : {}),
+  });
+}
+
+const ERROR_NAMES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation_error',
+  429: 'too_many_requests',
+  500: 'internal_error',
+  503: 'unavailable',
+};

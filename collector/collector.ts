@@ -1,0 +1,73 @@
+/**
+ * Wires the collector's parts together: DuckDB file → attribution state (pending spans reloaded) →
+ * ingest queue → HTTP app. `close()` drains in-flight batches and closes DuckDB cleanly.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { CollectorMetrics } from './observability.ts';
+import { AttributionState } from './store/attribution-state.ts';
+import { type Database, openDatabase } from './store/database.ts';
+import { IngestQueue } from './store/ingest-queue.ts';
+import { loadPending, prepareWriter } from './store/span-writes.ts';
+
+export interface CollectorOptions {
+  readonly dbPath: string;
+  readonly maxBodyBytes: number;
+  readonly ingestTokens: readonly string[];
+  readonly readTokens: readonly string[];
+  readonly logLevel?: string;
+  /** Spans queued for commit before new requests get 429. */
+  readonly maxQueuedSpans?: number;
+  /** Spans per DuckDB transaction (group commit). */
+  readonly maxBatchSpans?: number;
+}
+
+export interface Collector {
+  readonly app: FastifyInstance;
+  readonly db: Database;
+  readonly queue: IngestQueue;
+  close(): Promise<void>;
+}
+
+const RECENT_SPANS_REMEMBERED = 500_000;
+const PENDING_SPANS_REMEMBERED = 200_000;
+
+export async function openCollector(options: CollectorOptions): Promise<Collector> {
+  const db = await openDatabase(options.dbPath);
+  await prepareWriter(db.writer);
+  const metrics = new CollectorMetrics();
+  const attribution = new AttributionState(RECENT_SPANS_REMEMBERED, PENDING_SPANS_REMEMBERED);
+  attribution.loadPending(await loadPending(db.writer, PENDING_SPANS_REMEMBERED));
+  const queue = new IngestQueue(
+    db,
+    attribution,
+    {
+      maxQueuedSpans: options.maxQueuedSpans ?? 200_000,
+      maxBatchSpans: options.maxBatchSpans ?? 20_000,
+      nowMicros: () => BigInt(Date.now()) * 1000n,
+    },
+    metrics,
+  );
+  const app = await buildApp(
+    {
+      maxBodyBytes: options.maxBodyBytes,
+      tokens: { ingest: options.ingestTokens, read: options.readTokens },
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    },
+    { db, queue, metrics },
+  );
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    db,
+    queue,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await queue.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Bearer-token scopes (CONTRACT.md §1): ingest tokens for writes, read tokens for the API and the
+ * dashboard's data. A scope with no tokens configured is open (allowed only on loopback, see config).
+ * Missing/unknown token → 401; a token of the other scope → 403.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export type Scope = 'ingest' | 'read' | 'public';
+
+export type AuthOutcome = { ok: true } | { ok: false; status: 401 | 403; message: string };
+
+export interface TokenSets {
+  readonly ingest: readonly string[];
+  readonly read: readonly string[];
+}
+
+export function createAuthorizer(tokens: TokenSets): (scope: Scope, authorization: string | undefined) => AuthOutcome {
+  const ingest = tokens.ingest.map(digest);
+  const read = tokens.read.map(digest);
+  return (scope, authorization) => {
+    if (scope === 'public') return { ok: true };
+    const wanted = scope === 'ingest' ? ingest : read;
+    if (wanted.length === 0) return { ok: true };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) return { ok: false, status: 401, message: 'missing bearer token (Authorization: Bearer <token>)' };
+    const given = digest(match[1] as string);
+    if (wanted.some((t) => timingSafeEqual(t, given))) return { ok: true };
+    const other = scope === 'ingest' ? read : ingest;
+    if (other.some((t) => timingSafeEqual(t, given))) {
+      return { ok: false, status: 403, message: `token is not valid for ${scope}` };
+    }
+    return { ok: false, status: 401, message: 'unknown bearer token' };
+  };
+}
+
+/** Fixed-length digests so comparison time does not depend on where tokens differ. */
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

@@ -1,0 +1,69 @@
+/**
+ * Self-observability (CONTRACT.md §6): Prometheus counters for what was accepted and rejected, the
+ * ingest queue, and store latency. One registry per app instance (no global singleton).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueObserver } from './store/ingest-queue.ts';
+
+export class CollectorMetrics implements QueueObserver {
+  readonly registry = new Registry();
+  readonly spansReceived = new Counter({
+    name: 'costtrace_spans_received_total',
+    help: 'Spans received in well-formed OTLP requests.',
+    registers: [this.registry],
+  });
+  readonly spansRejected = new Counter({
+    name: 'costtrace_spans_rejected_total',
+    help: 'Spans rejected one by one (reported as OTLP partial success).',
+    registers: [this.registry],
+  });
+  readonly spansStored = new Counter({
+    name: 'costtrace_spans_stored_total',
+    help: 'Spans committed to the store (re-sent duplicates excluded).',
+    registers: [this.registry],
+  });
+  readonly spansDuplicate = new Counter({
+    name: 'costtrace_spans_duplicate_total',
+    help: 'Re-sent spans (same trace and span id) that were already stored.',
+    registers: [this.registry],
+  });
+  readonly requests = new Counter({
+    name: 'costtrace_ingest_requests_total',
+    help: 'Ingest requests by HTTP status code.',
+    labelNames: ['route', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly batches = new Counter({
+    name: 'costtrace_store_batches_total',
+    help: 'Store transactions by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly commitSeconds = new Histogram({
+    name: 'costtrace_store_commit_seconds',
+    help: 'Time to attribute and commit one batch.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'costtrace_ingest_queue_spans',
+    help: 'Spans waiting to be committed.',
+    registers: [this.registry],
+  });
+  readonly pendingAttribution = new Gauge({
+    name: 'costtrace_attribution_pending_spans',
+    help: 'Spans whose customer waits for an ancestor span not received yet.',
+    registers: [this.registry],
+  });
+
+  committed(spans: number, inserted: number, seconds: number): void {
+    this.spansStored.inc(inserted);
+    this.spansDuplicate.inc(spans - inserted);
+    this.batches.inc({ outcome: 'committed' });
+    this.commitSeconds.observe(seconds);
+  }
+
+  failed(): void {
+    this.batches.inc({ outcome: 'failed' });
+  }
+}

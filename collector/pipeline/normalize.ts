@@ -1,0 +1,158 @@
+/**
+ * Pipeline stage 1+2: decoded OTLP spans → validated SpanRecords, plus the spans rejected one by one
+ * (reported as OTLP partial success; the rest of the request is still stored).
+ */
+import type { JsonValue, SpanRecord } from '../../src/records.ts';
+import {
+  ATTR_COST,
+  ATTR_COST_AMOUNT,
+  ATTR_COST_CURRENCY,
+  ATTR_CUSTOMER_ID,
+  ATTR_REVENUE,
+  ATTR_REVENUE_AMOUNT,
+  ATTR_REVENUE_CURRENCY,
+  ATTR_SERVICE_NAME,
+  KEPT_ATTRIBUTE_PREFIXES,
+} from '../../src/semconv.ts';
+import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
+import { type MoneyKeys, readMoney } from './money-attributes.ts';
+
+export interface Rejection {
+  readonly spanId: string;
+  readonly reason: string;
+}
+
+export interface Normalized {
+  readonly records: SpanRecord[];
+  readonly rejected: Rejection[];
+}
+
+const COST_KEYS: MoneyKeys = {
+  object: ATTR_COST,
+  amount: ATTR_COST_AMOUNT,
+  currency: ATTR_COST_CURRENCY,
+  allowNegative: false,
+};
+const REVENUE_KEYS: MoneyKeys = {
+  object: ATTR_REVENUE,
+  amount: ATTR_REVENUE_AMOUNT,
+  currency: ATTR_REVENUE_CURRENCY,
+  allowNegative: true,
+};
+
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+const SPAN_ID_RE = /^[0-9a-f]{16}$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+export const MAX_CUSTOMER_ID_LENGTH = 256;
+const MAX_KEPT_ATTRIBUTES = 64;
+const MAX_STRING_LENGTH = 1024;
+const MAX_ARRAY_ITEMS = 64;
+
+export function normalizeSpans(spans: readonly DecodedSpan[]): Normalized {
+  const records: SpanRecord[] = [];
+  const rejected: Rejection[] = [];
+  const resourceCache = new Map<object, { serviceName: string | null; customer: string | null | Error }>();
+  for (const span of spans) {
+    let res = resourceCache.get(span.resource);
+    if (res === undefined) {
+      res = {
+        serviceName: stringOrNull(span.resource.attributes.get(ATTR_SERVICE_NAME)),
+        customer: readCustomer(span.resource.attributes),
+      };
+      resourceCache.set(span.resource, res);
+    }
+    const result = normalizeSpan(span, res.serviceName, res.customer);
+    if (typeof result === 'string') rejected.push({ spanId: span.spanId, reason: result });
+    else records.push(result);
+  }
+  return { records, rejected };
+}
+
+/** Returns the record, or the reason the span is rejected. */
+function normalizeSpan(
+  span: DecodedSpan,
+  serviceName: string | null,
+  resourceCustomer: string | null | Error,
+): SpanRecord | string {
+  if (!TRACE_ID_RE.test(span.traceId) || span.traceId === ZERO_TRACE_ID) {
+    return `invalid trace id "${clip(span.traceId)}" (want 32 hex digits, not all zero)`;
+  }
+  if (!SPAN_ID_RE.test(span.spanId) || span.spanId === ZERO_SPAN_ID) {
+    return `invalid span id "${clip(span.spanId)}" (want 16 hex digits, not all zero)`;
+  }
+  const parent = span.parentSpanId;
+  if (parent !== '' && (!SPAN_ID_RE.test(parent) || parent === ZERO_SPAN_ID)) {
+    return `invalid parent span id "${clip(parent)}"`;
+  }
+  if (resourceCustomer instanceof Error) return `resource ${resourceCustomer.message}`;
+  const customerOwn = readCustomer(span.attributes);
+  if (customerOwn instanceof Error) return customerOwn.message;
+  const cost = readMoney(span.attributes, COST_KEYS);
+  if (cost.kind === 'invalid') return cost.reason;
+  const revenue = readMoney(span.attributes, REVENUE_KEYS);
+  if (revenue.kind === 'invalid') return revenue.reason;
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: parent === '' ? null : parent,
+    name: span.name,
+    kind: span.kind,
+    serviceName,
+    scopeName: span.scopeName,
+    startTimeUnixNano: span.startTimeUnixNano,
+    endTimeUnixNano: span.endTimeUnixNano,
+    statusCode: span.statusCode,
+    customerOwn,
+    resourceCustomer,
+    costPicocents: cost.kind === 'ok' ? cost.picocents : null,
+    costSource: cost.kind === 'ok' ? 'provided' : null,
+    revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
+    attributes: keptAttributes(span.attributes),
+  };
+}
+
+/** `customer.id`: a non-empty string (integers are accepted and read as text). */
+function readCustomer(attributes: AttrMap): string | null | Error {
+  const v = attributes.get(ATTR_CUSTOMER_ID);
+  if (v === undefined || v === null || v === '') return null;
+  const id = typeof v === 'number' || typeof v === 'bigint' ? String(v) : v;
+  if (typeof id !== 'string') return new Error(`${ATTR_CUSTOMER_ID} must be a string`);
+  if (id.length > MAX_CUSTOMER_ID_LENGTH) {
+    return new Error(`${ATTR_CUSTOMER_ID} is longer than ${MAX_CUSTOMER_ID_LENGTH} characters`);
+  }
+  return id;
+}
+
+function keptAttributes(attributes: AttrMap): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  let count = 0;
+  for (const [key, value] of attributes) {
+    if (count >= MAX_KEPT_ATTRIBUTES) break;
+    if (!KEPT_ATTRIBUTE_PREFIXES.some((p) => key.startsWith(p))) continue;
+    Object.defineProperty(out, key, { value: toJson(value, 0), enumerable: true, writable: true });
+    count++;
+  }
+  return out;
+}
+
+function toJson(v: AttrValue, depth: number): JsonValue {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return v.length > MAX_STRING_LENGTH ? `${v.slice(0, MAX_STRING_LENGTH)}…` : v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (depth > 4) return null;
+  if (Array.isArray(v)) return v.slice(0, MAX_ARRAY_ITEMS).map((x) => toJson(x, depth + 1));
+  const obj: Record<string, JsonValue> = {};
+  for (const [k, x] of v) Object.defineProperty(obj, k, { value: toJson(x, depth + 1), enumerable: true });
+  return obj;
+}
+
+function stringOrNull(v: AttrValue | undefined): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

@@ -1,0 +1,121 @@
+/**
+ * `POST /v1/traces` (OTLP/HTTP). Returns early at each step, like the Collector's receiver:
+ * media type → capacity → body (size, gzip) → decode → normalize/validate → commit → respond.
+ * Every response, errors included, is in the request's encoding (google.rpc.Status for failures).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeTraceRequestJson } from '../decode/json.ts';
+import { decodeTraceRequestProtobuf } from '../decode/protobuf.ts';
+import { classify } from '../http/errors.ts';
+import type { CollectorMetrics } from '../observability.ts';
+import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+import { readBody } from './body.ts';
+import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus, RPC_CODE } from './status.ts';
+
+export interface OtlpReceiverDeps {
+  readonly queue: IngestQueue;
+  readonly metrics: CollectorMetrics;
+  readonly maxBodyBytes: number;
+}
+
+/** Media type → encoding; parameters and case are ignored (`application/json; charset=utf-8`). */
+export function encodingOf(contentType: string | undefined): Encoding | null {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType === 'application/x-protobuf') return 'protobuf';
+  if (mediaType === 'application/json') return 'json';
+  return null;
+}
+
+export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: unknown): FastifyReply {
+  const f = classify(err);
+  if (f.internal) reply.log.error({ err }, 'OTLP request failed');
+  if (f.retryAfterSeconds !== undefined) reply.header('retry-after', String(f.retryAfterSeconds));
+  return reply
+    .code(f.statusCode)
+    .header('content-type', CONTENT_TYPES[encoding])
+    .send(encodeStatus(encoding, f.rpcCode, f.message));
+}
+
+export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps): Promise<void> {
+  const { queue, metrics, maxBodyBytes } = deps;
+  // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  const count = (code: number): void => metrics.requests.inc({ route: '/v1/traces', code: String(code) });
+
+  app.post('/v1/traces', { config: { scope: 'ingest' } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const encoding = encodingOf(request.headers['content-type']);
+    if (encoding === null) {
+      request.raw.resume();
+      count(415);
+      return reply
+        .code(415)
+        .header('content-type', CONTENT_TYPES.json)
+        .send(
+          encodeStatus(
+            'json',
+            RPC_CODE.INVALID_ARGUMENT,
+            'unsupported media type, supported: [application/json, application/x-protobuf]',
+          ),
+        );
+    }
+    try {
+      queue.checkCapacity();
+      const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
+      const decoded = encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
+      metrics.spansReceived.inc(decoded.length);
+      const { records, rejected } = normalizeSpans(decoded);
+      metrics.spansRejected.inc(rejected.length);
+      await queue.submit(records);
+      count(200);
+      return reply
+        .code(200)
+        .header('content-type', CONTENT_TYPES[encoding])
+        .send(encodeExportResponse(encoding, rejected.length, rejectionMessage(rejected)));
+    } catch (err) {
+      const f = classify(err);
+      count(f.statusCode);
+      return sendOtlpFailure(reply, encoding, err);
+    }
+  });
+
+  // Other methods on the ingest path: 405, as the Collector does (GET /v1/traces is the trace list API).
+  app.route({
+    method: ['PUT', 'PATCH', 'DELETE'],
+    url: '/v1/traces',
+    config: { scope: 'public' },
+    handler: async (request, reply) => {
+      request.raw.resume();
+      reply.header('allow', 'GET, POST');
+      return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', {
+        statusCode: 405,
+        message: 'method not allowed, supported: [POST]',
+      });
+    },
+  });
+
+  // OTLP metrics and logs are not ingested: say so plainly instead of dropping them silently.
+  for (const url of ['/v1/logs', '/v1/metrics']) {
+    app.post(url, { config: { scope: 'ingest' } }, async (request, reply) => {
+      request.raw.resume();
+      return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', {
+        statusCode: 404,
+        message: `costtrace ingests OTLP traces only; POST ${url} is not supported`,
+      });
+    });
+  }
+}
+
+const MAX_REASONS_SHOWN = 5;
+
+function rejectionMessage(rejected: readonly Rejection[]): string {
+  if (rejected.length === 0) return '';
+  const shown = rejected
+    .slice(0, MAX_REASONS_SHOWN)
+    .map((r) => `span ${r.spanId || '(no id)'}: ${r.reason}`)
+    .join('; ');
+  const more = rejected.length > MAX_REASONS_SHOWN ? `; and ${rejected.length - MAX_REASONS_SHOWN} more` : '';
+  return `${rejected.length} span(s) rejected: ${shown}${more}`;
+}

@@ -1,0 +1,180 @@
+/**
+ * The writer's memory for attribution across requests: recently settled spans (so a child arriving in a
+ * later request finds its parent without a query) and pending spans (whose chain stops at a parent not
+ * seen yet). `plan` computes a batch's attribution; `apply` records it only after the batch committed,
+ * so a failed write leaves this state untouched.
+ *
+ * Bounds: `recentCapacity` settled spans (oldest forgotten first; a miss falls back to one DuckDB
+ * look-up per batch) and `pendingCapacity` pending spans (beyond it the oldest stop waiting in memory
+ * and keep their resource/unattributed customer until a restart reloads them).
+ */
+import { type AttributedSpan, type Attribution, effectiveCustomer, type SpanRecord } from '../../src/records.ts';
+import { type ChainNode, missingParents, resolveTrace } from '../pipeline/attribution.ts';
+import type { AttributionUpdate } from './span-writes.ts';
+
+export interface PendingSpan extends ChainNode {
+  readonly traceId: string;
+  readonly resourceCustomer: string | null;
+}
+
+export interface SettledSpan extends Attribution {
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+export type SettledLoader = (keys: Array<{ traceId: string; spanId: string }>) => Promise<SettledSpan[]>;
+
+export interface AttributionPlan {
+  readonly spans: AttributedSpan[];
+  readonly updates: AttributionUpdate[];
+  readonly settled: SettledSpan[];
+  readonly nowPending: PendingSpan[];
+}
+
+export class AttributionState {
+  private readonly recent = new Map<string, Attribution>();
+  private readonly pending = new Map<string, Map<string, PendingSpan>>();
+  private pendingCount = 0;
+
+  constructor(
+    private readonly recentCapacity: number,
+    private readonly pendingCapacity: number,
+  ) {}
+
+  get pendingSpans(): number {
+    return this.pendingCount;
+  }
+
+  loadPending(spans: readonly PendingSpan[]): void {
+    for (const p of spans) this.addPending(p);
+  }
+
+  async plan(records: readonly SpanRecord[], loadSettled: SettledLoader): Promise<AttributionPlan> {
+    const byTrace = new Map<string, SpanRecord[]>();
+    for (const r of records) {
+      const list = byTrace.get(r.traceId);
+      if (list) list.push(r);
+      else byTrace.set(r.traceId, [r]);
+    }
+    // Parents referenced from outside the batch that memory does not know: one look-up for all.
+    const fromDb = new Map<string, Attribution>();
+    const toLoad: Array<{ traceId: string; spanId: string }> = [];
+    const nodesByTrace = new Map<string, ChainNode[]>();
+    for (const [traceId, list] of byTrace) {
+      const nodes: ChainNode[] = [...list];
+      const pend = this.pending.get(traceId);
+      if (pend) for (const p of pend.values()) nodes.push(p);
+      nodesByTrace.set(traceId, nodes);
+      for (const parent of missingParents(nodes)) {
+        if (!this.recent.has(key(traceId, parent))) toLoad.push({ traceId, spanId: parent });
+      }
+    }
+    if (toLoad.length > 0) {
+      for (const s of await loadSettled(toLoad)) fromDb.set(key(s.traceId, s.spanId), s);
+    }
+
+    const spans: AttributedSpan[] = [];
+    const updates: AttributionUpdate[] = [];
+    const settled: SettledSpan[] = [];
+    const nowPending: PendingSpan[] = [];
+    for (const [traceId, list] of byTrace) {
+      const nodes = nodesByTrace.get(traceId) as ChainNode[];
+      const lookup = (spanId: string): Attribution | undefined => {
+        const k = key(traceId, spanId);
+        const a = this.recent.get(k) ?? fromDb.get(k);
+        // A stored span that is itself pending does not settle its children.
+        return a === undefined || a.pending ? undefined : a;
+      };
+      const resolved = resolveTrace(nodes, lookup);
+      const inBatch = new Set<string>();
+      for (const r of list) {
+        if (inBatch.has(r.spanId)) continue;
+        inBatch.add(r.spanId);
+        const a = resolved.get(r.spanId) as Attribution;
+        spans.push({ ...r, ...a });
+        track(traceId, r, a, settled, nowPending);
+      }
+      const pend = this.pending.get(traceId);
+      if (!pend) continue;
+      for (const p of pend.values()) {
+        if (inBatch.has(p.spanId)) continue;
+        const a = resolved.get(p.spanId) as Attribution;
+        if (a.pending && a.chainCustomer === null) continue; // still waiting, nothing to write
+        updates.push({
+          traceId,
+          spanId: p.spanId,
+          chainCustomer: a.chainCustomer,
+          pending: false,
+          customerId: effectiveCustomer(p, a).customerId,
+        });
+        settled.push({ traceId, spanId: p.spanId, chainCustomer: a.chainCustomer, pending: false });
+      }
+    }
+    return { spans, updates, settled, nowPending };
+  }
+
+  /** Records a committed plan. */
+  apply(plan: AttributionPlan): void {
+    for (const s of plan.settled) {
+      this.removePending(s.traceId, s.spanId);
+      this.remember(key(s.traceId, s.spanId), { chainCustomer: s.chainCustomer, pending: false });
+    }
+    for (const p of plan.nowPending) this.addPending(p);
+  }
+
+  private remember(k: string, a: Attribution): void {
+    this.recent.delete(k);
+    this.recent.set(k, a);
+    if (this.recent.size > this.recentCapacity) {
+      const oldest = this.recent.keys().next().value as string;
+      this.recent.delete(oldest);
+    }
+  }
+
+  private addPending(p: PendingSpan): void {
+    let m = this.pending.get(p.traceId);
+    if (!m) {
+      m = new Map();
+      this.pending.set(p.traceId, m);
+    }
+    if (!m.has(p.spanId)) this.pendingCount++;
+    m.set(p.spanId, p);
+    while (this.pendingCount > this.pendingCapacity) {
+      const [oldestTrace, spans] = this.pending.entries().next().value as [string, Map<string, PendingSpan>];
+      this.pending.delete(oldestTrace);
+      this.pendingCount -= spans.size;
+    }
+  }
+
+  private removePending(traceId: string, spanId: string): void {
+    const m = this.pending.get(traceId);
+    if (m?.delete(spanId)) {
+      this.pendingCount--;
+      if (m.size === 0) this.pending.delete(traceId);
+    }
+  }
+}
+
+function track(
+  traceId: string,
+  r: SpanRecord,
+  a: Attribution,
+  settled: SettledSpan[],
+  nowPending: PendingSpan[],
+): void {
+  if (a.pending && a.chainCustomer === null) {
+    nowPending.push({
+      traceId,
+      spanId: r.spanId,
+      parentSpanId: r.parentSpanId,
+      customerOwn: r.customerOwn,
+      resourceCustomer: r.resourceCustomer,
+    });
+  } else {
+    settled.push({ traceId, spanId: r.spanId, chainCustomer: a.chainCustomer, pending: false });
+  }
+}
+
+function key(traceId: string, spanId: string): string {
+  return traceId + spanId;
+}

@@ -1,0 +1,68 @@
+/**
+ * The DuckDB file: opened once by the collector process (DuckDB allows one writing process per file).
+ * One connection is reserved for the writer; reads use a small pool of their own connections.
+ */
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { CREATE_SCHEMA, SCHEMA_VERSION } from './schema.ts';
+
+export interface Database {
+  readonly writer: DuckDBConnection;
+  /** Runs `fn` on a pooled read connection. */
+  read<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const READ_POOL_SIZE = 4;
+
+export async function openDatabase(path: string): Promise<Database> {
+  const instance = await DuckDBInstance.create(path, {
+    // Offline machines: never try to download extensions (parquet/json/icu are built in).
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const writer = await instance.connect();
+  for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
+  await writer.run(`INSERT OR IGNORE INTO costtrace_meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+  const idle: DuckDBConnection[] = [];
+  const all: DuckDBConnection[] = [writer];
+  let created = 0;
+  const waiters: Array<(c: DuckDBConnection) => void> = [];
+  let closed = false;
+
+  const acquire = async (): Promise<DuckDBConnection> => {
+    const c = idle.pop();
+    if (c) return c;
+    if (created < READ_POOL_SIZE) {
+      created++;
+      const conn = await instance.connect();
+      all.push(conn);
+      return conn;
+    }
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+  const release = (c: DuckDBConnection): void => {
+    const next = waiters.shift();
+    if (next) next(c);
+    else idle.push(c);
+  };
+
+  return {
+    writer,
+    async read(fn) {
+      if (closed) throw new Error('database is closed');
+      const conn = await acquire();
+      try {
+        return await fn(conn);
+      } finally {
+        release(conn);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.run('CHECKPOINT');
+      for (const c of all) c.closeSync();
+      instance.closeSync();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Read-side SQL for cost traces. All user input is bound as parameters; the only SQL that varies is
+ * chosen from fixed fragments (sort orders).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type Picocents, parseDecimalString } from '../../src/money.ts';
+import type { CostSource, JsonValue } from '../../src/records.ts';
+
+export interface StoredSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | null;
+  readonly name: string;
+  readonly kind: number;
+  readonly serviceName: string | null;
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
+  readonly customerOwn: string | null;
+  readonly chainCustomer: string | null;
+  readonly resourceCustomer: string | null;
+  readonly pending: boolean;
+  readonly costPicocents: Picocents | null;
+  readonly costSource: CostSource | null;
+  readonly revenuePicocents: Picocents | null;
+  readonly attributes: Record<string, JsonValue>;
+}
+
+export async function readTraceSpans(conn: DuckDBConnection, traceId: string): Promise<StoredSpan[]> {
+  const reader = await conn.runAndReadAll(
+    `SELECT trace_id, span_id, parent_span_id, name, kind, service_name, start_time_unix_nano,
+       end_time_unix_nano, customer_own, chain_customer, resource_customer, attribution_pending,
+       cost_amount::VARCHAR, cost_source, revenue_amount::VARCHAR, attributes::VARCHAR
+     FROM records WHERE trace_id = ? AND source = 'span'
+     ORDER BY start_time_unix_nano, span_id`,
+    [traceId],
+  );
+  return reader.getRows().map((r) => ({
+    traceId: String(r[0]),
+    spanId: String(r[1]),
+    parentSpanId: nullableString(r[2]),
+    name: String(r[3]),
+    kind: Number(r[4]),
+    serviceName: nullableString(r[5]),
+    startTimeUnixNano: r[6] as bigint,
+    endTimeUnixNano: r[7] as bigint,
+    customerOwn: nullableString(r[8]),
+    chainCustomer: nullableString(r[9]),
+    resourceCustomer: nullableString(r[10]),
+    pending: r[11] === true,
+    costPicocents: decimalOrNull(r[12]),
+    costSource: nullableString(r[13]) as CostSource | null,
+    revenuePicocents: decimalOrNull(r[14]),
+    attributes: JSON.parse(String(r[15] ?? '{}')) as Record<string, JsonValue>,
+  }));
+}
+
+export const TRACE_SORTS = {
+  '-cost': 'cost DESC NULLS LAST, trace_id',
+  cost: 'cost ASC NULLS FIRST, trace_id',
+  '-start_time': 'start_ts DESC, trace_id',
+  start_time: 'start_ts ASC, trace_id',
+} as const;
+export type TraceSort = keyof typeof TRACE_SORTS;
+
+export interface TraceListQuery {
+  readonly customerId?: string;
+  /** Inclusive lower bound, µs since epoch (UTC). */
+  readonly fromMicros?: bigint;
+  /** Exclusive upper bound, µs since epoch (UTC). */
+  readonly toMicros?: bigint;
+  readonly sort: TraceSort;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface TraceSummary {
+  readonly traceId: string;
+  readonly rootName: string;
+  readonly startTimeUnixNano: bigint;
+  readonly spanCount: number;
+  readonly costPicocents: Picocents;
+}
+
+export async function listTraces(
+  conn: DuckDBConnection,
+  q: TraceListQuery,
+): Promise<{ items: TraceSummary[]; total: number }> {
+  const where: string[] = [`source = 'span'`];
+  const params: Array<string | bigint> = [];
+  if (q.customerId !== undefined) {
+    where.push('customer_id = ?');
+    params.push(q.customerId);
+  }
+  if (q.fromMicros !== undefined) {
+    where.push('ts >= make_timestamp(?::BIGINT)');
+    params.push(q.fromMicros);
+  }
+  if (q.toMicros !== undefined) {
+    where.push('ts < make_timestamp(?::BIGINT)');
+    params.push(q.toMicros);
+  }
+  const reader = await conn.runAndReadAll(
+    `WITH t AS (
+       SELECT trace_id, sum(cost_amount) AS cost, count(*) AS span_count,
+         min(start_time_unix_nano) AS start_ts,
+         arg_min(name, start_time_unix_nano) AS root_name
+       FROM records WHERE ${where.join(' AND ')} GROUP BY trace_id)
+     SELECT trace_id, coalesce(cost, 0)::VARCHAR, span_count, start_ts, root_name, count(*) OVER ()
+     FROM t ORDER BY ${TRACE_SORTS[q.sort]} LIMIT ? OFFSET ?`,
+    [...params, q.limit, q.offset],
+  );
+  const rows = reader.getRows();
+  return {
+    total: rows.length > 0 ? Number(rows[0]?.[5]) : 0,
+    items: rows.map((r) => ({
+      traceId: String(r[0]),
+      costPicocents: decimalOrNull(r[1]) ?? 0n,
+      spanCount: Number(r[2]),
+      startTimeUnixNano: r[3] as bigint,
+      rootName: String(r[4]),
+    })),
+  };
+}
+
+function nullableString(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function decimalOrNull(v: unknown): Picocents | null {
+  if (v === null || v === undefined) return null;
+  const parsed = parseDecimalString(String(v));
+  if (!parsed.ok) throw new Error(`unexpected decimal from store: ${String(v)}`);
+  return parsed.picocents;
+}

@@ -1,0 +1,155 @@
+/**
+ * Writer-side SQL: one transaction per batch (Appender into a staging table, then INSERT OR IGNORE so
+ * re-sent spans are stored once), attribution fix-ups for spans whose ancestors arrived later, and the
+ * look-ups attribution needs. Only the ingest queue calls these, on the writer connection.
+ */
+import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
+import type { PendingSpan, SettledSpan } from './attribution-state.ts';
+import { CREATE_STAGING } from './schema.ts';
+
+export interface AttributionUpdate {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly chainCustomer: string | null;
+  readonly pending: boolean;
+  readonly customerId: string | null;
+}
+
+export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
+  for (const ddl of CREATE_STAGING) await conn.run(ddl);
+}
+
+/** Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates). */
+export async function writeSpanBatch(
+  conn: DuckDBConnection,
+  spans: readonly AttributedSpan[],
+  updates: readonly AttributionUpdate[],
+  ingestedAtMicros: bigint,
+): Promise<number> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    let inserted = 0;
+    if (spans.length > 0) {
+      await appendSpans(conn, spans, ingestedAtMicros);
+      const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
+      inserted = result.rowsChanged;
+      await conn.run('DELETE FROM stage_records');
+    }
+    if (updates.length > 0) {
+      await appendUpdates(conn, updates);
+      await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
+          attribution_pending = u.attribution_pending, customer_id = u.customer_id
+        FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
+      await conn.run('DELETE FROM stage_attribution');
+    }
+    await conn.run('COMMIT');
+    return inserted;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+async function appendSpans(conn: DuckDBConnection, spans: readonly AttributedSpan[], ingestedAt: bigint) {
+  const app = await conn.createAppender('stage_records');
+  try {
+    const ingested = timestampValue(ingestedAt);
+    for (const s of spans) {
+      const { customerId } = effectiveCustomer(s, s);
+      app.appendVarchar('span');
+      app.appendVarchar(s.traceId);
+      app.appendVarchar(s.spanId);
+      appendNullable(app, s.parentSpanId);
+      app.appendVarchar(s.name);
+      app.appendUInteger(s.kind);
+      appendNullable(app, s.serviceName);
+      app.appendVarchar(s.scopeName);
+      app.appendUBigInt(s.startTimeUnixNano);
+      app.appendUBigInt(s.endTimeUnixNano);
+      app.appendTimestamp(timestampValue(s.startTimeUnixNano / 1000n));
+      app.appendUInteger(s.statusCode);
+      appendNullable(app, s.customerOwn);
+      appendNullable(app, s.resourceCustomer);
+      appendNullable(app, s.chainCustomer);
+      app.appendBoolean(s.pending);
+      appendNullable(app, customerId);
+      if (s.costPicocents === null) app.appendNull();
+      else app.appendDecimal(decimalValue(s.costPicocents, 38, 12));
+      appendNullable(app, s.costSource);
+      if (s.revenuePicocents === null) app.appendNull();
+      else app.appendDecimal(decimalValue(s.revenuePicocents, 38, 12));
+      app.appendVarchar(JSON.stringify(s.attributes));
+      app.appendTimestamp(ingested);
+      app.endRow();
+    }
+    app.flushSync();
+  } finally {
+    app.closeSync();
+  }
+}
+
+async function appendUpdates(conn: DuckDBConnection, updates: readonly AttributionUpdate[]) {
+  const app = await conn.createAppender('stage_attribution');
+  try {
+    for (const u of updates) {
+      app.appendVarchar(u.traceId);
+      app.appendVarchar(u.spanId);
+      appendNullable(app, u.chainCustomer);
+      app.appendBoolean(u.pending);
+      appendNullable(app, u.customerId);
+      app.endRow();
+    }
+    app.flushSync();
+  } finally {
+    app.closeSync();
+  }
+}
+
+function appendNullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {
+  if (v === null) app.appendNull();
+  else app.appendVarchar(v);
+}
+
+/** Settled attribution of stored spans, for parents not found in memory. */
+export async function lookupSettled(
+  conn: DuckDBConnection,
+  keys: ReadonlyArray<{ traceId: string; spanId: string }>,
+): Promise<SettledSpan[]> {
+  const out: SettledSpan[] = [];
+  const CHUNK = 500;
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const chunk = keys.slice(i, i + CHUNK);
+    const placeholders = chunk.map(() => '(?, ?)').join(', ');
+    const reader = await conn.runAndReadAll(
+      `SELECT trace_id, span_id, chain_customer, attribution_pending FROM records
+       WHERE (trace_id, span_id) IN (${placeholders})`,
+      chunk.flatMap((k) => [k.traceId, k.spanId]),
+    );
+    for (const [traceId, spanId, chain, pending] of reader.getRows()) {
+      out.push({
+        traceId: String(traceId),
+        spanId: String(spanId),
+        chainCustomer: chain === null ? null : String(chain),
+        pending: pending === true,
+      });
+    }
+  }
+  return out;
+}
+
+/** Spans still waiting for an ancestor, reloaded at start-up so attribution survives restarts. */
+export async function loadPending(conn: DuckDBConnection, limit: number): Promise<PendingSpan[]> {
+  const reader = await conn.runAndReadAll(
+    `SELECT trace_id, span_id, parent_span_id, resource_customer FROM records
+     WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
+    [limit],
+  );
+  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer]) => ({
+    traceId: String(traceId),
+    spanId: String(spanId),
+    parentSpanId: parent === null ? null : String(parent),
+    customerOwn: null,
+    resourceCustomer: resourceCustomer === null ? null : String(resourceCustomer),
+  }));
+}

@@ -1,0 +1,107 @@
+/**
+ * `costtrace serve` configuration (CONTRACT.md §1): flags override environment variables, which
+ * override defaults. Validated once at start-up; every problem is reported together.
+ */
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+
+export interface ServeConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dbPath: string;
+  readonly maxBodyBytes: number;
+  readonly ingestTokens: readonly string[];
+  readonly readTokens: readonly string[];
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 4318,
+  dbPath: './costtrace.duckdb',
+  // The OpenTelemetry Collector's default max_request_body_size (confighttp).
+  maxBodyBytes: 20 * 1024 * 1024,
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig {
+  const problems: string[] = [];
+  let values: Record<string, string | boolean | undefined> = {};
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        db: { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const pick = (flag: string, envName: string): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : env[envName];
+  };
+  const host = pick('host', 'COSTTRACE_HOST') ?? DEFAULTS.host;
+  const port = parseInteger(pick('port', 'COSTTRACE_PORT'), DEFAULTS.port, 0, 65535, '--port', problems);
+  const dbPath = pick('db', 'COSTTRACE_DB') ?? DEFAULTS.dbPath;
+  const maxBodyBytes = parseInteger(
+    pick('max-body-bytes', 'COSTTRACE_MAX_BODY_BYTES'),
+    DEFAULTS.maxBodyBytes,
+    1024,
+    1024 * 1024 * 1024,
+    '--max-body-bytes',
+    problems,
+  );
+  const ingestTokens = splitTokens(env.COSTTRACE_INGEST_TOKEN);
+  const readTokens = splitTokens(env.COSTTRACE_READ_TOKEN);
+  if (host === '') problems.push('--host must not be empty');
+  if (dbPath === '') problems.push('--db must not be empty');
+  if ((ingestTokens.length === 0 || readTokens.length === 0) && !isLoopback(host)) {
+    problems.push(
+      `refusing to listen on ${host} without authentication: set COSTTRACE_INGEST_TOKEN and COSTTRACE_READ_TOKEN, or use a loopback host such as 127.0.0.1`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { host, port, dbPath, maxBodyBytes, ingestTokens, readTokens };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+function splitTokens(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+function parseInteger(
+  v: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  name: string,
+  problems: string[],
+): number {
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    return fallback;
+  }
+  return Number(v);
+}

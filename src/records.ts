@@ -1,0 +1,55 @@
+import type { Picocents } from './money.ts';
+
+/** Where a record's cost came from (CONTRACT.md §2). */
+export type CostSource = 'provided' | 'inferred' | 'unpriced';
+
+/** Which rule gave a record its customer: its own attribute, an ancestor span, or its resource. */
+export type CustomerSource = 'span' | 'ancestor' | 'resource';
+
+/** JSON-safe attribute value as stored and served. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One cost-bearing (or cost-neutral) span after normalization and validation. */
+export interface SpanRecord {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | null;
+  readonly name: string;
+  readonly kind: number;
+  readonly serviceName: string | null;
+  readonly scopeName: string;
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
+  readonly statusCode: number;
+  /** `customer.id` set on the span itself. */
+  readonly customerOwn: string | null;
+  /** `customer.id` of the span's resource: the fallback when no ancestor has one. */
+  readonly resourceCustomer: string | null;
+  readonly costPicocents: Picocents | null;
+  readonly costSource: CostSource | null;
+  readonly revenuePicocents: Picocents | null;
+  /** Allow-listed attributes (see KEPT_ATTRIBUTE_PREFIXES). */
+  readonly attributes: Record<string, JsonValue>;
+}
+
+/**
+ * Result of attribution: the customer found on the nearest ancestor-or-self (`chainCustomer`), and
+ * whether the chain stopped at a parent not seen yet (`pending`, re-resolved when it arrives).
+ */
+export interface Attribution {
+  readonly chainCustomer: string | null;
+  readonly pending: boolean;
+}
+
+export interface AttributedSpan extends SpanRecord, Attribution {}
+
+/** Effective customer: the chain's, else the resource's, else unattributed (null). */
+export function effectiveCustomer(
+  span: Pick<SpanRecord, 'customerOwn' | 'resourceCustomer'>,
+  a: Attribution,
+): { customerId: string | null; source: CustomerSource | null } {
+  if (span.customerOwn !== null) return { customerId: span.customerOwn, source: 'span' };
+  if (a.chainCustomer !== null) return { customerId: a.chainCustomer, source: 'ancestor' };
+  if (span.resourceCustomer !== null) return { customerId: span.resourceCustomer, source: 'resource' };
+  return { customerId: null, source: null };
+}

@@ -1,0 +1,32 @@
+/**
+ * Attribute keys, named once. costtrace-specific keys follow docs/contract (CONTRACT.md §2);
+ * everything else re-uses OpenTelemetry semantic-convention names.
+ */
+export const ATTR_CUSTOMER_ID = 'customer.id';
+export const ATTR_SERVICE_NAME = 'service.name';
+
+/** Flat form: `_cost.amount` + `_cost.currency`; kvlist form: `_cost = {amount, currency}`. */
+export const ATTR_COST = '_cost';
+export const ATTR_COST_AMOUNT = '_cost.amount';
+export const ATTR_COST_CURRENCY = '_cost.currency';
+export const ATTR_REVENUE = '_revenue';
+export const ATTR_REVENUE_AMOUNT = '_revenue.amount';
+export const ATTR_REVENUE_CURRENCY = '_revenue.currency';
+
+/** Currencies accepted for `_cost` / `_revenue` (compared case-insensitively). */
+export const SUPPORTED_CURRENCIES: ReadonlySet<string> = new Set(['usd']);
+
+/**
+ * Attribute key prefixes kept on stored spans (shown in cost traces and used for cost drivers).
+ * Everything else is dropped at ingest: spans can carry large payloads we have no use for.
+ */
+export const KEPT_ATTRIBUTE_PREFIXES: readonly string[] = [
+  'gen_ai.',
+  'llm.',
+  'http.',
+  'url.',
+  'server.',
+  'db.',
+  'rpc.',
+  'messaging.',
+];
