@@ -36,6 +36,7 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
     let rawBytes = 0;
     let failure: BodyError | null = null;
     let settled = false;
+    let requestEnded = false;
     const gunzip: Gunzip | null = encoding === 'gzip' ? createGunzip() : null;
 
     const finish = (): void => {
@@ -49,6 +50,8 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
       failure = e;
       chunks.length = 0;
       gunzip?.destroy();
+      // Once the upload is fully read nothing else will call finish().
+      if (requestEnded) finish();
     };
     const tooLarge = (): BodyError => new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes`);
     const collect = (chunk: Buffer): void => {
@@ -60,10 +63,7 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
 
     if (gunzip) {
       gunzip.on('data', collect);
-      gunzip.on('error', (err) => {
-        fail(new BodyError(400, `invalid gzip body: ${err.message}`));
-        if (req.readableEnded) finish();
-      });
+      gunzip.on('error', (err) => fail(new BodyError(400, `invalid gzip body: ${err.message}`)));
       gunzip.on('end', finish);
     }
     req.on('data', (chunk: Buffer) => {
@@ -74,6 +74,7 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
       else collect(chunk);
     });
     req.on('end', () => {
+      requestEnded = true;
       if (gunzip && !failure) gunzip.end();
       else finish();
     });

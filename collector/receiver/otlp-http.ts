@@ -11,7 +11,7 @@ import type { CollectorMetrics } from '../observability.ts';
 import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { readBody } from './body.ts';
-import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus, RPC_CODE } from './status.ts';
+import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus } from './status.ts';
 
 export interface OtlpReceiverDeps {
   readonly queue: IngestQueue;
@@ -42,6 +42,12 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
   // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  // Errors fastify raises before the handler (e.g. an unparsable Content-Type) still get a Status body.
+  app.setErrorHandler((err, request, reply) => {
+    const encoding = encodingOf(request.headers['content-type']) ?? 'json';
+    const status = (err as { statusCode?: number }).statusCode;
+    return sendOtlpFailure(reply, encoding, status === 415 ? unsupportedMediaType() : err);
+  });
 
   const count = (code: number): void => metrics.requests.inc({ route: '/v1/traces', code: String(code) });
 
@@ -50,16 +56,7 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
     if (encoding === null) {
       request.raw.resume();
       count(415);
-      return reply
-        .code(415)
-        .header('content-type', CONTENT_TYPES.json)
-        .send(
-          encodeStatus(
-            'json',
-            RPC_CODE.INVALID_ARGUMENT,
-            'unsupported media type, supported: [application/json, application/x-protobuf]',
-          ),
-        );
+      return sendOtlpFailure(reply, 'json', unsupportedMediaType());
     }
     try {
       queue.checkCapacity();
@@ -106,6 +103,10 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
       });
     });
   }
+}
+
+function unsupportedMediaType() {
+  return { statusCode: 415, message: 'unsupported media type, supported: [application/json, application/x-protobuf]' };
 }
 
 const MAX_REASONS_SHOWN = 5;
