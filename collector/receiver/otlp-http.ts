@@ -51,38 +51,42 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
 
   const count = (code: number): void => metrics.requests.inc({ route: '/v1/traces', code: String(code) });
 
-  app.post('/v1/traces', { config: { scope: 'ingest' } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const encoding = encodingOf(request.headers['content-type']);
-    if (encoding === null) {
-      request.raw.resume();
-      count(415);
-      return sendOtlpFailure(reply, 'json', unsupportedMediaType());
-    }
-    try {
-      queue.checkCapacity();
-      const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
-      const decoded = encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
-      metrics.spansReceived.inc(decoded.length);
-      const { records, rejected } = normalizeSpans(decoded);
-      metrics.spansRejected.inc(rejected.length);
-      await queue.submit(records);
-      count(200);
-      return reply
-        .code(200)
-        .header('content-type', CONTENT_TYPES[encoding])
-        .send(encodeExportResponse(encoding, rejected.length, rejectionMessage(rejected)));
-    } catch (err) {
-      const f = classify(err);
-      count(f.statusCode);
-      return sendOtlpFailure(reply, encoding, err);
-    }
-  });
+  app.post(
+    '/v1/traces',
+    { config: { scope: 'ingest', otlp: true } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const encoding = encodingOf(request.headers['content-type']);
+      if (encoding === null) {
+        request.raw.resume();
+        count(415);
+        return sendOtlpFailure(reply, 'json', unsupportedMediaType());
+      }
+      try {
+        queue.checkCapacity();
+        const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
+        const decoded = encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
+        metrics.spansReceived.inc(decoded.length);
+        const { records, rejected } = normalizeSpans(decoded);
+        metrics.spansRejected.inc(rejected.length);
+        await queue.submit(records);
+        count(200);
+        return reply
+          .code(200)
+          .header('content-type', CONTENT_TYPES[encoding])
+          .send(encodeExportResponse(encoding, rejected.length, rejectionMessage(rejected)));
+      } catch (err) {
+        const f = classify(err);
+        count(f.statusCode);
+        return sendOtlpFailure(reply, encoding, err);
+      }
+    },
+  );
 
   // Other methods on the ingest path: 405, as the Collector does (GET /v1/traces is the trace list API).
   app.route({
     method: ['PUT', 'PATCH', 'DELETE'],
     url: '/v1/traces',
-    config: { scope: 'public' },
+    config: { scope: 'public', otlp: true },
     handler: async (request, reply) => {
       request.raw.resume();
       reply.header('allow', 'GET, POST');
@@ -95,7 +99,7 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
 
   // OTLP metrics and logs are not ingested: say so plainly instead of dropping them silently.
   for (const url of ['/v1/logs', '/v1/metrics']) {
-    app.post(url, { config: { scope: 'ingest' } }, async (request, reply) => {
+    app.post(url, { config: { scope: 'ingest', otlp: true } }, async (request, reply) => {
       request.raw.resume();
       return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', {
         statusCode: 404,

@@ -4,7 +4,8 @@
  * seen yet). `plan` computes a batch's attribution; `apply` records it only after the batch committed,
  * so a failed write leaves this state untouched.
  *
- * Bounds: `recentCapacity` settled spans (oldest forgotten first; a miss falls back to one DuckDB
+ * Bounds: up to `recentCapacity` settled spans, in two generations (the older is dropped whole, O(1);
+ * a miss falls back to one DuckDB
  * look-up per batch) and `pendingCapacity` pending spans (beyond it the oldest stop waiting in memory
  * and keep their resource/unattributed customer until a restart reloads them).
  */
@@ -32,7 +33,9 @@ export interface AttributionPlan {
 }
 
 export class AttributionState {
-  private readonly recent = new Map<string, Attribution>();
+  /** Two generations: lookups read both; when the young one fills, the old one is dropped whole. */
+  private recent = new Map<string, Attribution>();
+  private recentOld = new Map<string, Attribution>();
   private readonly pending = new Map<string, Map<string, PendingSpan>>();
   private pendingCount = 0;
 
@@ -66,7 +69,7 @@ export class AttributionState {
       if (pend) for (const p of pend.values()) nodes.push(p);
       nodesByTrace.set(traceId, nodes);
       for (const parent of missingParents(nodes)) {
-        if (!this.recent.has(key(traceId, parent))) toLoad.push({ traceId, spanId: parent });
+        if (this.recall(key(traceId, parent)) === undefined) toLoad.push({ traceId, spanId: parent });
       }
     }
     if (toLoad.length > 0) {
@@ -81,7 +84,7 @@ export class AttributionState {
       const nodes = nodesByTrace.get(traceId) as ChainNode[];
       const lookup = (spanId: string): Attribution | undefined => {
         const k = key(traceId, spanId);
-        const a = this.recent.get(k) ?? fromDb.get(k);
+        const a = this.recall(k) ?? fromDb.get(k);
         // A stored span that is itself pending does not settle its children.
         return a === undefined || a.pending ? undefined : a;
       };
@@ -122,12 +125,15 @@ export class AttributionState {
     for (const p of plan.nowPending) this.addPending(p);
   }
 
+  private recall(k: string): Attribution | undefined {
+    return this.recent.get(k) ?? this.recentOld.get(k);
+  }
+
   private remember(k: string, a: Attribution): void {
-    this.recent.delete(k);
     this.recent.set(k, a);
-    if (this.recent.size > this.recentCapacity) {
-      const oldest = this.recent.keys().next().value as string;
-      this.recent.delete(oldest);
+    if (this.recent.size >= this.recentCapacity / 2) {
+      this.recentOld = this.recent;
+      this.recent = new Map();
     }
   }
 

@@ -60,9 +60,13 @@ export async function openDatabase(path: string): Promise<Database> {
     async close() {
       if (closed) return;
       closed = true;
-      await writer.run('CHECKPOINT');
-      for (const c of all) c.closeSync();
-      instance.closeSync();
+      try {
+        // Fold the WAL into the file so the next open starts fast; committed data is safe either way.
+        await writer.run('CHECKPOINT');
+      } finally {
+        for (const c of all) c.closeSync();
+        instance.closeSync();
+      }
     },
   };
 }

@@ -20,39 +20,68 @@ export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
   for (const ddl of CREATE_STAGING) await conn.run(ddl);
 }
 
-/** Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates). */
+/**
+ * Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates).
+ * Fast path: append straight into `records`. A re-sent span makes the primary key refuse the append,
+ * and then the batch is written again through a staging table with INSERT OR IGNORE. Re-sends are
+ * rare, so most batches skip the extra copy (measured: the copy is ~25% of a batch's store time).
+ */
 export async function writeSpanBatch(
   conn: DuckDBConnection,
   spans: readonly AttributedSpan[],
   updates: readonly AttributionUpdate[],
   ingestedAtMicros: bigint,
 ): Promise<number> {
+  try {
+    return await inTransaction(conn, async () => {
+      if (spans.length > 0) await appendSpans(conn, 'records', spans, ingestedAtMicros);
+      await applyUpdates(conn, updates);
+      return spans.length;
+    });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  return inTransaction(conn, async () => {
+    await appendSpans(conn, 'stage_records', spans, ingestedAtMicros);
+    const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
+    await conn.run('DELETE FROM stage_records');
+    await applyUpdates(conn, updates);
+    return result.rowsChanged;
+  });
+}
+
+async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
   await conn.run('BEGIN TRANSACTION');
   try {
-    let inserted = 0;
-    if (spans.length > 0) {
-      await appendSpans(conn, spans, ingestedAtMicros);
-      const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
-      inserted = result.rowsChanged;
-      await conn.run('DELETE FROM stage_records');
-    }
-    if (updates.length > 0) {
-      await appendUpdates(conn, updates);
-      await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
-          attribution_pending = u.attribution_pending, customer_id = u.customer_id
-        FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
-      await conn.run('DELETE FROM stage_attribution');
-    }
+    const result = await fn();
     await conn.run('COMMIT');
-    return inserted;
+    return result;
   } catch (err) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw err;
   }
 }
 
-async function appendSpans(conn: DuckDBConnection, spans: readonly AttributedSpan[], ingestedAt: bigint) {
-  const app = await conn.createAppender('stage_records');
+async function applyUpdates(conn: DuckDBConnection, updates: readonly AttributionUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  await appendUpdates(conn, updates);
+  await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
+      attribution_pending = u.attribution_pending, customer_id = u.customer_id
+    FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
+  await conn.run('DELETE FROM stage_attribution');
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof Error && /duplicate key|constraint/i.test(err.message);
+}
+
+async function appendSpans(
+  conn: DuckDBConnection,
+  table: 'records' | 'stage_records',
+  spans: readonly AttributedSpan[],
+  ingestedAt: bigint,
+) {
+  const app = await conn.createAppender(table);
   try {
     const ingested = timestampValue(ingestedAt);
     for (const s of spans) {
@@ -85,7 +114,16 @@ async function appendSpans(conn: DuckDBConnection, spans: readonly AttributedSpa
     }
     app.flushSync();
   } finally {
+    closeQuietly(app);
+  }
+}
+
+/** After a failed flush, close() fails again; keep the first (meaningful) error. */
+function closeQuietly(app: { closeSync(): void }): void {
+  try {
     app.closeSync();
+  } catch {
+    // the append error already propagates
   }
 }
 
@@ -102,7 +140,7 @@ async function appendUpdates(conn: DuckDBConnection, updates: readonly Attributi
     }
     app.flushSync();
   } finally {
-    app.closeSync();
+    closeQuietly(app);
   }
 }
 

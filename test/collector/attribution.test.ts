@@ -132,20 +132,18 @@ async function customersOf(traceId: string): Promise<Map<string, string | null>>
   return out;
 }
 
-const treeArb = fc
-  .integer({ min: 1, max: 12 })
-  .chain((size) =>
-    fc.tuple(
-      fc.tuple(...Array.from({ length: size }, (_, i) => (i === 0 ? fc.constant(null) : fc.nat({ max: i - 1 })))),
-      fc.array(fc.option(fc.constantFrom('acme', 'globex', 'initech'), { freq: 3 }), {
-        minLength: size,
-        maxLength: size,
-      }),
-      fc.array(fc.nat({ max: 2 }), { minLength: size, maxLength: size }),
-      fc.array(fc.nat({ max: 3 }), { minLength: size, maxLength: size }),
-      fc.infiniteStream(fc.nat()),
-    ),
-  );
+const treeArb = fc.integer({ min: 1, max: 12 }).chain((size) =>
+  fc.tuple(
+    fc.tuple(...Array.from({ length: size }, (_, i) => (i === 0 ? fc.constant(null) : fc.nat({ max: i - 1 })))),
+    fc.array(fc.option(fc.constantFrom('acme', 'globex', 'initech'), { freq: 3 }), {
+      minLength: size,
+      maxLength: size,
+    }),
+    fc.array(fc.nat({ max: 2 }), { minLength: size, maxLength: size }),
+    fc.array(fc.nat({ max: 3 }), { minLength: size, maxLength: size }),
+    fc.infiniteStream(fc.nat()),
+  ),
+);
 
 let traceCounter = 0;
 

@@ -1,0 +1,142 @@
+/**
+ * Bad input never crashes the collector nor gets a 5xx: random bytes and mutated OTLP in both encodings.
+ * Overload and store failure answer 429/503 with Retry-After.
+ */
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { decodeProtoStatus, jsonRequest, protobufRequest, type SpanSpec } from '../helpers/otlp.ts';
+
+let c: TestCollector;
+beforeAll(async () => {
+  c = await startTestCollector();
+});
+afterAll(async () => {
+  await c.close();
+});
+
+async function post(body: Uint8Array | string, contentType: string, gzip = false) {
+  const payload = gzip ? gzipSync(body) : body;
+  const res = await fetch(`${c.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+    body: payload,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const validSpans: SpanSpec[] = [
+  { traceId: 'ab'.repeat(16), spanId: '01'.repeat(8), attributes: { '_cost.amount': 1, 'customer.id': 'x' } },
+  { traceId: 'ab'.repeat(16), spanId: '02'.repeat(8), parentSpanId: '01'.repeat(8) },
+];
+const validJson = JSON.stringify(jsonRequest(validSpans));
+const validProto = protobufRequest(jsonRequest(validSpans));
+
+/** Mutations of a valid body: flip, insert, delete and truncate bytes. */
+const mutated = (base: Uint8Array) =>
+  fc
+    .array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('flip', 'insert', 'delete', 'cut')), {
+      minLength: 1,
+      maxLength: 4,
+    })
+    .map((ops) => {
+      let b = Buffer.from(base);
+      for (const [pos, byte, op] of ops) {
+        const p = pos % Math.max(1, b.length);
+        if (op === 'flip') b[p] = byte;
+        else if (op === 'insert') b = Buffer.concat([b.subarray(0, p), Buffer.from([byte]), b.subarray(p)]);
+        else if (op === 'delete') b = Buffer.concat([b.subarray(0, p), b.subarray(p + 1)]);
+        else b = b.subarray(0, p);
+      }
+      return b;
+    });
+
+describe('fuzzed bodies', () => {
+  it.each([
+    ['application/x-protobuf', false],
+    ['application/x-protobuf', true],
+    ['application/json', false],
+    ['application/json', true],
+  ])('random and mutated %s bodies (gzip %s) get 200 or 400, never 5xx', async (ct, gzip) => {
+    const base = ct === 'application/json' ? Buffer.from(validJson) : validProto;
+    const bodies = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      mutated(base),
+      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        expect([200, 400]).toContain(await post(body, ct, gzip));
+      }),
+      { numRuns: 150 },
+    );
+    // still serving and storing afterwards
+    expect(await post(validJson, 'application/json')).toBe(200);
+    expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('backpressure and store failure', () => {
+  it('answers 429 with Retry-After when the ingest queue is full, and stores every acknowledged batch', async () => {
+    const small = await startTestCollector({ maxQueuedSpans: 10 });
+    try {
+      const bodies = Array.from({ length: 30 }, (_, n) =>
+        JSON.stringify(
+          jsonRequest(
+            Array.from({ length: 10 }, (_, i) => ({
+              traceId: `${n.toString(16).padStart(4, '0')}${'e'.repeat(28)}`,
+              spanId: (i + 1).toString(16).padStart(16, '0'),
+            })),
+          ),
+        ),
+      );
+      const results = await Promise.all(
+        bodies.map(async (body, n) => {
+          const res = await fetch(`${small.url}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
+          return { n, status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
+        }),
+      );
+      const throttled = results.filter((r) => r.status === 429);
+      expect(throttled.length).toBeGreaterThan(0);
+      for (const r of throttled) {
+        expect(r.retryAfter).toBe('1');
+        expect(r.body).toEqual({ code: 8, message: 'ingest queue is full, retry later' });
+      }
+      for (const r of results.filter((x) => x.status !== 429)) {
+        expect(r.status).toBe(200);
+        const t = await fetch(`${small.url}/v1/traces/${r.n.toString(16).padStart(4, '0')}${'e'.repeat(28)}`);
+        expect(((await t.json()) as { span_count: number }).span_count).toBe(10);
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 503 with Retry-After in the request encoding when the store cannot commit', async () => {
+    const broken = await startTestCollector();
+    try {
+      broken.collector.db.writer.closeSync();
+      const res = await fetch(`${broken.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: validProto,
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
+      expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+      const status = decodeProtoStatus(Buffer.from(await res.arrayBuffer()));
+      expect(status.code).toBe(14);
+      expect(status.message).toMatch(/^store write failed: /);
+      expect((await fetch(`${broken.url}/readyz`)).status).toBe(503);
+      expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
+    } finally {
+      await broken.close().catch(() => undefined);
+    }
+  });
+});
