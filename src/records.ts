@@ -28,8 +28,8 @@ export interface SpanRecord {
   readonly costPicocents: Picocents | null;
   readonly costSource: CostSource | null;
   readonly revenuePicocents: Picocents | null;
-  /** Allow-listed attributes (see KEPT_ATTRIBUTE_PREFIXES). */
-  readonly attributes: Record<string, JsonValue>;
+  /** Allow-listed attributes (see KEPT_ATTRIBUTE_PREFIXES) as a JSON object text, as stored. */
+  readonly attributesJson: string;
 }
 
 /**
@@ -41,7 +41,11 @@ export interface Attribution {
   readonly pending: boolean;
 }
 
-export interface AttributedSpan extends SpanRecord, Attribution {}
+/** A record with its attribution, kept apart so attributing a batch copies no records. */
+export interface AttributedSpan {
+  readonly record: SpanRecord;
+  readonly attribution: Attribution;
+}
 
 /** Effective customer: the chain's, else the resource's, else unattributed (null). */
 export function effectiveCustomer(

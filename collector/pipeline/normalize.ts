@@ -108,7 +108,7 @@ function normalizeSpan(
     costPicocents: cost.kind === 'ok' ? cost.picocents : null,
     costSource: cost.kind === 'ok' ? 'provided' : null,
     revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
-    attributes: keptAttributes(span.attributes),
+    attributesJson: keptAttributesJson(span.attributes),
   };
 }
 
@@ -124,16 +124,22 @@ function readCustomer(attributes: AttrMap): string | null | Error {
   return id;
 }
 
-function keptAttributes(attributes: AttrMap): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
+/** JSON text of the kept attributes, written directly (no intermediate object: this is per span). */
+function keptAttributesJson(attributes: AttrMap): string {
+  let out = '';
   let count = 0;
   for (const [key, value] of attributes) {
     if (count >= MAX_KEPT_ATTRIBUTES) break;
-    if (!KEPT_ATTRIBUTE_PREFIXES.some((p) => key.startsWith(p))) continue;
-    Object.defineProperty(out, key, { value: toJson(value, 0), enumerable: true, writable: true });
+    if (!isKept(key)) continue;
+    out += `${count === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(toJson(value, 0))}`;
     count++;
   }
-  return out;
+  return `{${out}}`;
+}
+
+function isKept(key: string): boolean {
+  for (const prefix of KEPT_ATTRIBUTE_PREFIXES) if (key.startsWith(prefix)) return true;
+  return false;
 }
 
 function toJson(v: AttrValue, depth: number): JsonValue {

@@ -64,7 +64,7 @@ export class AttributionState {
     const toLoad: Array<{ traceId: string; spanId: string }> = [];
     const nodesByTrace = new Map<string, ChainNode[]>();
     for (const [traceId, list] of byTrace) {
-      const nodes: ChainNode[] = [...list];
+      const nodes: ChainNode[] = list.slice();
       const pend = this.pending.get(traceId);
       if (pend) for (const p of pend.values()) nodes.push(p);
       nodesByTrace.set(traceId, nodes);
@@ -94,7 +94,7 @@ export class AttributionState {
         if (inBatch.has(r.spanId)) continue;
         inBatch.add(r.spanId);
         const a = resolved.get(r.spanId) as Attribution;
-        spans.push({ ...r, ...a });
+        spans.push({ record: r, attribution: a });
         track(traceId, r, a, settled, nowPending);
       }
       const pend = this.pending.get(traceId);

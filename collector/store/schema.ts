@@ -29,7 +29,7 @@ export const CREATE_SCHEMA: readonly string[] = [
     cost_amount DECIMAL(38,12),
     cost_source VARCHAR,
     revenue_amount DECIMAL(38,12),
-    attributes JSON,
+    attributes VARCHAR, -- JSON object text of the allow-listed attributes
     ingested_at TIMESTAMP NOT NULL,
     PRIMARY KEY (trace_id, span_id)
   )`,

@@ -84,8 +84,8 @@ async function appendSpans(
   const app = await conn.createAppender(table);
   try {
     const ingested = timestampValue(ingestedAt);
-    for (const s of spans) {
-      const { customerId } = effectiveCustomer(s, s);
+    for (const { record: s, attribution: a } of spans) {
+      const { customerId } = effectiveCustomer(s, a);
       app.appendVarchar('span');
       app.appendVarchar(s.traceId);
       app.appendVarchar(s.spanId);
@@ -100,27 +100,33 @@ async function appendSpans(
       app.appendUInteger(s.statusCode);
       appendNullable(app, s.customerOwn);
       appendNullable(app, s.resourceCustomer);
-      appendNullable(app, s.chainCustomer);
-      app.appendBoolean(s.pending);
+      appendNullable(app, a.chainCustomer);
+      app.appendBoolean(a.pending);
       appendNullable(app, customerId);
       if (s.costPicocents === null) app.appendNull();
       else app.appendDecimal(decimalValue(s.costPicocents, 38, 12));
       appendNullable(app, s.costSource);
       if (s.revenuePicocents === null) app.appendNull();
       else app.appendDecimal(decimalValue(s.revenuePicocents, 38, 12));
-      app.appendVarchar(JSON.stringify(s.attributes));
+      app.appendVarchar(s.attributesJson);
       app.appendTimestamp(ingested);
       app.endRow();
     }
     app.flushSync();
-  } finally {
-    closeQuietly(app);
+  } catch (err) {
+    discard(app);
+    throw err;
   }
+  app.closeSync();
 }
 
-/** After a failed flush, close() fails again; keep the first (meaningful) error. */
-function closeQuietly(app: { closeSync(): void }): void {
+/**
+ * A failed flush leaves the rows buffered in the appender, and DuckDB flushes them again when the
+ * appender is destroyed — failing whichever transaction is open then. Clear the buffer first.
+ */
+function discard(app: { clear(): void; closeSync(): void }): void {
   try {
+    app.clear();
     app.closeSync();
   } catch {
     // the append error already propagates
@@ -139,9 +145,11 @@ async function appendUpdates(conn: DuckDBConnection, updates: readonly Attributi
       app.endRow();
     }
     app.flushSync();
-  } finally {
-    closeQuietly(app);
+  } catch (err) {
+    discard(app);
+    throw err;
   }
+  app.closeSync();
 }
 
 function appendNullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {

@@ -70,7 +70,7 @@ describe('fuzzed bodies', () => {
       fc.asyncProperty(bodies, async (body) => {
         expect([200, 400]).toContain(await post(body, ct, gzip));
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
     );
     // still serving and storing afterwards
     expect(await post(validJson, 'application/json')).toBe(200);

@@ -36,7 +36,7 @@ function record(n: number, cost: bigint): SpanRecord {
     costPicocents: cost,
     costSource: 'provided',
     revenuePicocents: null,
-    attributes: {},
+    attributesJson: '{}',
   };
 }
 

@@ -1,0 +1,121 @@
+/**
+ * `npm run bench:ingest`: sustained OTLP/protobuf ingest, end to end (HTTP → decode → pipeline →
+ * committed in DuckDB) against `costtrace serve` in its own process, and the in-process ceiling
+ * (decode + pipeline + commit, no HTTP) in the same run. Prints one JSON line per measurement.
+ * BENCH_SECONDS (default 30) sets the end-to-end duration; BENCH_CONCURRENCY (default 8) the requests
+ * in flight.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCollector } from '../collector/collector.ts';
+import { decodeTraceRequestProtobuf } from '../collector/decode/protobuf.ts';
+import { normalizeSpans } from '../collector/pipeline/normalize.ts';
+import { makeFixture, SPANS_PER_REQUEST } from './otlp-fixture.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CEILING_SECONDS = Math.min(15, SECONDS);
+const dir = mkdtempSync(join(tmpdir(), 'costtrace-bench-'));
+const fixture = await makeFixture();
+let k = 1;
+
+function print(o: Record<string, unknown>) {
+  process.stdout.write(`${JSON.stringify({ bench: 'ingest', ...o })}\n`);
+}
+
+/** In-process ceiling: the same work minus HTTP. */
+async function ceiling() {
+  const c = await openCollector({
+    dbPath: join(dir, 'ceiling.duckdb'),
+    maxBodyBytes: 64 << 20,
+    ingestTokens: [],
+    readTokens: [],
+  });
+  const deadline = performance.now() + CEILING_SECONDS * 1000;
+  let spans = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const { records } = normalizeSpans(decodeTraceRequestProtobuf(fixture.requestBody(k++)));
+      await c.queue.submit(records);
+      spans += records.length;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await c.close();
+  return spans / seconds;
+}
+
+async function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const bin = fileURLToPath(new URL('../bin/costtrace.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', join(dir, 'e2e.duckdb')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)\n/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+  });
+  return { child, url };
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+async function endToEnd() {
+  const { child, url } = await startServer();
+  const pid = child.pid as number;
+  let maxRss = 0;
+  const sampler = setInterval(() => {
+    maxRss = Math.max(maxRss, rssMb(pid));
+  }, 250);
+  const statuses: Record<string, number> = {};
+  let spans = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const res = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: fixture.requestBody(k++),
+      });
+      await res.arrayBuffer();
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.status === 200) spans += SPANS_PER_REQUEST;
+      else if (res.status === 429 || res.status === 503) await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { spansPerSecond: spans / seconds, seconds, statuses, maxRss };
+}
+
+const ceilingRate = await ceiling();
+print({ mode: 'ceiling_in_process', spans_per_s: Math.round(ceilingRate), seconds: CEILING_SECONDS });
+const e2e = await endToEnd();
+print({
+  mode: 'end_to_end_http_protobuf',
+  spans_per_s: Math.round(e2e.spansPerSecond),
+  ratio_to_ceiling: Number((e2e.spansPerSecond / ceilingRate).toFixed(3)),
+  seconds: Number(e2e.seconds.toFixed(1)),
+  concurrency: CONCURRENCY,
+  request_bytes: fixture.bytes,
+  spans_per_request: SPANS_PER_REQUEST,
+  statuses: e2e.statuses,
+  server_rss_max_mb: Math.round(e2e.maxRss),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+});
+rmSync(dir, { recursive: true, force: true });

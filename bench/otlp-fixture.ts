@@ -1,0 +1,67 @@
+/**
+ * Pre-encoded OTLP/protobuf requests for benchmarks, made by the official OpenTelemetry JS SDK and
+ * serializer: 100 traces × 10 spans (a root with `customer.id`, 9 children with 10 attributes and a
+ * `_cost`). `requestBody(k)` rewrites the trace ids so every request carries new traces.
+ */
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+export const SPANS_PER_REQUEST = 1000;
+
+export async function makeFixture(): Promise<{ requestBody(k: number): Buffer; bytes: number }> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'bench-api', 'host.name': 'bench-1', 'process.pid': 1234 }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('bench', '1.0.0');
+  for (let t = 0; t < SPANS_PER_REQUEST / 10; t++) {
+    const root = tracer.startSpan('POST /v1/answer', {
+      kind: SpanKind.SERVER,
+      attributes: { 'customer.id': `customer-${t % 50}`, 'http.request.method': 'POST', 'http.route': '/v1/answer' },
+    });
+    const ctx = trace.setSpan(context.active(), root);
+    for (let i = 0; i < 9; i++) {
+      const child = tracer.startSpan(
+        `chat gpt-4o-mini ${i}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini',
+            'gen_ai.usage.input_tokens': 1200 + i,
+            'gen_ai.usage.output_tokens': 300 + i,
+            'server.address': 'api.openai.com',
+            'http.response.status_code': 200,
+            'app.feature': 'answers',
+            '_cost.amount': 0.0123 * (i + 1),
+            '_cost.currency': 'usd',
+          },
+        },
+        ctx,
+      );
+      child.end();
+    }
+    root.end();
+  }
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  const template = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+  const offsets: number[] = [];
+  for (const traceId of new Set(spans.map((s) => s.spanContext().traceId))) {
+    const needle = Buffer.from(traceId, 'hex');
+    for (let at = template.indexOf(needle); at !== -1; at = template.indexOf(needle, at + 1)) offsets.push(at);
+  }
+  await provider.shutdown();
+  return {
+    bytes: template.length,
+    requestBody(k: number) {
+      const body = Buffer.from(template);
+      for (const at of offsets) body.writeUInt32BE(k >>> 0, at);
+      return body;
+    },
+  };
+}
