@@ -5,7 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
-import { decodeProtoResponse, decodeProtoStatus, jsonRequest, protobufRequest } from '../helpers/otlp.ts';
+import { decodeProtoResponse, decodeProtoStatus, protobufRequest } from '../helpers/otlp.ts';
 
 type Body = NonNullable<RequestInit['body']>;
 const MAX_BODY = 64 * 1024;
@@ -168,7 +168,7 @@ describe('OTLP/HTTP: accepted requests', () => {
     ['doubleValue', { doubleValue: 0.25 }, 0.25],
     ['doubleValue as string', { doubleValue: '1.5' }, 1.5],
     ['stringValue decimal', { stringValue: '0.000001' }, 0.000001],
-    ['unsafe int64 string', { intValue: '9007199254740993' }, 9007199254740993],
+    ['unsafe int64 string', { intValue: '9007199254740993' }, Number('9007199254740993')],
   ])('prices _cost.amount given as %s (cases 6–7)', async (_name, value, expected) => {
     const traceId = `${'d'.repeat(24)}${Math.floor(Math.random() * 2 ** 32)
       .toString(16)

@@ -4,7 +4,6 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import Long from 'long';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { decodeTraceRequestProtobuf } from '../../collector/decode/protobuf.ts';
 import type { AttrValue, DecodedSpan } from '../../collector/decode/types.ts';
