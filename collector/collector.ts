@@ -29,7 +29,7 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-const RECENT_SPANS_REMEMBERED = 500_000;
+const RECENT_SPANS_REMEMBERED = 200_000;
 const PENDING_SPANS_REMEMBERED = 200_000;
 
 export async function openCollector(options: CollectorOptions): Promise<Collector> {

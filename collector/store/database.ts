@@ -14,13 +14,23 @@ export interface Database {
 
 const READ_POOL_SIZE = 4;
 
-export async function openDatabase(path: string): Promise<Database> {
+/** DuckDB's own memory cap (buffer pool; it spills beyond). Its default, 80% of RAM, is not a server's. */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
+
+export async function openDatabase(path: string, memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT): Promise<Database> {
   const instance = await DuckDBInstance.create(path, {
     // Offline machines: never try to download extensions (parquet/json/icu are built in).
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
+    memory_limit: memoryLimit,
   });
-  const writer = await instance.connect();
+  const connect = async () => {
+    const conn = await instance.connect();
+    // Sessions are UTC: naive TIMESTAMP columns hold UTC and are converted explicitly per request.
+    await conn.run(`SET TimeZone = 'UTC'`);
+    return conn;
+  };
+  const writer = await connect();
   for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
   await writer.run(`INSERT OR IGNORE INTO costtrace_meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
   const idle: DuckDBConnection[] = [];
@@ -34,7 +44,7 @@ export async function openDatabase(path: string): Promise<Database> {
     if (c) return c;
     if (created < READ_POOL_SIZE) {
       created++;
-      const conn = await instance.connect();
+      const conn = await connect();
       all.push(conn);
       return conn;
     }
