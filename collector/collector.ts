@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { CollectorMetrics } from './observability.ts';
 import { AttributionState } from './store/attribution-state.ts';
+import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
 import { loadPending, prepareWriter } from './store/span-writes.ts';
@@ -38,9 +39,11 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   const metrics = new CollectorMetrics();
   const attribution = new AttributionState(RECENT_SPANS_REMEMBERED, PENDING_SPANS_REMEMBERED);
   attribution.loadPending(await loadPending(db.writer, PENDING_SPANS_REMEMBERED));
+  const customers = await CustomerRegistry.load(db.writer);
   const queue = new IngestQueue(
     db,
     attribution,
+    customers,
     {
       maxQueuedSpans: options.maxQueuedSpans ?? 200_000,
       maxBatchSpans: options.maxBatchSpans ?? 20_000,

@@ -30,6 +30,9 @@ export interface SpanRecord {
   readonly revenuePicocents: Picocents | null;
   /** Allow-listed attributes (see KEPT_ATTRIBUTE_PREFIXES) as a JSON object text, as stored. */
   readonly attributesJson: string;
+  /** LLM vendor/model (GenAI conventions), the keys cost drivers group by. */
+  readonly llmVendor: string | null;
+  readonly llmModel: string | null;
 }
 
 /**

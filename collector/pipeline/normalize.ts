@@ -2,6 +2,7 @@
  * Pipeline stage 1+2: decoded OTLP spans → validated SpanRecords, plus the spans rejected one by one
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
+import { llmVendorAndModel } from '../../src/genai.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
   ATTR_COST,
@@ -109,6 +110,7 @@ function normalizeSpan(
     costSource: cost.kind === 'ok' ? 'provided' : null,
     revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
     attributesJson: keptAttributesJson(span.attributes),
+    ...llmOf(span.attributes),
   };
 }
 
@@ -135,6 +137,11 @@ function keptAttributesJson(attributes: AttrMap): string {
     count++;
   }
   return `{${out}}`;
+}
+
+function llmOf(attributes: AttrMap): { llmVendor: string | null; llmModel: string | null } {
+  const { vendor, model } = llmVendorAndModel((k) => attributes.get(k));
+  return { llmVendor: vendor, llmModel: model };
 }
 
 function isKept(key: string): boolean {

@@ -16,6 +16,7 @@ import type { AttributionUpdate } from './span-writes.ts';
 export interface PendingSpan extends ChainNode {
   readonly traceId: string;
   readonly resourceCustomer: string | null;
+  readonly tsMicros: bigint;
 }
 
 export interface SettledSpan extends Attribution {
@@ -109,6 +110,7 @@ export class AttributionState {
           chainCustomer: a.chainCustomer,
           pending: false,
           customerId: effectiveCustomer(p, a).customerId,
+          tsMicros: p.tsMicros,
         });
         settled.push({ traceId, spanId: p.spanId, chainCustomer: a.chainCustomer, pending: false });
       }
@@ -175,6 +177,7 @@ function track(
       parentSpanId: r.parentSpanId,
       customerOwn: r.customerOwn,
       resourceCustomer: r.resourceCustomer,
+      tsMicros: r.startTimeUnixNano / 1000n,
     });
   } else {
     settled.push({ traceId, spanId: r.spanId, chainCustomer: a.chainCustomer, pending: false });

@@ -33,6 +33,16 @@ export async function openDatabase(path: string, memoryLimit = DEFAULT_DUCKDB_ME
   const writer = await connect();
   for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
   await writer.run(`INSERT OR IGNORE INTO costtrace_meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+  const version = (
+    await writer.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)
+  ).getRows();
+  if (String(version[0]?.[0]) !== String(SCHEMA_VERSION)) {
+    writer.closeSync();
+    instance.closeSync();
+    throw new Error(
+      `${path} has schema version ${String(version[0]?.[0])}; this costtrace needs ${SCHEMA_VERSION}. Use a new --db file.`,
+    );
+  }
   const idle: DuckDBConnection[] = [];
   const all: DuckDBConnection[] = [writer];
   let created = 0;

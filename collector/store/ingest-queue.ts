@@ -6,8 +6,10 @@
  * Backpressure instead of unbounded memory: past `maxQueuedSpans` new work is refused (429); a failing
  * store refuses work as unavailable (503). Both are retryable for OTLP clients.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SpanRecord } from '../../src/records.ts';
 import type { AttributionState } from './attribution-state.ts';
+import type { CustomerRegistry } from './customers.ts';
 import type { Database } from './database.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 
@@ -33,11 +35,21 @@ export interface QueueObserver {
   failed(): void;
 }
 
-interface Item {
+interface SpanItem {
+  readonly kind: 'spans';
   readonly records: readonly SpanRecord[];
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
 }
+
+/** Other writes (events, customer upserts) run one at a time on the writer connection, in order. */
+interface JobItem {
+  readonly kind: 'job';
+  readonly run: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<void>;
+  readonly reject: (e: Error) => void;
+}
+
+type Item = SpanItem | JobItem;
 
 export interface IngestQueueOptions {
   readonly maxQueuedSpans: number;
@@ -56,6 +68,7 @@ export class IngestQueue {
   constructor(
     private readonly db: Database,
     private readonly attribution: AttributionState,
+    private readonly customers: CustomerRegistry,
     private readonly options: IngestQueueOptions,
     private readonly observer: QueueObserver,
   ) {}
@@ -88,8 +101,24 @@ export class IngestQueue {
       return Promise.reject(new OverloadedError(1));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      this.queue.push({ kind: 'spans', records, resolve, reject });
       this.queuedSpans += records.length;
+      if (!this.running) this.running = this.pump();
+    });
+  }
+
+  /**
+   * Runs `job` on the writer connection when its turn comes (after what is already queued). A rejected
+   * job rejects the returned promise; the queue carries on.
+   */
+  exclusive<T>(job: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new UnavailableError('collector is shutting down', 1));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        kind: 'job',
+        run: async (conn, customers) => resolve(await job(conn, customers)),
+        reject,
+      });
       if (!this.running) this.running = this.pump();
     });
   }
@@ -103,19 +132,25 @@ export class IngestQueue {
   private async pump(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.takeBatch();
-        await this.commit(batch);
+        const head = this.queue[0] as Item;
+        if (head.kind === 'job') {
+          this.queue.shift();
+          await head.run(this.db.writer, this.customers).catch(head.reject);
+          continue;
+        }
+        await this.commit(this.takeBatch());
       }
     } finally {
       this.running = null;
     }
   }
 
-  private takeBatch(): Item[] {
-    const batch: Item[] = [];
+  private takeBatch(): SpanItem[] {
+    const batch: SpanItem[] = [];
     let spans = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Item;
+      if (next.kind === 'job') break;
       if (batch.length > 0 && spans + next.records.length > this.options.maxBatchSpans) break;
       batch.push(next);
       spans += next.records.length;
@@ -124,13 +159,21 @@ export class IngestQueue {
     return batch;
   }
 
-  private async commit(batch: Item[]): Promise<void> {
+  private async commit(batch: SpanItem[]): Promise<void> {
     const records = batch.flatMap((i) => i.records);
     const started = process.hrtime.bigint();
     try {
       const plan = await this.attribution.plan(records, (keys) => lookupSettled(this.db.writer, keys));
-      const inserted = await writeSpanBatch(this.db.writer, plan.spans, plan.updates, this.options.nowMicros());
+      const written = await writeSpanBatch(
+        this.db.writer,
+        plan.spans,
+        plan.updates,
+        this.options.nowMicros(),
+        this.customers,
+      );
       this.attribution.apply(plan);
+      this.customers.apply(written.customers);
+      const inserted = written.inserted;
       this.consecutiveFailures = 0;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.observer.committed(records.length, inserted, seconds);

@@ -3,8 +3,13 @@
  * `source`) so metrics read one stream. Money is DECIMAL(38,12): cents with 12 decimal places, summed
  * exactly by DuckDB (128-bit integer arithmetic), never as binary floats.
  * Nanosecond times are kept exactly (UBIGINT); `ts` is the start time at µs, the axis for metrics.
+ *
+ * Events (events API) live in the same table: `source = 'event'`, `trace_id = ''`, `span_id` = the
+ * event's external_id (or a generated UUID), `parent_span_id` = its `parent_id` reference, and
+ * `root_key` = the id of its root event once the chain is known (`root_pending` until then).
+ * Spans leave `root_key` NULL: their tree is the trace.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS costtrace_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -26,12 +31,27 @@ export const CREATE_SCHEMA: readonly string[] = [
     chain_customer VARCHAR,
     attribution_pending BOOLEAN NOT NULL,
     customer_id VARCHAR,
+    customer_key INTEGER,
     cost_amount DECIMAL(38,12),
     cost_source VARCHAR,
     revenue_amount DECIMAL(38,12),
     attributes VARCHAR, -- JSON object text of the allow-listed attributes
     ingested_at TIMESTAMP NOT NULL,
+    llm_vendor VARCHAR,
+    llm_model VARCHAR,
+    root_key VARCHAR,
+    root_pending BOOLEAN NOT NULL,
     PRIMARY KEY (trace_id, span_id)
+  )`,
+  // One identity per customer: spans and events name customers by external id; the integer key makes
+  // per-customer scans and distinct counts cheap.
+  `CREATE TABLE IF NOT EXISTS customers (
+    customer_key INTEGER PRIMARY KEY,
+    external_id VARCHAR NOT NULL UNIQUE,
+    name VARCHAR,
+    email VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    created_explicitly BOOLEAN NOT NULL
   )`,
 ];
 
@@ -54,11 +74,16 @@ export const RECORD_COLUMNS = [
   'chain_customer',
   'attribution_pending',
   'customer_id',
+  'customer_key',
   'cost_amount',
   'cost_source',
   'revenue_amount',
   'attributes',
   'ingested_at',
+  'llm_vendor',
+  'llm_model',
+  'root_key',
+  'root_pending',
 ] as const;
 
 export const CREATE_STAGING: readonly string[] = [
@@ -68,6 +93,7 @@ export const CREATE_STAGING: readonly string[] = [
     span_id VARCHAR NOT NULL,
     chain_customer VARCHAR,
     attribution_pending BOOLEAN NOT NULL,
-    customer_id VARCHAR
+    customer_id VARCHAR,
+    customer_key INTEGER
   )`,
 ];

@@ -6,6 +6,7 @@
 import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
 import type { PendingSpan, SettledSpan } from './attribution-state.ts';
+import type { CustomerPlan, CustomerRegistry } from './customers.ts';
 import { CREATE_STAGING } from './schema.ts';
 
 export interface AttributionUpdate {
@@ -14,6 +15,13 @@ export interface AttributionUpdate {
   readonly chainCustomer: string | null;
   readonly pending: boolean;
   readonly customerId: string | null;
+  /** Start of the span, µs: the sighting time if this makes a customer appear. */
+  readonly tsMicros: bigint;
+}
+
+export interface BatchWritten {
+  readonly inserted: number;
+  readonly customers: CustomerPlan;
 }
 
 export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
@@ -31,26 +39,48 @@ export async function writeSpanBatch(
   spans: readonly AttributedSpan[],
   updates: readonly AttributionUpdate[],
   ingestedAtMicros: bigint,
-): Promise<number> {
+  customers: CustomerRegistry,
+): Promise<BatchWritten> {
+  const sightings = customerSightings(spans, updates);
   try {
     return await inTransaction(conn, async () => {
-      if (spans.length > 0) await appendSpans(conn, 'records', spans, ingestedAtMicros);
-      await applyUpdates(conn, updates);
-      return spans.length;
+      const { keys, plan } = await customers.record(conn, sightings);
+      if (spans.length > 0) await appendSpans(conn, 'records', spans, ingestedAtMicros, keys);
+      await applyUpdates(conn, updates, keys);
+      return { inserted: spans.length, customers: plan };
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
   return inTransaction(conn, async () => {
-    await appendSpans(conn, 'stage_records', spans, ingestedAtMicros);
+    const { keys, plan } = await customers.record(conn, sightings);
+    await appendSpans(conn, 'stage_records', spans, ingestedAtMicros, keys);
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
-    await applyUpdates(conn, updates);
-    return result.rowsChanged;
+    await applyUpdates(conn, updates, keys);
+    return { inserted: result.rowsChanged, customers: plan };
   });
 }
 
-async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+/** Earliest start (µs) per customer the batch names: customers are created on first sighting. */
+function customerSightings(
+  spans: readonly AttributedSpan[],
+  updates: readonly AttributionUpdate[],
+): Map<string, bigint> {
+  const seen = new Map<string, bigint>();
+  const see = (customerId: string | null, micros: bigint) => {
+    if (customerId === null) return;
+    const prev = seen.get(customerId);
+    if (prev === undefined || micros < prev) seen.set(customerId, micros);
+  };
+  for (const { record, attribution } of spans) {
+    see(effectiveCustomer(record, attribution).customerId, record.startTimeUnixNano / 1000n);
+  }
+  for (const u of updates) see(u.customerId, u.tsMicros);
+  return seen;
+}
+
+export async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
   await conn.run('BEGIN TRANSACTION');
   try {
     const result = await fn();
@@ -62,11 +92,15 @@ async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): P
   }
 }
 
-async function applyUpdates(conn: DuckDBConnection, updates: readonly AttributionUpdate[]): Promise<void> {
+async function applyUpdates(
+  conn: DuckDBConnection,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+): Promise<void> {
   if (updates.length === 0) return;
-  await appendUpdates(conn, updates);
+  await appendUpdates(conn, updates, keys);
   await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
-      attribution_pending = u.attribution_pending, customer_id = u.customer_id
+      attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
     FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
   await conn.run('DELETE FROM stage_attribution');
 }
@@ -80,6 +114,7 @@ async function appendSpans(
   table: 'records' | 'stage_records',
   spans: readonly AttributedSpan[],
   ingestedAt: bigint,
+  keys: ReadonlyMap<string, number>,
 ) {
   const app = await conn.createAppender(table);
   try {
@@ -103,6 +138,7 @@ async function appendSpans(
       appendNullable(app, a.chainCustomer);
       app.appendBoolean(a.pending);
       appendNullable(app, customerId);
+      appendKey(app, customerId, keys);
       if (s.costPicocents === null) app.appendNull();
       else app.appendDecimal(decimalValue(s.costPicocents, 38, 12));
       appendNullable(app, s.costSource);
@@ -110,6 +146,10 @@ async function appendSpans(
       else app.appendDecimal(decimalValue(s.revenuePicocents, 38, 12));
       app.appendVarchar(s.attributesJson);
       app.appendTimestamp(ingested);
+      appendNullable(app, s.llmVendor);
+      appendNullable(app, s.llmModel);
+      app.appendNull(); // root_key: a span's tree is its trace
+      app.appendBoolean(false);
       app.endRow();
     }
     app.flushSync();
@@ -133,7 +173,11 @@ function discard(app: { clear(): void; closeSync(): void }): void {
   }
 }
 
-async function appendUpdates(conn: DuckDBConnection, updates: readonly AttributionUpdate[]) {
+async function appendUpdates(
+  conn: DuckDBConnection,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+) {
   const app = await conn.createAppender('stage_attribution');
   try {
     for (const u of updates) {
@@ -142,6 +186,7 @@ async function appendUpdates(conn: DuckDBConnection, updates: readonly Attributi
       appendNullable(app, u.chainCustomer);
       app.appendBoolean(u.pending);
       appendNullable(app, u.customerId);
+      appendKey(app, u.customerId, keys);
       app.endRow();
     }
     app.flushSync();
@@ -150,6 +195,16 @@ async function appendUpdates(conn: DuckDBConnection, updates: readonly Attributi
     throw err;
   }
   app.closeSync();
+}
+
+function appendKey(
+  app: { appendInteger(v: number): void; appendNull(): void },
+  customerId: string | null,
+  keys: ReadonlyMap<string, number>,
+): void {
+  const key = customerId === null ? undefined : keys.get(customerId);
+  if (key === undefined) app.appendNull();
+  else app.appendInteger(key);
 }
 
 function appendNullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {
@@ -187,11 +242,12 @@ export async function lookupSettled(
 /** Spans still waiting for an ancestor, reloaded at start-up so attribution survives restarts. */
 export async function loadPending(conn: DuckDBConnection, limit: number): Promise<PendingSpan[]> {
   const reader = await conn.runAndReadAll(
-    `SELECT trace_id, span_id, parent_span_id, resource_customer FROM records
+    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts) FROM records
      WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
     [limit],
   );
-  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer]) => ({
+  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer, tsMicros]) => ({
+    tsMicros: BigInt(tsMicros as bigint),
     traceId: String(traceId),
     spanId: String(spanId),
     parentSpanId: parent === null ? null : String(parent),

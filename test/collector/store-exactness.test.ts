@@ -37,6 +37,8 @@ function record(n: number, cost: bigint): SpanRecord {
     costSource: 'provided',
     revenuePicocents: null,
     attributesJson: '{}',
+    llmVendor: null,
+    llmModel: null,
   };
 }
 
