@@ -3,6 +3,8 @@
  * Prometheus metrics. It never listens (collector/server.ts does), so tests drive it with inject().
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { customersApi } from './api/customers.ts';
+import { eventsApi } from './api/events.ts';
 import { tracesApi } from './api/traces.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
@@ -30,6 +32,8 @@ export interface AppDeps {
   readonly db: Database;
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
+  /** The clock (µs since epoch), injected so tests can pin "now". */
+  readonly nowMicros: () => bigint;
 }
 
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -83,6 +87,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   await app.register(otlpReceiver, { queue: deps.queue, metrics: deps.metrics, maxBodyBytes: config.maxBodyBytes });
   await app.register(tracesApi, { db: deps.db });
+  await app.register(eventsApi, { queue: deps.queue, nowMicros: deps.nowMicros });
+  await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   return app;
 }
 

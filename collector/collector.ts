@@ -21,6 +21,8 @@ export interface CollectorOptions {
   readonly maxQueuedSpans?: number;
   /** Spans per DuckDB transaction (group commit). */
   readonly maxBatchSpans?: number;
+  /** Clock, µs since epoch (tests pin it). */
+  readonly nowMicros?: () => bigint;
 }
 
 export interface Collector {
@@ -34,6 +36,7 @@ const RECENT_SPANS_REMEMBERED = 200_000;
 const PENDING_SPANS_REMEMBERED = 200_000;
 
 export async function openCollector(options: CollectorOptions): Promise<Collector> {
+  const nowMicros = options.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
   const db = await openDatabase(options.dbPath);
   await prepareWriter(db.writer);
   const metrics = new CollectorMetrics();
@@ -47,7 +50,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     {
       maxQueuedSpans: options.maxQueuedSpans ?? 200_000,
       maxBatchSpans: options.maxBatchSpans ?? 20_000,
-      nowMicros: () => BigInt(Date.now()) * 1000n,
+      nowMicros,
     },
     metrics,
   );
@@ -57,7 +60,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
-    { db, queue, metrics },
+    { db, queue, metrics, nowMicros },
   );
   let closing: Promise<void> | null = null;
   return {

@@ -1,0 +1,141 @@
+/**
+ * Customers (CONTRACT.md §3): `POST /v1/customers` upserts by external id; `GET /v1/customers[/{id}]`.
+ * Customers first seen in a span or event exist already, created at their first timestamp.
+ */
+import type { FastifyInstance } from 'fastify';
+import { parseTimestamp } from '../events/validate.ts';
+import { HttpError, InputError } from '../http/errors.ts';
+import type { Database } from '../store/database.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+
+interface CustomerBody {
+  external_id: string;
+  name?: string | null;
+  email?: string | null;
+  created_at?: string | null;
+}
+
+const CUSTOMER_COLUMNS = `external_id, name, email, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+
+function toCustomer(r: unknown[]) {
+  return {
+    external_id: String(r[0]),
+    name: r[1] === null ? null : String(r[1]),
+    email: r[2] === null ? null : String(r[2]),
+    created_at: String(r[3]),
+  };
+}
+
+export async function customersApi(
+  app: FastifyInstance,
+  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint },
+): Promise<void> {
+  const readOne = (externalId: string) =>
+    deps.db.read(async (conn) => {
+      const r = await conn.runAndReadAll(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE external_id = ?`, [
+        externalId,
+      ]);
+      const row = r.getRows()[0];
+      return row ? toCustomer(row) : null;
+    });
+
+  app.post<{ Body: CustomerBody }>(
+    '/v1/customers',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['external_id'],
+          properties: {
+            external_id: { type: 'string', minLength: 1, maxLength: 256 },
+            name: { type: ['string', 'null'], maxLength: 500 },
+            email: { type: ['string', 'null'], maxLength: 320 },
+            created_at: { type: ['string', 'null'] },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      let createdAtMicros: bigint | null = null;
+      if (b.created_at !== undefined && b.created_at !== null) {
+        createdAtMicros = parseTimestamp(b.created_at);
+        if (createdAtMicros === null) {
+          throw new InputError([
+            {
+              loc: ['body', 'created_at'],
+              msg: 'must be an ISO-8601 date-time with a time zone',
+              type: 'datetime_parsing',
+            },
+          ]);
+        }
+      }
+      const upsert = {
+        externalId: b.external_id,
+        name: b.name ?? null,
+        email: b.email ?? null,
+        createdAtMicros,
+      };
+      await deps.queue.exclusive(async (conn, customers) => {
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          const plan = await customers.upsert(conn, upsert, deps.nowMicros());
+          await conn.run('COMMIT');
+          customers.apply(plan);
+        } catch (err) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+      return readOne(b.external_id);
+    },
+  );
+
+  app.get<{ Params: { external_id: string } }>(
+    '/v1/customers/:external_id',
+    { config: { scope: 'read' } },
+    async (request) => {
+      const c = await readOne(request.params.external_id);
+      if (c === null) throw new HttpError(404, `customer ${request.params.external_id} not found`);
+      return c;
+    },
+  );
+
+  app.get<{ Querystring: { limit: number; offset: number; query?: string } }>(
+    '/v1/customers',
+    {
+      config: { scope: 'read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            query: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { limit, offset, query } = request.query;
+      return deps.db.read(async (conn) => {
+        const where = query
+          ? `WHERE contains(lower(external_id || ' ' || coalesce(name, '') || ' ' || coalesce(email, '')), lower(?))`
+          : '';
+        const params = query ? [query] : [];
+        const rows = await conn.runAndReadAll(
+          `SELECT ${CUSTOMER_COLUMNS} FROM customers ${where} ORDER BY created_at, external_id LIMIT ? OFFSET ?`,
+          [...params, limit, offset],
+        );
+        const total = await conn.runAndReadAll(`SELECT count(*) FROM customers ${where}`, params);
+        return {
+          items: rows.getRows().map(toCustomer),
+          pagination: { total_count: Number(total.getRows()[0]?.[0]), limit, offset },
+        };
+      });
+    },
+  );
+}

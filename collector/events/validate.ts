@@ -1,0 +1,214 @@
+/**
+ * Validation of `POST /v1/events/ingest` bodies (CONTRACT.md §3, Polar's EventCreateExternalCustomer).
+ * Every problem of every event is collected with its location (`["body","events",3,"metadata","_cost",
+ * "amount"]`); any problem rejects the whole batch. Pure: the clock is passed in.
+ *
+ * Where we differ from Polar on purpose (its known faults): currency must be exactly `usd` (any case);
+ * cost must not be negative; amounts have no 5-integer-digit ceiling (DECIMAL(38,12)) and stay exact.
+ */
+import { type Picocents, parseAmount } from '../../src/money.ts';
+import { SUPPORTED_CURRENCIES } from '../../src/semconv.ts';
+
+export interface ValidationIssue {
+  readonly loc: Array<string | number>;
+  readonly msg: string;
+  readonly type: string;
+}
+
+export interface LlmMetadata {
+  readonly vendor: string;
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly totalTokens: number;
+  readonly cachedInputTokens: number | null;
+}
+
+export interface EventInput {
+  readonly name: string;
+  readonly customerExternalId: string;
+  readonly timestampMicros: bigint;
+  readonly externalId: string | null;
+  readonly parentId: string | null;
+  readonly costPicocents: Picocents | null;
+  readonly revenuePicocents: Picocents | null;
+  readonly llm: LlmMetadata | null;
+  /** Other metadata (scalars), as stored. */
+  readonly metadataJson: string;
+}
+
+export const MAX_NAME_LENGTH = 128;
+export const MAX_METADATA_STRING_LENGTH = 500;
+export const MAX_ID_LENGTH = 256;
+/** Client clocks drift: a timestamp up to this far ahead of ours is not "in the future". */
+export const FUTURE_TOLERANCE_MICROS = 60_000_000n;
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+type Obj = Record<string, unknown>;
+
+export function validateEventBatch(
+  body: unknown,
+  nowMicros: bigint,
+): { ok: true; events: EventInput[] } | { ok: false; issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  if (!isObject(body)) return fail(['body'], 'must be an object {"events": [...]}', 'type_error');
+  const list = body.events;
+  if (!Array.isArray(list)) return fail(['body', 'events'], 'must be a list of events', 'type_error');
+  const events: EventInput[] = [];
+  list.forEach((raw, i) => {
+    const e = validateEvent(raw, ['body', 'events', i], nowMicros, issues);
+    if (e) events.push(e);
+  });
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, events };
+}
+
+function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigint, issues: ValidationIssue[]) {
+  const before = issues.length;
+  const add = (path: Array<string | number>, msg: string, type = 'value_error') =>
+    issues.push({ loc: [...at, ...path], msg, type });
+  if (!isObject(raw)) {
+    add([], 'must be an object', 'type_error');
+    return null;
+  }
+  const name = requiredString(raw.name, ['name'], MAX_NAME_LENGTH, add);
+  const customer = requiredString(raw.external_customer_id, ['external_customer_id'], MAX_ID_LENGTH, add);
+  if (raw.customer_id !== undefined) {
+    add(['customer_id'], 'customers are identified by external_customer_id here');
+  }
+  const externalId = optionalString(raw.external_id, ['external_id'], MAX_ID_LENGTH, add);
+  const parentId = optionalString(raw.parent_id, ['parent_id'], MAX_ID_LENGTH, add);
+  let timestampMicros = nowMicros;
+  if (raw.timestamp !== undefined && raw.timestamp !== null) {
+    const t = parseTimestamp(raw.timestamp);
+    if (t === null) add(['timestamp'], 'must be an ISO-8601 date-time with a time zone', 'datetime_parsing');
+    else if (t > nowMicros + FUTURE_TOLERANCE_MICROS) add(['timestamp'], 'must not be in the future');
+    else timestampMicros = t;
+  }
+  let costPicocents: Picocents | null = null;
+  let revenuePicocents: Picocents | null = null;
+  let llm: LlmMetadata | null = null;
+  const other: Obj = {};
+  if (raw.metadata !== undefined && raw.metadata !== null) {
+    if (!isObject(raw.metadata)) add(['metadata'], 'must be an object', 'type_error');
+    else {
+      for (const [key, value] of Object.entries(raw.metadata)) {
+        const path = ['metadata', key];
+        if (key === '_cost') costPicocents = money(value, path, false, add);
+        else if (key === '_revenue') revenuePicocents = money(value, path, true, add);
+        else if (key === '_llm') llm = llmMetadata(value, path, add);
+        else if (typeof value === 'string') {
+          if (value.length === 0 || value.length > MAX_METADATA_STRING_LENGTH) {
+            add(path, `must be 1 to ${MAX_METADATA_STRING_LENGTH} characters`);
+          } else Object.defineProperty(other, key, { value, enumerable: true });
+        } else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') {
+          Object.defineProperty(other, key, { value, enumerable: true });
+        } else add(path, 'must be a string, a finite number or a boolean', 'type_error');
+      }
+    }
+  }
+  if (issues.length > before || name === null || customer === null) return null;
+  return {
+    name,
+    customerExternalId: customer,
+    timestampMicros,
+    externalId,
+    parentId,
+    costPicocents,
+    revenuePicocents,
+    llm,
+    metadataJson: JSON.stringify(other),
+  };
+}
+
+type Add = (path: Array<string | number>, msg: string, type?: string) => void;
+
+function money(value: unknown, path: Array<string | number>, allowNegative: boolean, add: Add): Picocents | null {
+  if (!isObject(value)) {
+    add(path, 'must be an object {amount, currency}', 'type_error');
+    return null;
+  }
+  const currency = value.currency;
+  if (typeof currency !== 'string' || !SUPPORTED_CURRENCIES.has(currency.toLowerCase())) {
+    add([...path, 'currency'], 'must be "usd"');
+  }
+  const parsed = parseAmount(value.amount);
+  if (!parsed.ok) {
+    add([...path, 'amount'], value.amount === undefined ? 'is required' : parsed.reason);
+    return null;
+  }
+  if (!allowNegative && parsed.picocents < 0n) {
+    add([...path, 'amount'], 'must not be negative');
+    return null;
+  }
+  return parsed.picocents;
+}
+
+function llmMetadata(value: unknown, path: Array<string | number>, add: Add): LlmMetadata | null {
+  if (!isObject(value)) {
+    add(path, 'must be an object', 'type_error');
+    return null;
+  }
+  const vendor = requiredString(value.vendor, [...path, 'vendor'], MAX_METADATA_STRING_LENGTH, add);
+  const model = requiredString(value.model, [...path, 'model'], MAX_METADATA_STRING_LENGTH, add);
+  const count = (key: string, required: boolean): number | null => {
+    const v = value[key];
+    if (v === undefined || v === null) {
+      if (required) add([...path, key], 'is required', 'missing');
+      return null;
+    }
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      add([...path, key], 'must be a non-negative integer');
+      return null;
+    }
+    return v;
+  };
+  const inputTokens = count('input_tokens', true);
+  const outputTokens = count('output_tokens', true);
+  const totalTokens = count('total_tokens', true);
+  const cachedInputTokens = count('cached_input_tokens', false);
+  for (const key of ['prompt', 'response']) {
+    if (value[key] !== undefined && value[key] !== null && typeof value[key] !== 'string') {
+      add([...path, key], 'must be a string', 'type_error');
+    }
+  }
+  if (vendor === null || model === null || inputTokens === null || outputTokens === null || totalTokens === null) {
+    return null;
+  }
+  return { vendor, model, inputTokens, outputTokens, totalTokens, cachedInputTokens };
+}
+
+function requiredString(v: unknown, path: Array<string | number>, max: number, add: Add): string | null {
+  if (v === undefined || v === null) {
+    add(path, 'is required', 'missing');
+    return null;
+  }
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
+    add(path, `must be a string of 1 to ${max} characters`);
+    return null;
+  }
+  return v;
+}
+
+function optionalString(v: unknown, path: Array<string | number>, max: number, add: Add): string | null {
+  if (v === undefined || v === null) return null;
+  return requiredString(v, path, max, add);
+}
+
+/** ISO-8601 with an explicit zone (Polar requires aware datetimes) → µs since epoch, or null. */
+export function parseTimestamp(v: unknown): bigint | null {
+  if (typeof v !== 'string' || !ISO_RE.test(v)) return null;
+  const fraction = /\.(\d{1,9})/.exec(v)?.[1] ?? '';
+  // Whole seconds through Date.parse (offsets normalized to ±HH:MM), the fraction added exactly.
+  const ms = Date.parse(v.replace(/\.\d{1,9}/, '').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (Number.isNaN(ms)) return null;
+  return BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0').slice(0, 6) || '0');
+}
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(loc: Array<string | number>, msg: string, type: string) {
+  return { ok: false as const, issues: [{ loc, msg, type }] };
+}

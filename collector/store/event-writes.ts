@@ -1,0 +1,215 @@
+/**
+ * Writes a validated events batch in one transaction (runs as an exclusive writer job): dedupe on the
+ * event id (external_id, else a generated UUID), customers created on first sighting, and event trees
+ * resolved in any arrival order — an event whose parent has not arrived is `root_pending` (it still counts
+ * in every metric) and is re-rooted when the missing ancestor arrives. Chains are walked at most
+ * MAX_DEPTH deep, so a cycle stays pending instead of looping.
+ */
+import { randomUUID } from 'node:crypto';
+import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+import type { EventInput } from '../events/validate.ts';
+import type { CustomerRegistry } from './customers.ts';
+import { inTransaction } from './span-writes.ts';
+
+export const MAX_DEPTH = 100;
+
+export interface EventsWritten {
+  readonly inserted: number;
+  readonly duplicates: number;
+}
+
+interface Row {
+  readonly id: string;
+  readonly e: EventInput;
+  rootKey: string;
+  rootPending: boolean;
+}
+
+interface StoredNode {
+  readonly parent: string | null;
+  readonly rootKey: string;
+  readonly rootPending: boolean;
+}
+
+export async function writeEvents(
+  conn: DuckDBConnection,
+  customers: CustomerRegistry,
+  events: readonly EventInput[],
+  ingestedAtMicros: bigint,
+): Promise<EventsWritten> {
+  const byId = new Map<string, Row>();
+  for (const e of events) {
+    const id = e.externalId ?? randomUUID();
+    if (!byId.has(id)) byId.set(id, { id, e, rootKey: id, rootPending: false });
+  }
+  const result = await inTransaction(conn, async () => {
+    for (const id of await existingIds(conn, [...byId.keys()])) byId.delete(id);
+    const rows = [...byId.values()];
+    const sightings = new Map<string, bigint>();
+    for (const { e } of rows) {
+      const prev = sightings.get(e.customerExternalId);
+      if (prev === undefined || e.timestampMicros < prev) sightings.set(e.customerExternalId, e.timestampMicros);
+    }
+    const { keys, plan } = await customers.record(conn, sightings);
+    const outside = rows.map((r) => r.e.parentId).filter((p): p is string => p !== null && !byId.has(p));
+    const stored = await storedNodes(conn, outside);
+    for (const r of rows) resolveRoot(r, byId, stored);
+    if (rows.length > 0) {
+      await appendEvents(conn, rows, keys, ingestedAtMicros);
+      await rerootWaiting(conn, rows);
+    }
+    return { inserted: rows.length, plan };
+  });
+  customers.apply(result.plan);
+  return { inserted: result.inserted, duplicates: events.length - result.inserted };
+}
+
+function resolveRoot(row: Row, batch: ReadonlyMap<string, Row>, stored: ReadonlyMap<string, StoredNode>): void {
+  let cur: { id: string; parent: string | null } = { id: row.id, parent: row.e.parentId };
+  const seen = new Set<string>([row.id]);
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (cur.parent === null) {
+      row.rootKey = cur.id;
+      row.rootPending = false;
+      return;
+    }
+    const inBatch = batch.get(cur.parent);
+    if (inBatch && !seen.has(inBatch.id)) {
+      seen.add(inBatch.id);
+      cur = { id: inBatch.id, parent: inBatch.e.parentId };
+      continue;
+    }
+    const s = stored.get(cur.parent);
+    if (s) {
+      row.rootKey = s.rootKey;
+      row.rootPending = s.rootPending;
+      return;
+    }
+    break; // parent not arrived yet, or a cycle
+  }
+  row.rootKey = cur.id;
+  row.rootPending = true;
+}
+
+async function existingIds(conn: DuckDBConnection, ids: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const r = await conn.runAndReadAll(
+      `SELECT span_id FROM records WHERE trace_id = '' AND span_id IN (${chunk.map(() => '?').join(',')})`,
+      chunk,
+    );
+    for (const [id] of r.getRows()) found.push(String(id));
+  }
+  return found;
+}
+
+async function storedNodes(conn: DuckDBConnection, ids: string[]): Promise<Map<string, StoredNode>> {
+  const out = new Map<string, StoredNode>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const r = await conn.runAndReadAll(
+      `SELECT span_id, parent_span_id, root_key, root_pending FROM records
+       WHERE trace_id = '' AND span_id IN (${chunk.map(() => '?').join(',')})`,
+      chunk,
+    );
+    for (const [id, parent, rootKey, pending] of r.getRows()) {
+      out.set(String(id), {
+        parent: parent === null ? null : String(parent),
+        rootKey: String(rootKey),
+        rootPending: pending === true,
+      });
+    }
+  }
+  return out;
+}
+
+/** Events waiting under a top whose parent just arrived take the new event's root. */
+async function rerootWaiting(conn: DuckDBConnection, rows: readonly Row[]): Promise<void> {
+  const values = rows.map(() => '(?, ?, ?)').join(', ');
+  await conn.run(
+    `UPDATE records SET root_key = m.root_key, root_pending = m.root_pending
+     FROM (SELECT t.span_id AS top, b.root_key, b.root_pending
+           FROM records t JOIN (VALUES ${values}) b(span_id, root_key, root_pending) ON t.parent_span_id = b.span_id
+           WHERE t.trace_id = '' AND t.root_pending AND t.root_key = t.span_id) m
+     WHERE records.trace_id = '' AND records.root_pending AND records.root_key = m.top`,
+    rows.flatMap((r) => [r.id, r.rootKey, r.rootPending]),
+  );
+}
+
+async function appendEvents(
+  conn: DuckDBConnection,
+  rows: readonly Row[],
+  keys: ReadonlyMap<string, number>,
+  ingestedAtMicros: bigint,
+): Promise<void> {
+  const app = await conn.createAppender('records');
+  const ingested = timestampValue(ingestedAtMicros);
+  try {
+    for (const { id, e, rootKey, rootPending } of rows) {
+      const nanos = e.timestampMicros * 1000n;
+      const key = keys.get(e.customerExternalId);
+      app.appendVarchar('event');
+      app.appendVarchar('');
+      app.appendVarchar(id);
+      nullable(app, e.parentId);
+      app.appendVarchar(e.name);
+      app.appendUInteger(0);
+      app.appendNull(); // service_name
+      app.appendVarchar('');
+      app.appendUBigInt(nanos);
+      app.appendUBigInt(nanos);
+      app.appendTimestamp(timestampValue(e.timestampMicros));
+      app.appendUInteger(0);
+      app.appendVarchar(e.customerExternalId); // customer_own
+      app.appendNull(); // resource_customer
+      app.appendVarchar(e.customerExternalId); // chain_customer
+      app.appendBoolean(false);
+      app.appendVarchar(e.customerExternalId);
+      if (key === undefined) app.appendNull();
+      else app.appendInteger(key);
+      decimal(app, e.costPicocents);
+      nullable(app, e.costPicocents === null ? null : 'provided');
+      decimal(app, e.revenuePicocents);
+      app.appendVarchar(attributesJson(e));
+      app.appendTimestamp(ingested);
+      nullable(app, e.llm?.vendor.toLowerCase() ?? null);
+      nullable(app, e.llm?.model ?? null);
+      app.appendVarchar(rootKey);
+      app.appendBoolean(rootPending);
+      app.endRow();
+    }
+    app.flushSync();
+  } catch (err) {
+    app.clear();
+    throw err;
+  } finally {
+    app.closeSync();
+  }
+}
+
+function attributesJson(e: EventInput): string {
+  if (e.llm === null) return e.metadataJson;
+  const llm = JSON.stringify({
+    vendor: e.llm.vendor,
+    model: e.llm.model,
+    input_tokens: e.llm.inputTokens,
+    output_tokens: e.llm.outputTokens,
+    total_tokens: e.llm.totalTokens,
+    ...(e.llm.cachedInputTokens === null ? {} : { cached_input_tokens: e.llm.cachedInputTokens }),
+  });
+  return e.metadataJson === '{}' ? `{"_llm":${llm}}` : `{"_llm":${llm},${e.metadataJson.slice(1)}`;
+}
+
+function nullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {
+  if (v === null) app.appendNull();
+  else app.appendVarchar(v);
+}
+
+function decimal(
+  app: { appendDecimal(v: ReturnType<typeof decimalValue>): void; appendNull(): void },
+  v: bigint | null,
+) {
+  if (v === null) app.appendNull();
+  else app.appendDecimal(decimalValue(v, 38, 12));
+}
