@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
+import { metricsApi } from './api/metrics.ts';
 import { tracesApi } from './api/traces.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
@@ -87,6 +88,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   await app.register(otlpReceiver, { queue: deps.queue, metrics: deps.metrics, maxBodyBytes: config.maxBodyBytes });
   await app.register(tracesApi, { db: deps.db });
+  await app.register(metricsApi, { db: deps.db });
   await app.register(eventsApi, { queue: deps.queue, nowMicros: deps.nowMicros });
   await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   return app;

@@ -1,0 +1,59 @@
+/**
+ * `GET /v1/metrics` (Polar-compatible, CONTRACT.md §4): periods in the requested zone and interval,
+ * totals, and metric metadata. Spans and events count alike (one records table).
+ */
+import type { FastifyInstance } from 'fastify';
+import { isoWithOffset, key, localToUtcMs, nextPeriod, offsetSegments, periodStarts } from '../metrics/calendar.ts';
+import { computeMetrics } from '../metrics/compute.ts';
+import { METRICS } from '../metrics/definitions.ts';
+import { type MetricsQuery, parseMetricsQuery, type RawMetricsQuery } from '../metrics/params.ts';
+import type { Database } from '../store/database.ts';
+import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from '../store/metric-reads.ts';
+
+export const METRICS_QUERYSTRING = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['start_date', 'end_date', 'interval'],
+  properties: {
+    start_date: { type: 'string' },
+    end_date: { type: 'string' },
+    interval: { type: 'string', enum: ['hour', 'day', 'week', 'month', 'year'] },
+    timezone: { type: 'string' },
+    customer_id: { type: 'array', items: { type: 'string', minLength: 1 } },
+    metrics: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+export async function metricsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+  app.get<{ Querystring: RawMetricsQuery }>(
+    '/v1/metrics',
+    { config: { scope: 'read' }, schema: { querystring: METRICS_QUERYSTRING } },
+    async (request) => runMetrics(deps.db, parseMetricsQuery(request.query)),
+  );
+}
+
+export async function runMetrics(db: Database, q: MetricsQuery) {
+  const periods = periodStarts(q.start, q.end, q.interval);
+  const first = periods[0];
+  const last = periods[periods.length - 1];
+  if (!first || !last) throw new Error('no periods');
+  const fromMs = localToUtcMs(first, q.timezone);
+  const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
+  const segments = offsetSegments(q.timezone, fromMs, toMs);
+  const { buckets, totals } = await db.read(async (conn) => {
+    const customerKeys = q.customerIds === null ? null : await customerKeysOf(conn, q.customerIds);
+    const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
+    return { buckets: await bucketSums(conn, scope, q.interval, segments), totals: await rangeTotals(conn, scope) };
+  });
+  const computed = computeMetrics({
+    periods: periods.map((p) => buckets.get(key(p)) ?? { revenue: 0n, costs: 0n, activeUsers: 0 }),
+    before: { revenue: totals.revenueBefore, costs: totals.costsBefore },
+    distinctActiveUsers: totals.distinctActive,
+  });
+  const pick = (values: Record<string, number>) => Object.fromEntries(q.slugs.map((s) => [s, values[s] as number]));
+  return {
+    periods: periods.map((p, i) => ({ timestamp: isoWithOffset(p, q.timezone), ...pick(computed.periods[i] ?? {}) })),
+    totals: pick(computed.totals),
+    metrics: Object.fromEntries(q.slugs.map((s) => [s, METRICS[s]])),
+  };
+}

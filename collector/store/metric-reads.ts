@@ -1,0 +1,113 @@
+/**
+ * SQL for the metrics API. Everything user-supplied is bound as a parameter; UTC → local time is plain
+ * arithmetic over the zone's offset segments (computed in JS from the tz database), far cheaper per row
+ * than a tz conversion. Money comes back as exact decimal text.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type Picocents, parseDecimalString } from '../../src/money.ts';
+import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
+
+export interface MetricScope {
+  /** [from, to) in µs since epoch, UTC. */
+  readonly fromMicros: bigint;
+  readonly toMicros: bigint;
+  /** Only these customers; null for everyone (unattributed cost included). */
+  readonly customerKeys: readonly number[] | null;
+}
+
+type Param = string | number | bigint | boolean | null;
+
+export function scopeFilter(scope: MetricScope, column = 'ts'): { sql: string; params: Param[] } {
+  const params: Param[] = [scope.fromMicros, scope.toMicros];
+  let sql = `${column} >= make_timestamp(?::BIGINT) AND ${column} < make_timestamp(?::BIGINT)`;
+  if (scope.customerKeys !== null) {
+    if (scope.customerKeys.length === 0) sql += ' AND false';
+    else {
+      sql += ` AND customer_key IN (${scope.customerKeys.map(() => '?').join(', ')})`;
+      params.push(...scope.customerKeys);
+    }
+  }
+  return { sql, params };
+}
+
+/** `ts` shifted to local wall time. */
+export function localTimeExpr(segments: readonly OffsetSegment[]): { sql: string; params: Param[] } {
+  if (segments.length === 1) {
+    const only = segments[0] as OffsetSegment;
+    return only.offsetMinutes === 0
+      ? { sql: 'ts', params: [] }
+      : { sql: 'ts + to_minutes(?::BIGINT)', params: [only.offsetMinutes] };
+  }
+  const params: Param[] = [];
+  let sql = 'ts + to_minutes(CASE';
+  for (const s of segments) {
+    if (s.untilMs === null) {
+      sql += ' ELSE ?::BIGINT END)';
+      params.push(s.offsetMinutes);
+    } else {
+      sql += ' WHEN ts < make_timestamp(?::BIGINT) THEN ?::BIGINT';
+      params.push(BigInt(s.untilMs) * 1000n, s.offsetMinutes);
+    }
+  }
+  return { sql, params };
+}
+
+export interface BucketRow {
+  readonly revenue: Picocents;
+  readonly costs: Picocents;
+  readonly activeUsers: number;
+}
+
+export async function bucketSums(
+  conn: DuckDBConnection,
+  scope: MetricScope,
+  interval: Interval,
+  segments: readonly OffsetSegment[],
+): Promise<Map<string, BucketRow>> {
+  const local = localTimeExpr(segments);
+  const filter = scopeFilter(scope);
+  const reader = await conn.runAndReadAll(
+    `SELECT strftime(date_trunc(?, ${local.sql}), '%Y-%m-%dT%H:00:00') AS bucket,
+       coalesce(sum(revenue_amount), 0)::VARCHAR, coalesce(sum(cost_amount), 0)::VARCHAR,
+       count(DISTINCT customer_key)
+     FROM records WHERE ${filter.sql} GROUP BY bucket`,
+    [interval, ...local.params, ...filter.params] as never,
+  );
+  const out = new Map<string, BucketRow>();
+  for (const [bucket, revenue, costs, active] of reader.getRows()) {
+    out.set(String(bucket), { revenue: decimal(revenue), costs: decimal(costs), activeUsers: Number(active) });
+  }
+  return out;
+}
+
+/** Revenue and costs before the range (what cumulative series start from), and distinct customers in it. */
+export async function rangeTotals(
+  conn: DuckDBConnection,
+  scope: MetricScope,
+): Promise<{ revenueBefore: Picocents; costsBefore: Picocents; distinctActive: number }> {
+  const inRange = scopeFilter(scope);
+  const before = scopeFilter({ ...scope, fromMicros: -(2n ** 62n), toMicros: scope.fromMicros });
+  const reader = await conn.runAndReadAll(
+    `SELECT (SELECT coalesce(sum(revenue_amount), 0)::VARCHAR FROM records WHERE ${before.sql}),
+            (SELECT coalesce(sum(cost_amount), 0)::VARCHAR FROM records WHERE ${before.sql}),
+            (SELECT count(DISTINCT customer_key) FROM records WHERE ${inRange.sql})`,
+    [...before.params, ...before.params, ...inRange.params] as never,
+  );
+  const [revenue, costs, active] = reader.getRows()[0] ?? [];
+  return { revenueBefore: decimal(revenue), costsBefore: decimal(costs), distinctActive: Number(active) };
+}
+
+export async function customerKeysOf(conn: DuckDBConnection, externalIds: readonly string[]): Promise<number[]> {
+  if (externalIds.length === 0) return [];
+  const reader = await conn.runAndReadAll(
+    `SELECT customer_key FROM customers WHERE external_id IN (${externalIds.map(() => '?').join(', ')})`,
+    [...externalIds],
+  );
+  return reader.getRows().map(([k]) => Number(k));
+}
+
+export function decimal(v: unknown): Picocents {
+  const parsed = parseDecimalString(String(v ?? '0'));
+  if (!parsed.ok) throw new Error(`unexpected decimal from store: ${String(v)}`);
+  return parsed.picocents;
+}
