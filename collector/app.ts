@@ -3,6 +3,7 @@
  * Prometheus metrics. It never listens (collector/server.ts does), so tests drive it with inject().
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { metricsApi } from './api/metrics.ts';
@@ -89,6 +90,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(otlpReceiver, { queue: deps.queue, metrics: deps.metrics, maxBodyBytes: config.maxBodyBytes });
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });
+  await app.register(customerMetricsApi, { db: deps.db });
   await app.register(eventsApi, { queue: deps.queue, nowMicros: deps.nowMicros });
   await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   return app;

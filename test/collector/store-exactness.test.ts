@@ -57,5 +57,9 @@ describe('store: exact money', () => {
       return r.getRows()[0];
     });
     expect(total).toEqual(['100000000.001000000000', 1000001n]);
+    const res = await fetch(
+      `${c.url}/v1/metrics?start_date=2023-11-14&end_date=2023-11-14&interval=day&customer_id=exact&metrics=costs`,
+    );
+    expect(((await res.json()) as { totals: { costs: number } }).totals.costs).toBe(100000000.001);
   });
 });

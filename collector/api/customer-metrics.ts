@@ -1,0 +1,135 @@
+/**
+ * `GET /v1/metrics/customers` (CONTRACT.md §4) and `GET /v1/cost-drivers` (§5): windowed per-customer
+ * profitability and cost drivers. Windows are calendar days in `timezone` (default UTC), end inclusive.
+ */
+import type { FastifyInstance } from 'fastify';
+import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import { InputError } from '../http/errors.ts';
+import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
+import { ratio } from '../metrics/compute.ts';
+import { parseWindow } from '../metrics/params.ts';
+import { costDrivers, GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
+import { CUSTOMER_SORTS, type CustomerSort, customerMetrics } from '../store/customer-metric-reads.ts';
+import type { Database } from '../store/database.ts';
+import { customerKeysOf } from '../store/metric-reads.ts';
+
+interface WindowQuery {
+  start_date: string;
+  end_date: string;
+  timezone?: string;
+}
+
+const WINDOW_PROPERTIES = {
+  start_date: { type: 'string' },
+  end_date: { type: 'string' },
+  timezone: { type: 'string' },
+} as const;
+
+/** [local start 00:00, local day after end 00:00) as UTC µs. */
+function windowMicros(q: WindowQuery): { fromMicros: bigint; toMicros: bigint } {
+  const issues: Array<{ loc: Array<string | number>; msg: string; type: string }> = [];
+  const w = parseWindow(q, issues);
+  if (!w) throw new InputError(issues);
+  const after = new Date((dayNumber(w.end.y, w.end.m, w.end.d) + 1) * 86_400_000);
+  const dayAfter: LocalTime = { y: after.getUTCFullYear(), m: after.getUTCMonth() + 1, d: after.getUTCDate(), h: 0 };
+  return {
+    fromMicros: BigInt(localToUtcMs(w.start, w.timezone)) * 1000n,
+    toMicros: BigInt(localToUtcMs(dayAfter, w.timezone)) * 1000n,
+  };
+}
+
+const money = (p: bigint) => picocentsToNumber(p);
+
+export async function customerMetricsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+  app.get<{ Querystring: WindowQuery & { sort: CustomerSort; limit: number; offset: number; query?: string } }>(
+    '/v1/metrics/customers',
+    {
+      config: { scope: 'read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['start_date', 'end_date'],
+          properties: {
+            ...WINDOW_PROPERTIES,
+            sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            query: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const window = windowMicros(q);
+      const { rows, total, allCosts } = await deps.db.read((conn) =>
+        customerMetrics(conn, {
+          ...window,
+          sort: q.sort,
+          limit: q.limit,
+          offset: q.offset,
+          ...(q.query ? { query: q.query } : {}),
+        }),
+      );
+      return {
+        items: rows.map((r) => {
+          const profit = r.revenue - r.costs;
+          return {
+            customer_id: r.externalId,
+            name: r.name,
+            created_at: r.createdAt,
+            revenue: money(r.revenue),
+            costs: money(r.costs),
+            profit: money(profit),
+            margin: r.revenue > 0n ? ratio(profit, r.revenue) : null,
+            ltv: money(r.ltv),
+            cost_share: allCosts > 0n ? ratio(r.costs, allCosts) : 0,
+            costs_exact: formatPicocents(r.costs),
+          };
+        }),
+        pagination: { total_count: total, limit: q.limit, offset: q.offset },
+      };
+    },
+  );
+
+  app.get<{ Querystring: WindowQuery & { group_by: GroupBy; customer_id?: string; limit: number } }>(
+    '/v1/cost-drivers',
+    {
+      config: { scope: 'read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['start_date', 'end_date'],
+          properties: {
+            ...WINDOW_PROPERTIES,
+            group_by: { type: 'string', enum: Object.keys(GROUP_BY), default: 'model' },
+            customer_id: { type: 'string', minLength: 1 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const window = windowMicros(q);
+      const { groups, total } = await deps.db.read(async (conn) => {
+        const customerKeys = q.customer_id === undefined ? null : await customerKeysOf(conn, [q.customer_id]);
+        return costDrivers(conn, { ...window, customerKeys }, q.group_by, q.limit);
+      });
+      return {
+        group_by: q.group_by,
+        customer_id: q.customer_id ?? null,
+        total_cost: money(total),
+        groups: groups.map((g) => ({
+          key: g.key,
+          cost: money(g.cost),
+          share: total > 0n ? ratio(g.cost, total) : 0,
+          records: g.records,
+          traces: g.traces,
+          per_trace: { p50: money(g.p50), p90: money(g.p90), p99: money(g.p99) },
+          outliers: g.outliers.map((o) => ({ trace_id: o.traceKey, cost: money(o.cost) })),
+        })),
+      };
+    },
+  );
+}

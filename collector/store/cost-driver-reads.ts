@@ -1,0 +1,96 @@
+/**
+ * "Which calls drove cost" across many traces (`GET /v1/cost-drivers`): cost grouped by LLM model or
+ * vendor, service, span/event name or the name of the trace's root, with each group's share, per-trace
+ * cost percentiles (p50/p90/p99, actual trace values: quantile_disc keeps them exact) and the traces at or
+ * above the p99. A "trace" is a span trace or an event tree (its root event).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Picocents } from '../../src/money.ts';
+import { decimal, type MetricScope, scopeFilter } from './metric-reads.ts';
+
+export const GROUP_BY = {
+  model: 'llm_model',
+  vendor: 'llm_vendor',
+  service: 'service_name',
+  span_name: 'name',
+  root_name: 'root_name',
+} as const;
+export type GroupBy = keyof typeof GROUP_BY;
+
+export interface DriverGroup {
+  readonly key: string | null;
+  readonly cost: Picocents;
+  readonly records: number;
+  readonly traces: number;
+  readonly p50: Picocents;
+  readonly p90: Picocents;
+  readonly p99: Picocents;
+  readonly outliers: Array<{ traceKey: string; cost: Picocents }>;
+}
+
+const OUTLIERS_PER_GROUP = 5;
+
+export async function costDrivers(
+  conn: DuckDBConnection,
+  scope: MetricScope,
+  groupBy: GroupBy,
+  limit: number,
+): Promise<{ groups: DriverGroup[]; total: Picocents }> {
+  const filter = scopeFilter(scope);
+  const traceKey = `CASE WHEN source = 'event' THEN root_key ELSE trace_id END`;
+  // Root names need the roots, which may lie outside the window: look them up for the traces in it.
+  const base =
+    groupBy === 'root_name'
+      ? `SELECT b.tk, b.cost_amount, coalesce(r.name, '(root not received)') AS g
+         FROM (SELECT ${traceKey} AS tk, source, cost_amount FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}) b
+         LEFT JOIN (
+           SELECT trace_id AS tk, arg_min(name, start_time_unix_nano) AS name FROM records
+           WHERE source = 'span' AND parent_span_id IS NULL GROUP BY trace_id
+           UNION ALL
+           SELECT span_id AS tk, name FROM records WHERE source = 'event' AND parent_span_id IS NULL
+         ) r USING (tk)`
+      : `SELECT ${traceKey} AS tk, cost_amount, ${GROUP_BY[groupBy]} AS g
+         FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}`;
+  const reader = await conn.runAndReadAll(
+    `WITH base AS (${base}),
+     per_trace AS (SELECT g, tk, sum(cost_amount) AS c, count(*) AS n FROM base GROUP BY g, tk),
+     stats AS (
+       SELECT g, sum(c) AS cost, sum(n) AS records, count(*) AS traces,
+         quantile_disc(c, 0.5) AS p50, quantile_disc(c, 0.9) AS p90, quantile_disc(c, 0.99) AS p99
+       FROM per_trace GROUP BY g),
+     top AS (SELECT * FROM stats ORDER BY cost DESC, g NULLS LAST LIMIT ?),
+     outliers AS (
+       SELECT p.g, list({'tk': p.tk, 'c': p.c::VARCHAR} ORDER BY p.c DESC, p.tk)[1:${OUTLIERS_PER_GROUP}] AS items
+       FROM per_trace p JOIN top USING (g) WHERE p.c >= top.p99 GROUP BY p.g)
+     SELECT top.g, top.cost::VARCHAR, top.records, top.traces, top.p50::VARCHAR, top.p90::VARCHAR, top.p99::VARCHAR,
+       outliers.items, (SELECT sum(c) FROM per_trace)::VARCHAR
+     FROM top LEFT JOIN outliers ON top.g IS NOT DISTINCT FROM outliers.g
+     ORDER BY top.cost DESC, top.g NULLS LAST`,
+    [...filter.params, limit] as never,
+  );
+  const rows = reader.getRows();
+  return {
+    total: rows.length > 0 ? decimal(rows[0]?.[8]) : 0n,
+    groups: rows.map((r) => ({
+      key: r[0] === null ? null : String(r[0]),
+      cost: decimal(r[1]),
+      records: Number(r[2]),
+      traces: Number(r[3]),
+      p50: decimal(r[4]),
+      p90: decimal(r[5]),
+      p99: decimal(r[6]),
+      outliers: listItems(r[7]).map((o) => ({ traceKey: String(o.tk), cost: decimal(o.c) })),
+    })),
+  };
+}
+
+function listItems(v: unknown): Array<{ tk: unknown; c: unknown }> {
+  if (v === null || v === undefined) return [];
+  const items = (v as { items?: unknown[] }).items ?? [];
+  return items.map(
+    (x) => (x as { entries?: Record<string, unknown> }).entries ?? (x as Record<string, unknown>),
+  ) as Array<{
+    tk: unknown;
+    c: unknown;
+  }>;
+}

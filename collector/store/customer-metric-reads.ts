@@ -1,0 +1,76 @@
+/**
+ * Per-customer profitability for `GET /v1/metrics/customers`: revenue and costs in the window, profit,
+ * margin, lifetime value (cumulative profit from the customer's first activity to the end of the window)
+ * and the customer's share of all costs in the window (unattributed cost included in the whole).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Picocents } from '../../src/money.ts';
+import { decimal } from './metric-reads.ts';
+
+export const CUSTOMER_SORTS = {
+  '-profit': 'profit DESC, external_id',
+  profit: 'profit ASC, external_id',
+  '-costs': 'costs DESC, external_id',
+  costs: 'costs ASC, external_id',
+  '-revenue': 'revenue DESC, external_id',
+  revenue: 'revenue ASC, external_id',
+  '-ltv': 'ltv DESC, external_id',
+  ltv: 'ltv ASC, external_id',
+  '-margin': 'margin DESC NULLS LAST, external_id',
+  margin: 'margin ASC NULLS LAST, external_id',
+} as const;
+export type CustomerSort = keyof typeof CUSTOMER_SORTS;
+
+export interface CustomerMetricsRow {
+  readonly externalId: string;
+  readonly name: string | null;
+  readonly createdAt: string;
+  readonly revenue: Picocents;
+  readonly costs: Picocents;
+  readonly ltv: Picocents;
+}
+
+export async function customerMetrics(
+  conn: DuckDBConnection,
+  q: { fromMicros: bigint; toMicros: bigint; sort: CustomerSort; limit: number; offset: number; query?: string },
+): Promise<{ rows: CustomerMetricsRow[]; total: number; allCosts: Picocents }> {
+  const search = q.query ? `AND contains(lower(c.external_id || ' ' || coalesce(c.name, '')), lower(?))` : '';
+  const reader = await conn.runAndReadAll(
+    `WITH w AS (
+       SELECT customer_key, coalesce(sum(revenue_amount), 0) AS revenue, coalesce(sum(cost_amount), 0) AS costs
+       FROM records WHERE ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT) AND customer_key IS NOT NULL
+       GROUP BY customer_key),
+     l AS (
+       SELECT customer_key, coalesce(sum(revenue_amount), 0) - coalesce(sum(cost_amount), 0) AS ltv
+       FROM records WHERE ts < make_timestamp(?::BIGINT) AND customer_key IS NOT NULL GROUP BY customer_key),
+     m AS (
+       SELECT c.external_id, c.name, c.created_at,
+         coalesce(w.revenue, 0) AS revenue, coalesce(w.costs, 0) AS costs,
+         coalesce(w.revenue, 0) - coalesce(w.costs, 0) AS profit, coalesce(l.ltv, 0) AS ltv,
+         CASE WHEN coalesce(w.revenue, 0) > 0 THEN (coalesce(w.revenue, 0) - coalesce(w.costs, 0))::DOUBLE / w.revenue::DOUBLE END AS margin
+       FROM customers c LEFT JOIN w USING (customer_key) LEFT JOIN l USING (customer_key)
+       WHERE c.created_at < make_timestamp(?::BIGINT) ${search})
+     SELECT external_id, name, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), revenue::VARCHAR, costs::VARCHAR,
+       ltv::VARCHAR, count(*) OVER ()
+     FROM m ORDER BY ${CUSTOMER_SORTS[q.sort]} LIMIT ? OFFSET ?`,
+    [q.fromMicros, q.toMicros, q.toMicros, q.toMicros, ...(q.query ? [q.query] : []), q.limit, q.offset] as never,
+  );
+  const all = await conn.runAndReadAll(
+    `SELECT coalesce(sum(cost_amount), 0)::VARCHAR FROM records
+     WHERE ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)`,
+    [q.fromMicros, q.toMicros] as never,
+  );
+  const rows = reader.getRows();
+  return {
+    total: rows.length > 0 ? Number(rows[0]?.[6]) : 0,
+    allCosts: decimal(all.getRows()[0]?.[0]),
+    rows: rows.map((r) => ({
+      externalId: String(r[0]),
+      name: r[1] === null ? null : String(r[1]),
+      createdAt: String(r[2]),
+      revenue: decimal(r[3]),
+      costs: decimal(r[4]),
+      ltv: decimal(r[5]),
+    })),
+  };
+}
