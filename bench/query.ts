@@ -1,0 +1,168 @@
+/**
+ * `npm run bench:query`: 10M cost-bearing records (10k customers, one year, 1M traces, revenue on 2%)
+ * generated in DuckDB, then four questions timed through the HTTP API (median of BENCH_RUNS, default 7):
+ * metrics daily for a year (all customers, and one customer), top 50 customers by profit, cost drivers by
+ * model. The same data is copied into a throwaway PostgreSQL 15 and the same questions asked in SQL.
+ * Prints one JSON line per question. BENCH_ROWS (default 10,000,000) scales the data.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openCollector } from '../collector/collector.ts';
+import { startPostgres } from '../test/helpers/postgres.ts';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const CUSTOMERS = 10_000;
+const dir = mkdtempSync(join(tmpdir(), 'costtrace-qbench-'));
+const dbPath = join(dir, 'bench.duckdb');
+
+function print(o: Record<string, unknown>) {
+  process.stdout.write(`${JSON.stringify({ bench: 'query', ...o })}\n`);
+}
+
+async function median(fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return Number((times[Math.floor(times.length / 2)] as number).toFixed(1));
+}
+
+// ---- data, generated in DuckDB through the collector's own schema ----
+const t0 = performance.now();
+const collector = await openCollector({ dbPath, maxBodyBytes: 1 << 20, ingestTokens: [], readTokens: [] });
+const models = `['gpt-4o','gpt-4o-mini','claude-sonnet-4','claude-haiku-4','gemini-2.5-pro','o3','llama-3.1-70b','mistral-large']`;
+await collector.queue.exclusive(async (conn) => {
+  await conn.run(`INSERT INTO customers SELECT i + 1, 'cust-' || i, 'Customer ' || i, NULL,
+    TIMESTAMP '2025-01-01' + to_days((i % 30)::INTEGER), false FROM range(${CUSTOMERS}) t(i)`);
+  await conn.run(`INSERT INTO records
+    SELECT 'span', md5((i // 10)::VARCHAR), lpad(to_hex(i), 16, '0'),
+      CASE WHEN i % 10 = 0 THEN NULL ELSE lpad(to_hex(i - i % 10), 16, '0') END,
+      CASE WHEN i % 10 = 0 THEN 'POST /answer' ELSE 'chat ' || (${models})[(1 + hash(i) % 8)::BIGINT] END,
+      2, 'api-' || (hash(i // 10) % 4), 'bench', 0, 0,
+      TIMESTAMP '2025-01-01' + to_microseconds(((i // 10) * (31536000000000 // ${ROWS / 10}) + (i % 10) * 1000)::BIGINT),
+      0, NULL, NULL, 'cust-' || (hash(i // 10) % ${CUSTOMERS}), false, 'cust-' || (hash(i // 10) % ${CUSTOMERS}),
+      (hash(i // 10) % ${CUSTOMERS} + 1)::INTEGER,
+      CASE WHEN i % 10 = 0 THEN NULL ELSE (hash(i) % 100000)::DECIMAL(38,12) / 10000 END,
+      CASE WHEN i % 10 = 0 THEN NULL ELSE 'provided' END,
+      CASE WHEN i % 50 = 0 THEN 5000::DECIMAL(38,12) END,
+      '{}', TIMESTAMP '2026-01-01',
+      CASE WHEN i % 10 = 0 THEN NULL ELSE 'openai' END,
+      CASE WHEN i % 10 = 0 THEN NULL ELSE (${models})[(1 + hash(i) % 8)::BIGINT] END,
+      NULL, false
+    FROM range(${ROWS}) t(i)`);
+  await conn.run('CHECKPOINT');
+});
+print({ step: 'generate_duckdb', rows: ROWS, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });
+
+const address = await collector.app.listen({ host: '127.0.0.1', port: 0 });
+const api = async (path: string) => {
+  const res = await fetch(`${address}${path}`);
+  if (res.status !== 200) throw new Error(`${path} → ${res.status}: ${await res.text()}`);
+  return res.json();
+};
+
+const questions = [
+  {
+    name: 'metrics_daily_year_all_customers',
+    path: '/v1/metrics?start_date=2025-01-01&end_date=2025-12-31&interval=day',
+    sql: `WITH b AS (SELECT date_trunc('day', ts) AS d, sum(revenue_amount) r, sum(cost_amount) c, count(DISTINCT customer_key) u
+            FROM records WHERE ts >= '2025-01-01' AND ts < '2026-01-01' GROUP BY 1)
+          SELECT (SELECT count(*) FROM b), (SELECT sum(revenue_amount) FROM records WHERE ts < '2025-01-01'),
+            (SELECT count(DISTINCT customer_key) FROM records WHERE ts >= '2025-01-01' AND ts < '2026-01-01')`,
+  },
+  {
+    name: 'metrics_daily_year_one_customer',
+    path: '/v1/metrics?start_date=2025-01-01&end_date=2025-12-31&interval=day&customer_id=cust-42',
+    sql: `WITH b AS (SELECT date_trunc('day', ts) AS d, sum(revenue_amount) r, sum(cost_amount) c, count(DISTINCT customer_key) u
+            FROM records WHERE ts >= '2025-01-01' AND ts < '2026-01-01' AND customer_key = 43 GROUP BY 1)
+          SELECT (SELECT count(*) FROM b), (SELECT sum(revenue_amount) FROM records WHERE ts < '2025-01-01' AND customer_key = 43)`,
+  },
+  {
+    name: 'customers_top50_by_profit',
+    path: '/v1/metrics/customers?start_date=2025-01-01&end_date=2025-12-31&sort=-profit&limit=50',
+    sql: `WITH w AS (SELECT customer_key, coalesce(sum(revenue_amount),0) r, coalesce(sum(cost_amount),0) c FROM records
+            WHERE ts >= '2025-01-01' AND ts < '2026-01-01' GROUP BY 1),
+          l AS (SELECT customer_key, coalesce(sum(revenue_amount),0) - coalesce(sum(cost_amount),0) ltv FROM records
+            WHERE ts < '2026-01-01' GROUP BY 1)
+          SELECT c.external_id, w.r - w.c AS profit, l.ltv FROM customers c LEFT JOIN w USING (customer_key)
+            LEFT JOIN l USING (customer_key) ORDER BY profit DESC NULLS LAST LIMIT 50`,
+  },
+  {
+    name: 'cost_drivers_by_model',
+    path: '/v1/cost-drivers?start_date=2025-01-01&end_date=2025-12-31&group_by=model',
+    sql: `WITH p AS (SELECT llm_model g, trace_id, sum(cost_amount) c FROM records
+            WHERE cost_amount IS NOT NULL AND ts >= '2025-01-01' AND ts < '2026-01-01' GROUP BY 1, 2)
+          SELECT g, sum(c), count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY c),
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY c), percentile_disc(0.99) WITHIN GROUP (ORDER BY c)
+          FROM p GROUP BY g ORDER BY 2 DESC`,
+  },
+];
+
+const duck: Record<string, number> = {};
+for (const q of questions) duck[q.name] = await median(() => api(q.path));
+await collector.close();
+
+// ---- the same rows in PostgreSQL 15 ----
+const t1 = performance.now();
+const csv = join(dir, 'records.csv');
+{
+  const again = await openCollector({ dbPath, maxBodyBytes: 1 << 20, ingestTokens: [], readTokens: [] });
+  await again.queue.exclusive(async (conn) => {
+    await conn.run(`COPY (SELECT ts, customer_key, trace_id, cost_amount, revenue_amount, llm_model FROM records)
+      TO '${csv}' (HEADER false)`);
+    await conn.run(`COPY customers TO '${join(dir, 'customers.csv')}' (HEADER false)`);
+  });
+  await again.close();
+}
+rmSync(dbPath, { force: true });
+// The server runs as another user and reads the files itself.
+chmodSync(dir, 0o755);
+chmodSync(csv, 0o644);
+chmodSync(join(dir, 'customers.csv'), 0o644);
+const server = startPostgres({
+  shared_buffers: '2GB',
+  work_mem: '256MB',
+  max_parallel_workers_per_gather: '2',
+  max_wal_size: '8GB',
+});
+const client = new pg.Client({ host: server.host, port: server.port, user: server.user, database: 'postgres' });
+await client.connect();
+const pgResults: Record<string, number> = {};
+try {
+  await client.query(`CREATE UNLOGGED TABLE records (ts timestamp, customer_key int, trace_id text,
+    cost_amount numeric(38,12), revenue_amount numeric(38,12), llm_model text)`);
+  await client.query(`CREATE UNLOGGED TABLE customers (customer_key int primary key, external_id text, name text,
+    email text, created_at timestamp, created_explicitly boolean)`);
+  await client.query(`COPY records FROM '${csv}' (FORMAT csv)`);
+  await client.query(`COPY customers FROM '${join(dir, 'customers.csv')}' (FORMAT csv)`);
+  await client.query('CREATE INDEX ON records (customer_key, ts)');
+  await client.query('CREATE INDEX ON records (ts)');
+  await client.query('VACUUM ANALYZE');
+  print({ step: 'load_postgres', seconds: Number(((performance.now() - t1) / 1000).toFixed(1)) });
+  for (const q of questions) pgResults[q.name] = await median(() => client.query(q.sql));
+} finally {
+  await client.end();
+  server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+for (const q of questions) {
+  const d = duck[q.name] as number;
+  const p = pgResults[q.name] as number;
+  print({
+    question: q.name,
+    duckdb_api_ms: d,
+    postgres_sql_ms: p,
+    postgres_over_duckdb: Number((p / d).toFixed(1)),
+    runs: RUNS,
+    rows: ROWS,
+    cpus: cpus().length,
+  });
+}
