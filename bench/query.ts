@@ -36,7 +36,14 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 
 // ---- data, generated in DuckDB through the collector's own schema ----
 const t0 = performance.now();
-const collector = await openCollector({ dbPath, maxBodyBytes: 1 << 20, ingestTokens: [], readTokens: [] });
+const MEMORY = process.env.BENCH_DUCKDB_MEMORY ?? '8GB';
+const collector = await openCollector({
+  dbPath,
+  maxBodyBytes: 1 << 20,
+  ingestTokens: [],
+  readTokens: [],
+  duckdbMemoryLimit: MEMORY,
+});
 const models = `['gpt-4o','gpt-4o-mini','claude-sonnet-4','claude-haiku-4','gemini-2.5-pro','o3','llama-3.1-70b','mistral-large']`;
 await collector.queue.exclusive(async (conn) => {
   await conn.run(`INSERT INTO customers SELECT i + 1, 'cust-' || i, 'Customer ' || i, NULL,
@@ -113,7 +120,13 @@ await collector.close();
 const t1 = performance.now();
 const csv = join(dir, 'records.csv');
 {
-  const again = await openCollector({ dbPath, maxBodyBytes: 1 << 20, ingestTokens: [], readTokens: [] });
+  const again = await openCollector({
+    dbPath,
+    maxBodyBytes: 1 << 20,
+    ingestTokens: [],
+    readTokens: [],
+    duckdbMemoryLimit: MEMORY,
+  });
   await again.queue.exclusive(async (conn) => {
     await conn.run(`COPY (SELECT ts, customer_key, trace_id, cost_amount, revenue_amount, llm_model FROM records)
       TO '${csv}' (HEADER false)`);

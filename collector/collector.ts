@@ -21,6 +21,8 @@ export interface CollectorOptions {
   readonly maxQueuedSpans?: number;
   /** Spans per DuckDB transaction (group commit). */
   readonly maxBatchSpans?: number;
+  /** DuckDB memory_limit, e.g. "2GB" (default DEFAULT_DUCKDB_MEMORY_LIMIT). */
+  readonly duckdbMemoryLimit?: string;
   /** Clock, µs since epoch (tests pin it). */
   readonly nowMicros?: () => bigint;
 }
@@ -37,7 +39,7 @@ const PENDING_SPANS_REMEMBERED = 200_000;
 
 export async function openCollector(options: CollectorOptions): Promise<Collector> {
   const nowMicros = options.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
-  const db = await openDatabase(options.dbPath);
+  const db = await openDatabase(options.dbPath, options.duckdbMemoryLimit);
   await prepareWriter(db.writer);
   const metrics = new CollectorMetrics();
   const attribution = new AttributionState(RECENT_SPANS_REMEMBERED, PENDING_SPANS_REMEMBERED);

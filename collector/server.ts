@@ -17,6 +17,7 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     maxBodyBytes: config.maxBodyBytes,
     ingestTokens: config.ingestTokens,
     readTokens: config.readTokens,
+    ...(config.duckdbMemoryLimit ? { duckdbMemoryLimit: config.duckdbMemoryLimit } : {}),
     logLevel,
   });
   const address = await collector.app.listen({ host: config.host, port: config.port });

@@ -12,6 +12,8 @@ export interface ServeConfig {
   readonly maxBodyBytes: number;
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
+  /** DuckDB memory_limit (COSTTRACE_DUCKDB_MEMORY_LIMIT), e.g. "2GB"; undefined for the default. */
+  readonly duckdbMemoryLimit?: string;
 }
 
 export const DEFAULTS = {
@@ -73,8 +75,20 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
       `refusing to listen on ${host} without authentication: set COSTTRACE_INGEST_TOKEN and COSTTRACE_READ_TOKEN, or use a loopback host such as 127.0.0.1`,
     );
   }
+  const memory = env.COSTTRACE_DUCKDB_MEMORY_LIMIT;
+  if (memory !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory.trim())) {
+    problems.push(`COSTTRACE_DUCKDB_MEMORY_LIMIT must be a size such as "2GB", got "${memory}"`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { host, port, dbPath, maxBodyBytes, ingestTokens, readTokens };
+  return {
+    host,
+    port,
+    dbPath,
+    maxBodyBytes,
+    ingestTokens,
+    readTokens,
+    ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
+  };
 }
 
 export function isLoopback(host: string): boolean {

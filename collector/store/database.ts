@@ -14,8 +14,11 @@ export interface Database {
 
 const READ_POOL_SIZE = 4;
 
-/** DuckDB's own memory cap (buffer pool; it spills beyond). Its default, 80% of RAM, is not a server's. */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
+/**
+ * DuckDB's own memory cap (buffer pool, spilling beyond it). Its default, 80% of RAM, is not a server's;
+ * the dedupe index (primary key) lives in memory and grows with the data (~100 bytes per span).
+ */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '2GB';
 
 export async function openDatabase(path: string, memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT): Promise<Database> {
   const instance = await DuckDBInstance.create(path, {

@@ -58,6 +58,13 @@ describe('serve configuration', () => {
     ).toBe('0.0.0.0');
   });
 
+  it('reads and checks the DuckDB memory limit', () => {
+    expect(parseServeConfig([], { COSTTRACE_DUCKDB_MEMORY_LIMIT: '4GB' }).duckdbMemoryLimit).toBe('4GB');
+    expect(() => parseServeConfig([], { COSTTRACE_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow(
+      'COSTTRACE_DUCKDB_MEMORY_LIMIT must be a size such as "2GB", got "lots"',
+    );
+  });
+
   it('rejects unknown flags', () => {
     expect(() => parseServeConfig(['--bogus'], {})).toThrow(/Unknown option '--bogus'/);
   });
