@@ -10,6 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openCollector } from '../collector/collector.ts';
+import { rebuildRollup } from '../collector/store/rollup.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
@@ -64,6 +65,7 @@ await collector.queue.exclusive(async (conn) => {
       CASE WHEN i % 10 = 0 THEN NULL ELSE (${models})[(1 + hash(i) % 8)::BIGINT] END,
       NULL, false
     FROM range(${ROWS}) t(i)`);
+  await rebuildRollup(conn);
   await conn.run('CHECKPOINT');
 });
 print({ step: 'generate_duckdb', rows: ROWS, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });

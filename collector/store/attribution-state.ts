@@ -17,6 +17,9 @@ export interface PendingSpan extends ChainNode {
   readonly traceId: string;
   readonly resourceCustomer: string | null;
   readonly tsMicros: bigint;
+  /** What the span adds to the rollup, moved when its customer is resolved. */
+  readonly costPicocents: bigint | null;
+  readonly revenuePicocents: bigint | null;
 }
 
 export interface SettledSpan extends Attribution {
@@ -110,7 +113,10 @@ export class AttributionState {
           chainCustomer: a.chainCustomer,
           pending: false,
           customerId: effectiveCustomer(p, a).customerId,
+          previousCustomerId: p.resourceCustomer,
           tsMicros: p.tsMicros,
+          costPicocents: p.costPicocents,
+          revenuePicocents: p.revenuePicocents,
         });
         settled.push({ traceId, spanId: p.spanId, chainCustomer: a.chainCustomer, pending: false });
       }
@@ -178,6 +184,8 @@ function track(
       customerOwn: r.customerOwn,
       resourceCustomer: r.resourceCustomer,
       tsMicros: r.startTimeUnixNano / 1000n,
+      costPicocents: r.costPicocents,
+      revenuePicocents: r.revenuePicocents,
     });
   } else {
     settled.push({ traceId, spanId: r.spanId, chainCustomer: a.chainCustomer, pending: false });

@@ -1,5 +1,5 @@
 /**
- * Per-customer profitability for `GET /v1/metrics/customers`: revenue and costs in the window, profit,
+ * Per-customer profitability for `GET /v1/metrics/customers` (from `rollup_15m`): revenue and costs in the window, profit,
  * margin, lifetime value (cumulative profit from the customer's first activity to the end of the window)
  * and the customer's share of all costs in the window (unattributed cost included in the whole).
  */
@@ -37,12 +37,12 @@ export async function customerMetrics(
   const search = q.query ? `AND contains(lower(c.external_id || ' ' || coalesce(c.name, '')), lower(?))` : '';
   const reader = await conn.runAndReadAll(
     `WITH w AS (
-       SELECT customer_key, coalesce(sum(revenue_amount), 0) AS revenue, coalesce(sum(cost_amount), 0) AS costs
-       FROM records WHERE ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT) AND customer_key IS NOT NULL
+       SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs
+       FROM rollup_15m WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)
        GROUP BY customer_key),
      l AS (
-       SELECT customer_key, coalesce(sum(revenue_amount), 0) - coalesce(sum(cost_amount), 0) AS ltv
-       FROM records WHERE ts < make_timestamp(?::BIGINT) AND customer_key IS NOT NULL GROUP BY customer_key),
+       SELECT customer_key, sum(revenue) - sum(costs) AS ltv
+       FROM rollup_15m WHERE slot < make_timestamp(?::BIGINT) GROUP BY customer_key),
      m AS (
        SELECT c.external_id, c.name, c.created_at,
          coalesce(w.revenue, 0) AS revenue, coalesce(w.costs, 0) AS costs,
@@ -56,8 +56,8 @@ export async function customerMetrics(
     [q.fromMicros, q.toMicros, q.toMicros, q.toMicros, ...(q.query ? [q.query] : []), q.limit, q.offset] as never,
   );
   const all = await conn.runAndReadAll(
-    `SELECT coalesce(sum(cost_amount), 0)::VARCHAR FROM records
-     WHERE ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)`,
+    `SELECT coalesce(sum(costs), 0)::VARCHAR FROM rollup_15m
+     WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)`,
     [q.fromMicros, q.toMicros] as never,
   );
   const rows = reader.getRows();

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
 import type { EventInput } from '../events/validate.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { RollupDeltas } from './rollup.ts';
 import { inTransaction } from './span-writes.ts';
 
 export const MAX_DEPTH = 100;
@@ -57,6 +58,11 @@ export async function writeEvents(
     if (rows.length > 0) {
       await appendEvents(conn, rows, keys, ingestedAtMicros);
       await rerootWaiting(conn, rows);
+      const rollup = new RollupDeltas();
+      for (const { e } of rows) {
+        rollup.add(keys.get(e.customerExternalId), e.timestampMicros, e.revenuePicocents, e.costPicocents);
+      }
+      await rollup.apply(conn);
     }
     return { inserted: rows.length, plan };
   });

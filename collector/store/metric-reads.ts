@@ -1,11 +1,13 @@
 /**
- * SQL for the metrics API. Everything user-supplied is bound as a parameter; UTC → local time is plain
- * arithmetic over the zone's offset segments (computed in JS from the tz database), far cheaper per row
- * than a tz conversion. Money comes back as exact decimal text.
+ * SQL for the metrics API, over `rollup_15m` (activity per customer per 15 minutes, kept at ingest) rather
+ * than every record. Everything user-supplied is bound as a parameter; UTC → local time is arithmetic over
+ * the zone's offset segments (computed in JS from the tz database), far cheaper per row than a tz
+ * conversion. Money comes back as exact decimal text.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type Picocents, parseDecimalString } from '../../src/money.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
+import { UNATTRIBUTED_KEY } from './rollup.ts';
 
 export interface MetricScope {
   /** [from, to) in µs since epoch, UTC. */
@@ -30,27 +32,30 @@ export function scopeFilter(scope: MetricScope, column = 'ts'): { sql: string; p
   return { sql, params };
 }
 
-/** `ts` shifted to local wall time. */
-export function localTimeExpr(segments: readonly OffsetSegment[]): { sql: string; params: Param[] } {
+/** `column` (UTC) shifted to local wall time. */
+export function localTimeExpr(segments: readonly OffsetSegment[], column = 'ts'): { sql: string; params: Param[] } {
   if (segments.length === 1) {
     const only = segments[0] as OffsetSegment;
     return only.offsetMinutes === 0
-      ? { sql: 'ts', params: [] }
-      : { sql: 'ts + to_minutes(?::BIGINT)', params: [only.offsetMinutes] };
+      ? { sql: column, params: [] }
+      : { sql: `${column} + to_minutes(?::BIGINT)`, params: [only.offsetMinutes] };
   }
   const params: Param[] = [];
-  let sql = 'ts + to_minutes(CASE';
+  let sql = `${column} + to_minutes(CASE`;
   for (const s of segments) {
     if (s.untilMs === null) {
       sql += ' ELSE ?::BIGINT END)';
       params.push(s.offsetMinutes);
     } else {
-      sql += ' WHEN ts < make_timestamp(?::BIGINT) THEN ?::BIGINT';
+      sql += ` WHEN ${column} < make_timestamp(?::BIGINT) THEN ?::BIGINT`;
       params.push(BigInt(s.untilMs) * 1000n, s.offsetMinutes);
     }
   }
   return { sql, params };
 }
+
+/** Distinct customers with activity; key 0 holds unattributed records and is nobody. */
+const ACTIVE_CUSTOMERS = `count(DISTINCT customer_key) FILTER (WHERE customer_key <> ${UNATTRIBUTED_KEY})`;
 
 export interface BucketRow {
   readonly revenue: Picocents;
@@ -64,13 +69,12 @@ export async function bucketSums(
   interval: Interval,
   segments: readonly OffsetSegment[],
 ): Promise<Map<string, BucketRow>> {
-  const local = localTimeExpr(segments);
-  const filter = scopeFilter(scope);
+  const local = localTimeExpr(segments, 'slot');
+  const filter = scopeFilter(scope, 'slot');
   const reader = await conn.runAndReadAll(
     `SELECT strftime(date_trunc(?, ${local.sql}), '%Y-%m-%dT%H:00:00') AS bucket,
-       coalesce(sum(revenue_amount), 0)::VARCHAR, coalesce(sum(cost_amount), 0)::VARCHAR,
-       count(DISTINCT customer_key)
-     FROM records WHERE ${filter.sql} GROUP BY bucket`,
+       sum(revenue)::VARCHAR, sum(costs)::VARCHAR, ${ACTIVE_CUSTOMERS}
+     FROM rollup_15m WHERE ${filter.sql} GROUP BY bucket`,
     [interval, ...local.params, ...filter.params] as never,
   );
   const out = new Map<string, BucketRow>();
@@ -85,12 +89,12 @@ export async function rangeTotals(
   conn: DuckDBConnection,
   scope: MetricScope,
 ): Promise<{ revenueBefore: Picocents; costsBefore: Picocents; distinctActive: number }> {
-  const inRange = scopeFilter(scope);
-  const before = scopeFilter({ ...scope, fromMicros: -(2n ** 62n), toMicros: scope.fromMicros });
+  const inRange = scopeFilter(scope, 'slot');
+  const before = scopeFilter({ ...scope, fromMicros: -(2n ** 62n), toMicros: scope.fromMicros }, 'slot');
   const reader = await conn.runAndReadAll(
-    `SELECT (SELECT coalesce(sum(revenue_amount), 0)::VARCHAR FROM records WHERE ${before.sql}),
-            (SELECT coalesce(sum(cost_amount), 0)::VARCHAR FROM records WHERE ${before.sql}),
-            (SELECT count(DISTINCT customer_key) FROM records WHERE ${inRange.sql})`,
+    `SELECT (SELECT coalesce(sum(revenue), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}),
+            (SELECT coalesce(sum(costs), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}),
+            (SELECT ${ACTIVE_CUSTOMERS} FROM rollup_15m WHERE ${inRange.sql})`,
     [...before.params, ...before.params, ...inRange.params] as never,
   );
   const [revenue, costs, active] = reader.getRows()[0] ?? [];

@@ -7,6 +7,8 @@ import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/nod
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
 import type { PendingSpan, SettledSpan } from './attribution-state.ts';
 import type { CustomerPlan, CustomerRegistry } from './customers.ts';
+import { decimal } from './metric-reads.ts';
+import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
 
 export interface AttributionUpdate {
@@ -15,8 +17,12 @@ export interface AttributionUpdate {
   readonly chainCustomer: string | null;
   readonly pending: boolean;
   readonly customerId: string | null;
+  /** The customer the span had while pending (its resource's, or none). */
+  readonly previousCustomerId: string | null;
   /** Start of the span, µs: the sighting time if this makes a customer appear. */
   readonly tsMicros: bigint;
+  readonly costPicocents: bigint | null;
+  readonly revenuePicocents: bigint | null;
 }
 
 export interface BatchWritten {
@@ -47,6 +53,13 @@ export async function writeSpanBatch(
       const { keys, plan } = await customers.record(conn, sightings);
       if (spans.length > 0) await appendSpans(conn, 'records', spans, ingestedAtMicros, keys);
       await applyUpdates(conn, updates, keys);
+      const rollup = new RollupDeltas();
+      for (const { record: r, attribution: a } of spans) {
+        const customer = effectiveCustomer(r, a).customerId;
+        rollup.add(keyOf(customer, keys), r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
+      }
+      addUpdateMoves(rollup, updates, keys, customers);
+      await rollup.apply(conn);
       return { inserted: spans.length, customers: plan };
     });
   } catch (err) {
@@ -55,11 +68,43 @@ export async function writeSpanBatch(
   return inTransaction(conn, async () => {
     const { keys, plan } = await customers.record(conn, sightings);
     await appendSpans(conn, 'stage_records', spans, ingestedAtMicros, keys);
+    // Only rows not stored before count in the rollup.
+    await stageRollupFrom(
+      conn,
+      `SELECT * FROM stage_records s WHERE NOT EXISTS
+         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`,
+    );
+    await upsertStagedRollup(conn);
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
     await applyUpdates(conn, updates, keys);
+    const rollup = new RollupDeltas();
+    addUpdateMoves(rollup, updates, keys, customers);
+    await rollup.apply(conn);
     return { inserted: result.rowsChanged, customers: plan };
   });
+}
+
+function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): number | undefined {
+  return customerId === null ? undefined : keys.get(customerId);
+}
+
+/** A resolved pending span moves its money and activity from its provisional customer to the new one. */
+function addUpdateMoves(
+  rollup: RollupDeltas,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+  customers: CustomerRegistry,
+): void {
+  for (const u of updates) {
+    if (u.customerId === u.previousCustomerId) continue;
+    const before =
+      u.previousCustomerId === null
+        ? undefined
+        : (keys.get(u.previousCustomerId) ?? customers.keyOf(u.previousCustomerId));
+    rollup.add(before, u.tsMicros, u.revenuePicocents, u.costPicocents, -1n);
+    rollup.add(keyOf(u.customerId, keys), u.tsMicros, u.revenuePicocents, u.costPicocents);
+  }
 }
 
 /** Earliest start (µs) per customer the batch names: customers are created on first sighting. */
@@ -242,12 +287,16 @@ export async function lookupSettled(
 /** Spans still waiting for an ancestor, reloaded at start-up so attribution survives restarts. */
 export async function loadPending(conn: DuckDBConnection, limit: number): Promise<PendingSpan[]> {
   const reader = await conn.runAndReadAll(
-    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts) FROM records
-     WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
+    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts), cost_amount::VARCHAR,
+       revenue_amount::VARCHAR
+     FROM records WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
     [limit],
   );
-  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer, tsMicros]) => ({
+  const money = (v: unknown) => (v === null ? null : decimal(v));
+  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer, tsMicros, cost, revenue]) => ({
     tsMicros: BigInt(tsMicros as bigint),
+    costPicocents: money(cost),
+    revenuePicocents: money(revenue),
     traceId: String(traceId),
     spanId: String(spanId),
     parentSpanId: parent === null ? null : String(parent),

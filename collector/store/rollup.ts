@@ -1,0 +1,85 @@
+/**
+ * Keeps `rollup_15m` in step with `records`: every write adds its rows' revenue, costs and count to the
+ * (customer, 15-minute slot) they fall in, inside the same transaction; an attribution change moves them
+ * from the old customer to the new. Deltas are summed in JS (exact bigints) and upserted once per batch.
+ */
+import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+
+export const SLOT_MICROS = 900_000_000n;
+/** customer_key of unattributed records in the rollup. */
+export const UNATTRIBUTED_KEY = 0;
+
+interface Delta {
+  customerKey: number;
+  slotMicros: bigint;
+  revenue: bigint;
+  costs: bigint;
+  records: bigint;
+}
+
+export class RollupDeltas {
+  private readonly deltas = new Map<string, Delta>();
+
+  add(customerKey: number | undefined, tsMicros: bigint, revenue: bigint | null, costs: bigint | null, sign = 1n) {
+    const key = customerKey ?? UNATTRIBUTED_KEY;
+    const slotMicros = tsMicros - (((tsMicros % SLOT_MICROS) + SLOT_MICROS) % SLOT_MICROS);
+    const k = `${key}:${slotMicros}`;
+    let d = this.deltas.get(k);
+    if (!d) {
+      d = { customerKey: key, slotMicros, revenue: 0n, costs: 0n, records: 0n };
+      this.deltas.set(k, d);
+    }
+    d.revenue += sign * (revenue ?? 0n);
+    d.costs += sign * (costs ?? 0n);
+    d.records += sign;
+  }
+
+  /** Upserts the deltas; call inside the writer's open transaction. */
+  async apply(conn: DuckDBConnection): Promise<void> {
+    if (this.deltas.size === 0) return;
+    const app = await conn.createAppender('stage_rollup');
+    try {
+      for (const d of this.deltas.values()) {
+        app.appendInteger(d.customerKey);
+        app.appendTimestamp(timestampValue(d.slotMicros));
+        app.appendDecimal(decimalValue(d.revenue, 38, 12));
+        app.appendDecimal(decimalValue(d.costs, 38, 12));
+        app.appendBigInt(d.records);
+        app.endRow();
+      }
+      app.flushSync();
+    } catch (err) {
+      app.clear();
+      throw err;
+    } finally {
+      app.closeSync();
+    }
+    await upsertStagedRollup(conn);
+  }
+}
+
+/** Folds `stage_rollup` into `rollup_15m` and empties it. */
+export async function upsertStagedRollup(conn: DuckDBConnection): Promise<void> {
+  await conn.run(`INSERT INTO rollup_15m
+      SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
+    ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
+      costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
+  await conn.run('DELETE FROM stage_rollup');
+}
+
+/** Stages the rollup of a set of records given as SQL (used when JS does not know which rows were new). */
+export async function stageRollupFrom(conn: DuckDBConnection, selectRecordsSql: string): Promise<void> {
+  await conn.run(`INSERT INTO stage_rollup
+    SELECT coalesce(customer_key, ${UNATTRIBUTED_KEY}), time_bucket(INTERVAL 15 MINUTE, ts),
+      coalesce(sum(revenue_amount), 0), coalesce(sum(cost_amount), 0), count(*)
+    FROM (${selectRecordsSql}) GROUP BY ALL`);
+}
+
+/** Rebuilds the whole rollup from records (for data loaded around the ingest path, e.g. benchmarks). */
+export async function rebuildRollup(conn: DuckDBConnection): Promise<void> {
+  await conn.run('DELETE FROM rollup_15m');
+  await conn.run(`INSERT INTO rollup_15m
+    SELECT coalesce(customer_key, ${UNATTRIBUTED_KEY}), time_bucket(INTERVAL 15 MINUTE, ts),
+      coalesce(sum(revenue_amount), 0), coalesce(sum(cost_amount), 0), count(*)
+    FROM records GROUP BY ALL`);
+}
