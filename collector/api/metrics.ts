@@ -40,11 +40,14 @@ export async function runMetrics(db: Database, q: MetricsQuery) {
   const fromMs = localToUtcMs(first, q.timezone);
   const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
   const segments = offsetSegments(q.timezone, fromMs, toMs);
-  const { buckets, totals } = await db.read(async (conn) => {
-    const customerKeys = q.customerIds === null ? null : await customerKeysOf(conn, q.customerIds);
-    const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
-    return { buckets: await bucketSums(conn, scope, q.interval, segments), totals: await rangeTotals(conn, scope) };
-  });
+  const customerKeys =
+    q.customerIds === null ? null : await db.read((conn) => customerKeysOf(conn, q.customerIds ?? []));
+  const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
+  // Two independent scans: run them on two pooled connections at once.
+  const [buckets, totals] = await Promise.all([
+    db.read((conn) => bucketSums(conn, scope, q.interval, segments)),
+    db.read((conn) => rangeTotals(conn, scope)),
+  ]);
   const computed = computeMetrics({
     periods: periods.map((p) => buckets.get(key(p)) ?? { revenue: 0n, costs: 0n, activeUsers: 0 }),
     before: { revenue: totals.revenueBefore, costs: totals.costsBefore },
