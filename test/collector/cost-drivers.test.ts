@@ -13,15 +13,15 @@ beforeAll(async () => {
       [
         {
           traceId,
-          spanId: '0'.repeat(15) + '1',
+          spanId: `${'0'.repeat(15)}1`,
           name: 'POST /answer',
           startTimeUnixNano: at(t),
           attributes: { 'customer.id': 'acme' },
         },
         {
           traceId,
-          spanId: '0'.repeat(15) + '2',
-          parentSpanId: '0'.repeat(15) + '1',
+          spanId: `${'0'.repeat(15)}2`,
+          parentSpanId: `${'0'.repeat(15)}1`,
           name: 'chat gpt-4o',
           startTimeUnixNano: at(t),
           attributes: {
@@ -32,8 +32,8 @@ beforeAll(async () => {
         },
         {
           traceId,
-          spanId: '0'.repeat(15) + '3',
-          parentSpanId: '0'.repeat(15) + '1',
+          spanId: `${'0'.repeat(15)}3`,
+          parentSpanId: `${'0'.repeat(15)}1`,
           name: 'send email',
           startTimeUnixNano: at(t),
           attributes: { '_cost.amount': 0.1 },
