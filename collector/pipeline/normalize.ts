@@ -3,6 +3,7 @@
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
 import { llmVendorAndModel } from '../../src/genai.ts';
+import { priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
   ATTR_COST,
@@ -16,7 +17,7 @@ import {
   KEPT_ATTRIBUTE_PREFIXES,
 } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
-import { type MoneyKeys, readMoney } from './money-attributes.ts';
+import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
 
 export interface Rejection {
   readonly spanId: string;
@@ -106,8 +107,7 @@ function normalizeSpan(
     statusCode: span.statusCode,
     customerOwn,
     resourceCustomer,
-    costPicocents: cost.kind === 'ok' ? cost.picocents : null,
-    costSource: cost.kind === 'ok' ? 'provided' : null,
+    ...costOf(cost, span),
     revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
     attributesJson: keptAttributesJson(span.attributes),
     ...llmOf(span.attributes),
@@ -137,6 +137,24 @@ function keptAttributesJson(attributes: AttrMap): string {
     count++;
   }
   return `{${out}}`;
+}
+
+/**
+ * The span's own `_cost`, else a price inferred from its GenAI token usage (CONTRACT.md §2): `inferred`, or
+ * `unpriced` (no amount, never $0) when the model has no price.
+ */
+function costOf(
+  cost: MoneyRead,
+  span: DecodedSpan,
+): { costPicocents: bigint | null; costSource: SpanRecord['costSource'] } {
+  if (cost.kind === 'ok') return { costPicocents: cost.picocents, costSource: 'provided' };
+  const usage = usageFromAttributes((k) => span.attributes.get(k));
+  if (usage === null) return { costPicocents: null, costSource: null };
+  const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
+  const price = priceLlmUsage(usage, Number.isNaN(at.getTime()) ? new Date(0) : at);
+  return price.kind === 'priced'
+    ? { costPicocents: price.picocents, costSource: 'inferred' }
+    : { costPicocents: null, costSource: 'unpriced' };
 }
 
 function llmOf(attributes: AttrMap): { llmVendor: string | null; llmModel: string | null } {
