@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openCollector } from '../collector/collector.ts';
 import { rebuildRollup } from '../collector/store/rollup.ts';
-import { startPostgres } from '../test/helpers/postgres.ts';
+import { startPostgres } from '../examples/support/postgres.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

@@ -9,12 +9,13 @@
  * `unpriced`, never $0.
  */
 import { calcPrice } from '@pydantic/genai-prices';
-import { llmVendorAndModel } from './genai.ts';
+import { GEN_AI_MODEL_KEYS, llmVendorAndModel } from './genai.ts';
 import { type Picocents, parseFloatAmount } from './money.ts';
 
 export interface LlmUsage {
   readonly vendor: string | null;
-  readonly model: string | null;
+  /** Model names to price by, best first: the response's (a dated snapshot), then the request's. */
+  readonly models: readonly string[];
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly cacheReadTokens: number;
@@ -70,10 +71,11 @@ export function usageFromAttributes(get: (key: string) => unknown): LlmUsage | n
   const output = firstCount(get, OUTPUT_KEYS);
   const reported = firstCount(get, REPORTED_COST_KEYS);
   if (input === null && output === null && reported === null) return null;
-  const { vendor, model } = llmVendorAndModel(get);
+  const { vendor } = llmVendorAndModel(get);
+  const models = GEN_AI_MODEL_KEYS.map((k) => get(k)).filter((m): m is string => typeof m === 'string' && m !== '');
   return {
     vendor,
-    model,
+    models: [...new Set(models)],
     inputTokens: input ?? 0,
     outputTokens: output ?? 0,
     cacheReadTokens: firstCount(get, CACHE_READ_KEYS) ?? 0,
@@ -85,7 +87,7 @@ export function usageFromAttributes(get: (key: string) => unknown): LlmUsage | n
 /** Cost in cents (as picocents) of one call, priced as of `at`. */
 export function priceLlmUsage(u: LlmUsage, at: Date): LlmPrice {
   if (u.reportedCostUsd !== null) return fromUsd(u.reportedCostUsd, 'reported');
-  if (u.model === null) return { kind: 'unpriced', reason: 'no model name on the span' };
+  if (u.models.length === 0) return { kind: 'unpriced', reason: 'no model name on the span' };
   const providerId = u.vendor === null ? undefined : (PROVIDER_IDS[u.vendor] ?? u.vendor);
   const usage = {
     input_tokens: u.inputTokens,
@@ -93,11 +95,13 @@ export function priceLlmUsage(u: LlmUsage, at: Date): LlmPrice {
     cache_read_tokens: u.cacheReadTokens,
     cache_write_tokens: u.cacheWriteTokens,
   };
-  let result = calcPrice(usage, u.model, { ...(providerId ? { providerId } : {}), timestamp: at });
-  // The vendor name may be one genai-prices does not know: find the model by name alone.
-  if (result === null && providerId !== undefined) result = calcPrice(usage, u.model, { timestamp: at });
-  if (result === null) return { kind: 'unpriced', reason: `no price for model "${u.model}"` };
-  return fromUsd(result.total_price, 'price_table');
+  for (const model of u.models) {
+    let result = calcPrice(usage, model, { ...(providerId ? { providerId } : {}), timestamp: at });
+    // The vendor name may be one genai-prices does not know: find the model by name alone.
+    if (result === null && providerId !== undefined) result = calcPrice(usage, model, { timestamp: at });
+    if (result !== null) return fromUsd(result.total_price, 'price_table');
+  }
+  return { kind: 'unpriced', reason: `no price for model ${u.models.map((m) => `"${m}"`).join(' or ')}` };
 }
 
 function fromUsd(usd: number, source: 'price_table' | 'reported'): LlmPrice {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeVendors, startFakeVendors } from '../../examples/support/fake-vendors.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
-import { type FakeVendors, startFakeVendors } from '../helpers/fake-vendors.ts';
 
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));

@@ -74,19 +74,31 @@ describe('LLM usage → cost', () => {
   it('prices Anthropic with cache reads and writes at their rates', () => {
     const expected = cents(
       { input_tokens: 1500, output_tokens: 250, cache_read_tokens: 400, cache_write_tokens: 100 },
-      'claude-sonnet-4-5',
+      'claude-sonnet-4-6',
       'anthropic',
     );
     expect(
       price({
         'gen_ai.provider.name': 'anthropic',
-        'gen_ai.response.model': 'claude-sonnet-4-5',
+        'gen_ai.response.model': 'claude-sonnet-4-6',
         'gen_ai.usage.input_tokens': 1500,
         'gen_ai.usage.output_tokens': 250,
         'gen_ai.usage.cache_read.input_tokens': 400,
         'gen_ai.usage.cache_creation.input_tokens': 100,
       }),
     ).toBe(`${expected} (price_table)`);
+  });
+
+  it('falls back from an unknown response snapshot to the requested model', () => {
+    expect(
+      price({
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.response.model': 'gpt-4o-2099-01-01',
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.output_tokens': 500,
+      }),
+    ).toBe(`${cents({ input_tokens: 1000, output_tokens: 500 }, 'gpt-4o', 'openai')} (price_table)`);
   });
 
   it('lets a reported cost win (USD → cents)', () => {

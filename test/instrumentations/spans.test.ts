@@ -12,10 +12,10 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeVendors, startFakeVendors } from '../../examples/support/fake-vendors.ts';
+import { startPostgres, type ThrowawayPostgres } from '../../examples/support/postgres.ts';
 import { recordCost, recordRevenue, setCustomer, withCustomer } from '../../instrumentations/index.ts';
 import { costSpanProcessors } from '../../instrumentations/start.ts';
-import { type FakeVendors, startFakeVendors } from '../helpers/fake-vendors.ts';
-import { startPostgres, type ThrowawayPostgres } from '../helpers/postgres.ts';
 
 const exporter = new InMemorySpanExporter();
 const throwingRules = { value: false };
@@ -109,7 +109,7 @@ describe('LLM spans', () => {
   it('Anthropic message: the SDK traces itself; cache reads and writes priced once, at their rates', async () => {
     const reply = await withCustomer('globex', () =>
       anthropic().messages.create({
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-4-6',
         max_tokens: 100,
         messages: [{ role: 'user', content: 'hi' }],
       }),
@@ -119,10 +119,10 @@ describe('LLM spans', () => {
     expect(span?.attributes).toEqual({
       'gen_ai.provider.name': 'anthropic',
       'gen_ai.operation.name': 'chat',
-      'gen_ai.request.model': 'claude-sonnet-4-5',
+      'gen_ai.request.model': 'claude-sonnet-4-6',
       'gen_ai.request.max_tokens': 100,
       'gen_ai.response.id': 'msg_fake123',
-      'gen_ai.response.model': 'claude-sonnet-4-5',
+      'gen_ai.response.model': 'claude-sonnet-4-6',
       'gen_ai.usage.input_tokens': 1500,
       'gen_ai.usage.output_tokens': 250,
       'gen_ai.usage.cache_read.input_tokens': 400,

@@ -17,12 +17,15 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
+/** What OpenAI answers as the response model: a dated snapshot of the requested one. */
+const SNAPSHOTS: Record<string, string> = { 'gpt-4o': 'gpt-4o-2024-08-06', 'gpt-4o-mini': 'gpt-4o-mini-2024-07-18' };
+
 export function openAiCompletion(model: string) {
   return {
     id: 'chatcmpl-fake123',
     object: 'chat.completion',
     created: 1764200000,
-    model: `${model}-2024-08-06`,
+    model: SNAPSHOTS[model] ?? model,
     choices: [{ index: 0, message: { role: 'assistant', content: 'Hello!' }, finish_reason: 'stop', logprobs: null }],
     usage: {
       prompt_tokens: 1200,
