@@ -84,6 +84,7 @@ print({
   spans_per_s_without: Math.round(off * SPANS_PER_REQUEST),
   spans_per_s_with: Math.round(on * SPANS_PER_REQUEST),
   overhead_pct: Number((((off - on) / off) * 100).toFixed(2)),
+  runs_requests_per_s: { without: rates.off.map(Math.round), with: rates.on.map(Math.round) },
   rounds: ROUNDS,
   seconds_per_run: SECONDS,
   cpus: cpus().length,
