@@ -45,7 +45,10 @@ export class CostSpanProcessor implements SpanProcessor {
     }
     if (span.kind !== SpanKind.CLIENT) return;
     const http = this.rules.http?.length ? httpCost(this.rules.http, facts) : null;
-    if (http !== null) return set(span, http, 'http_rule');
+    if (http !== null) {
+      set(span, http, 'http_rule');
+      return;
+    }
     const db = this.rules.db?.length ? dbCost(this.rules.db, facts) : null;
     if (db !== null) set(span, db, 'db_rule');
   }
