@@ -8,6 +8,7 @@ import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { metricsApi } from './api/metrics.ts';
 import { tracesApi } from './api/traces.ts';
+import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
 import type { CollectorMetrics } from './observability.ts';
@@ -93,6 +94,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(customerMetricsApi, { db: deps.db });
   await app.register(eventsApi, { queue: deps.queue, nowMicros: deps.nowMicros });
   await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+  await app.register(dashboard);
   return app;
 }
 

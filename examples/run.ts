@@ -98,6 +98,8 @@ await post('/v1/events/ingest', {
   ],
 });
 
+if (values.db) await backfillHistory();
+
 // Stop the app: its SDK flushes the spans still buffered, and each 2xx from the collector means committed.
 app.kill('SIGTERM');
 await new Promise((r) => app.once('exit', r));
@@ -133,6 +135,56 @@ await collector.close();
 await vendors.close();
 postgres.stop();
 if (!values.db) rmSync(workDir, { recursive: true, force: true });
+
+/**
+ * For `npm run demo`: 90 days of history as Polar-style events (daily LLM usage with `_llm` + `_cost`,
+ * monthly revenue), so the dashboard's charts have a shape on first run. Deterministic.
+ */
+async function backfillHistory() {
+  const plans: Record<string, { perDay: number; costCents: number; model: string; monthly: number }> = {
+    acme: { perDay: 3, costCents: 0.9, model: 'gpt-4o-mini', monthly: 4900 },
+    globex: { perDay: 12, costCents: 6.5, model: 'gpt-4o', monthly: 1900 },
+    initech: { perDay: 1, costCents: 0.4, model: 'gpt-4o-mini', monthly: 1000 },
+    umbrella: { perDay: 8, costCents: 5.2, model: 'claude-sonnet-4-6', monthly: 0 },
+  };
+  const events: unknown[] = [];
+  for (const [customer, plan] of Object.entries(plans)) {
+    for (let day = 90; day >= 1; day--) {
+      const at = new Date(Date.now() - day * 86_400_000);
+      const wobble = 0.6 + ((day * 7 + customer.length * 13) % 10) / 10;
+      for (let i = 0; i < plan.perDay; i++) {
+        const ts = new Date(at.getTime() + i * 60_000).toISOString();
+        events.push({
+          name: 'llm.call',
+          external_customer_id: customer,
+          external_id: `demo-${customer}-${day}-${i}`,
+          timestamp: ts,
+          metadata: {
+            _cost: { amount: (plan.costCents * wobble).toFixed(6), currency: 'usd' },
+            _llm: {
+              vendor: plan.model.startsWith('claude') ? 'anthropic' : 'openai',
+              model: plan.model,
+              input_tokens: 1200,
+              output_tokens: 300,
+              total_tokens: 1500,
+            },
+          },
+        });
+      }
+      if (plan.monthly > 0 && day % 30 === 0) {
+        events.push({
+          name: 'order.paid',
+          external_customer_id: customer,
+          external_id: `demo-${customer}-rev-${day}`,
+          timestamp: at.toISOString(),
+          metadata: { _revenue: { amount: plan.monthly, currency: 'usd' } },
+        });
+      }
+    }
+  }
+  for (let i = 0; i < events.length; i += 500) await post('/v1/events/ingest', { events: events.slice(i, i + 500) });
+  log(`backfilled ${events.length} events over 90 days`);
+}
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${collectorUrl}${path}`, {

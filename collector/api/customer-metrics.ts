@@ -62,7 +62,7 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
-      const { rows, total, allCosts } = await deps.db.read((conn) =>
+      const { rows, total, allCosts, unattributedCosts } = await deps.db.read((conn) =>
         customerMetrics(conn, {
           ...window,
           sort: q.sort,
@@ -88,6 +88,9 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
           };
         }),
         pagination: { total_count: total, limit: q.limit, offset: q.offset },
+        /** Cost in the window that no customer could be given (no customer.id on the span, its ancestors or resource). */
+        unattributed_costs: money(unattributedCosts),
+        total_costs: money(allCosts),
       };
     },
   );

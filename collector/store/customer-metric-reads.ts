@@ -6,6 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
 import { decimal } from './metric-reads.ts';
+import { UNATTRIBUTED_KEY } from './rollup.ts';
 
 export const CUSTOMER_SORTS = {
   '-profit': 'profit DESC, external_id',
@@ -33,7 +34,7 @@ export interface CustomerMetricsRow {
 export async function customerMetrics(
   conn: DuckDBConnection,
   q: { fromMicros: bigint; toMicros: bigint; sort: CustomerSort; limit: number; offset: number; query?: string },
-): Promise<{ rows: CustomerMetricsRow[]; total: number; allCosts: Picocents }> {
+): Promise<{ rows: CustomerMetricsRow[]; total: number; allCosts: Picocents; unattributedCosts: Picocents }> {
   const search = q.query ? `AND contains(lower(c.external_id || ' ' || coalesce(c.name, '')), lower(?))` : '';
   const reader = await conn.runAndReadAll(
     `WITH w AS (
@@ -56,14 +57,16 @@ export async function customerMetrics(
     [q.fromMicros, q.toMicros, q.toMicros, q.toMicros, ...(q.query ? [q.query] : []), q.limit, q.offset] as never,
   );
   const all = await conn.runAndReadAll(
-    `SELECT coalesce(sum(costs), 0)::VARCHAR FROM rollup_15m
-     WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)`,
+    `SELECT coalesce(sum(costs), 0)::VARCHAR,
+       coalesce(sum(costs) FILTER (WHERE customer_key = ${UNATTRIBUTED_KEY}), 0)::VARCHAR
+     FROM rollup_15m WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)`,
     [q.fromMicros, q.toMicros] as never,
   );
   const rows = reader.getRows();
   return {
     total: rows.length > 0 ? Number(rows[0]?.[6]) : 0,
     allCosts: decimal(all.getRows()[0]?.[0]),
+    unattributedCosts: decimal(all.getRows()[0]?.[1]),
     rows: rows.map((r) => ({
       externalId: String(r[0]),
       name: r[1] === null ? null : String(r[1]),

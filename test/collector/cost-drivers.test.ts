@@ -199,6 +199,8 @@ describe('GET /v1/metrics/customers', () => {
         },
       ],
       pagination: { total_count: 2, limit: 50, offset: 0 },
+      unattributed_costs: 0,
+      total_costs: 117,
     });
     const page = await get('/v1/metrics/customers?start_date=2025-05-01&end_date=2025-05-31&sort=profit&limit=1');
     expect((page.body.items as Array<{ customer_id: string }>).map((i) => i.customer_id)).toEqual(['globex']);
