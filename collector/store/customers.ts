@@ -6,6 +6,7 @@
  * surrounding transaction commits (`apply`).
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import { appendRows } from './appender.ts';
 
 interface Known {
   readonly key: number;
@@ -74,18 +75,17 @@ export class CustomerRegistry {
       }
     }
     if (created.length > 0) {
-      const app = await conn.createAppender('customers');
-      for (const [externalId, c] of created) {
-        app.appendInteger(c.key);
-        app.appendVarchar(externalId);
-        app.appendNull();
-        app.appendNull();
-        app.appendTimestamp(timestampValue(c.createdAtMicros));
-        app.appendBoolean(false);
-        app.endRow();
-      }
-      app.flushSync();
-      app.closeSync();
+      await appendRows(conn, 'customers', (app) => {
+        for (const [externalId, c] of created) {
+          app.appendInteger(c.key);
+          app.appendVarchar(externalId);
+          app.appendNull();
+          app.appendNull();
+          app.appendTimestamp(timestampValue(c.createdAtMicros));
+          app.appendBoolean(false);
+          app.endRow();
+        }
+      });
     }
     for (const [, c] of moved) {
       await conn.run('UPDATE customers SET created_at = make_timestamp(?::BIGINT) WHERE customer_key = ?', [

@@ -6,8 +6,9 @@
  * MAX_DEPTH deep, so a cycle stays pending instead of looping.
  */
 import { randomUUID } from 'node:crypto';
-import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { EventInput } from '../events/validate.ts';
+import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { RollupDeltas } from './rollup.ts';
 import { inTransaction } from './span-writes.ts';
@@ -149,16 +150,15 @@ async function appendEvents(
   keys: ReadonlyMap<string, number>,
   ingestedAtMicros: bigint,
 ): Promise<void> {
-  const app = await conn.createAppender('records');
   const ingested = timestampValue(ingestedAtMicros);
-  try {
+  await appendRows(conn, 'records', (app) => {
     for (const { id, e, rootKey, rootPending } of rows) {
       const nanos = e.timestampMicros * 1000n;
       const key = keys.get(e.customerExternalId);
       app.appendVarchar('event');
       app.appendVarchar('');
       app.appendVarchar(id);
-      nullable(app, e.parentId);
+      appendVarcharOrNull(app, e.parentId);
       app.appendVarchar(e.name);
       app.appendUInteger(0);
       app.appendNull(); // service_name
@@ -174,24 +174,18 @@ async function appendEvents(
       app.appendVarchar(e.customerExternalId);
       if (key === undefined) app.appendNull();
       else app.appendInteger(key);
-      decimal(app, e.costPicocents);
-      nullable(app, e.costPicocents === null ? null : 'provided');
-      decimal(app, e.revenuePicocents);
+      appendMoneyOrNull(app, e.costPicocents);
+      appendVarcharOrNull(app, e.costPicocents === null ? null : 'provided');
+      appendMoneyOrNull(app, e.revenuePicocents);
       app.appendVarchar(attributesJson(e));
       app.appendTimestamp(ingested);
-      nullable(app, e.llm?.vendor.toLowerCase() ?? null);
-      nullable(app, e.llm?.model ?? null);
+      appendVarcharOrNull(app, e.llm?.vendor.toLowerCase() ?? null);
+      appendVarcharOrNull(app, e.llm?.model ?? null);
       app.appendVarchar(rootKey);
       app.appendBoolean(rootPending);
       app.endRow();
     }
-    app.flushSync();
-  } catch (err) {
-    app.clear();
-    throw err;
-  } finally {
-    app.closeSync();
-  }
+  });
 }
 
 function attributesJson(e: EventInput): string {
@@ -205,17 +199,4 @@ function attributesJson(e: EventInput): string {
     ...(e.llm.cachedInputTokens === null ? {} : { cached_input_tokens: e.llm.cachedInputTokens }),
   });
   return e.metadataJson === '{}' ? `{"_llm":${llm}}` : `{"_llm":${llm},${e.metadataJson.slice(1)}`;
-}
-
-function nullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {
-  if (v === null) app.appendNull();
-  else app.appendVarchar(v);
-}
-
-function decimal(
-  app: { appendDecimal(v: ReturnType<typeof decimalValue>): void; appendNull(): void },
-  v: bigint | null,
-) {
-  if (v === null) app.appendNull();
-  else app.appendDecimal(decimalValue(v, 38, 12));
 }

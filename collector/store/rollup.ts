@@ -4,6 +4,7 @@
  * from the old customer to the new. Deltas are summed in JS (exact bigints) and upserted once per batch.
  */
 import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+import { appendRows } from './appender.ts';
 
 export const SLOT_MICROS = 900_000_000n;
 /** customer_key of unattributed records in the rollup. */
@@ -37,8 +38,7 @@ export class RollupDeltas {
   /** Upserts the deltas; call inside the writer's open transaction. */
   async apply(conn: DuckDBConnection): Promise<void> {
     if (this.deltas.size === 0) return;
-    const app = await conn.createAppender('stage_rollup');
-    try {
+    await appendRows(conn, 'stage_rollup', (app) => {
       for (const d of this.deltas.values()) {
         app.appendInteger(d.customerKey);
         app.appendTimestamp(timestampValue(d.slotMicros));
@@ -47,13 +47,7 @@ export class RollupDeltas {
         app.appendBigInt(d.records);
         app.endRow();
       }
-      app.flushSync();
-    } catch (err) {
-      app.clear();
-      throw err;
-    } finally {
-      app.closeSync();
-    }
+    });
     await upsertStagedRollup(conn);
   }
 }

@@ -3,8 +3,9 @@
  * re-sent spans are stored once), attribution fix-ups for spans whose ancestors arrived later, and the
  * look-ups attribution needs. Only the ingest queue calls these, on the writer connection.
  */
-import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
+import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import type { PendingSpan, SettledSpan } from './attribution-state.ts';
 import type { CustomerPlan, CustomerRegistry } from './customers.ts';
 import { decimal } from './metric-reads.ts';
@@ -161,61 +162,40 @@ async function appendSpans(
   ingestedAt: bigint,
   keys: ReadonlyMap<string, number>,
 ) {
-  const app = await conn.createAppender(table);
-  try {
-    const ingested = timestampValue(ingestedAt);
+  const ingested = timestampValue(ingestedAt);
+  await appendRows(conn, table, (app) => {
     for (const { record: s, attribution: a } of spans) {
       const { customerId } = effectiveCustomer(s, a);
       app.appendVarchar('span');
       app.appendVarchar(s.traceId);
       app.appendVarchar(s.spanId);
-      appendNullable(app, s.parentSpanId);
+      appendVarcharOrNull(app, s.parentSpanId);
       app.appendVarchar(s.name);
       app.appendUInteger(s.kind);
-      appendNullable(app, s.serviceName);
+      appendVarcharOrNull(app, s.serviceName);
       app.appendVarchar(s.scopeName);
       app.appendUBigInt(s.startTimeUnixNano);
       app.appendUBigInt(s.endTimeUnixNano);
       app.appendTimestamp(timestampValue(s.startTimeUnixNano / 1000n));
       app.appendUInteger(s.statusCode);
-      appendNullable(app, s.customerOwn);
-      appendNullable(app, s.resourceCustomer);
-      appendNullable(app, a.chainCustomer);
+      appendVarcharOrNull(app, s.customerOwn);
+      appendVarcharOrNull(app, s.resourceCustomer);
+      appendVarcharOrNull(app, a.chainCustomer);
       app.appendBoolean(a.pending);
-      appendNullable(app, customerId);
+      appendVarcharOrNull(app, customerId);
       appendKey(app, customerId, keys);
-      if (s.costPicocents === null) app.appendNull();
-      else app.appendDecimal(decimalValue(s.costPicocents, 38, 12));
-      appendNullable(app, s.costSource);
-      if (s.revenuePicocents === null) app.appendNull();
-      else app.appendDecimal(decimalValue(s.revenuePicocents, 38, 12));
+      appendMoneyOrNull(app, s.costPicocents);
+      appendVarcharOrNull(app, s.costSource);
+      appendMoneyOrNull(app, s.revenuePicocents);
       app.appendVarchar(s.attributesJson);
       app.appendTimestamp(ingested);
-      appendNullable(app, s.llmVendor);
-      appendNullable(app, s.llmModel);
+      appendVarcharOrNull(app, s.llmVendor);
+      appendVarcharOrNull(app, s.llmModel);
       app.appendNull(); // root_key: a span's tree is its trace
       app.appendBoolean(false);
       app.endRow();
     }
-    app.flushSync();
-  } catch (err) {
-    discard(app);
-    throw err;
-  }
-  app.closeSync();
-}
-
-/**
- * A failed flush leaves the rows buffered in the appender, and DuckDB flushes them again when the
- * appender is destroyed — failing whichever transaction is open then. Clear the buffer first.
- */
-function discard(app: { clear(): void; closeSync(): void }): void {
-  try {
-    app.clear();
-    app.closeSync();
-  } catch {
-    // the append error already propagates
-  }
+  });
 }
 
 async function appendUpdates(
@@ -223,23 +203,17 @@ async function appendUpdates(
   updates: readonly AttributionUpdate[],
   keys: ReadonlyMap<string, number>,
 ) {
-  const app = await conn.createAppender('stage_attribution');
-  try {
+  await appendRows(conn, 'stage_attribution', (app) => {
     for (const u of updates) {
       app.appendVarchar(u.traceId);
       app.appendVarchar(u.spanId);
-      appendNullable(app, u.chainCustomer);
+      appendVarcharOrNull(app, u.chainCustomer);
       app.appendBoolean(u.pending);
-      appendNullable(app, u.customerId);
+      appendVarcharOrNull(app, u.customerId);
       appendKey(app, u.customerId, keys);
       app.endRow();
     }
-    app.flushSync();
-  } catch (err) {
-    discard(app);
-    throw err;
-  }
-  app.closeSync();
+  });
 }
 
 function appendKey(
@@ -250,11 +224,6 @@ function appendKey(
   const key = customerId === null ? undefined : keys.get(customerId);
   if (key === undefined) app.appendNull();
   else app.appendInteger(key);
-}
-
-function appendNullable(app: { appendVarchar(v: string): void; appendNull(): void }, v: string | null): void {
-  if (v === null) app.appendNull();
-  else app.appendVarchar(v);
 }
 
 /** Settled attribution of stored spans, for parents not found in memory. */
