@@ -92,7 +92,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });
   await app.register(customerMetricsApi, { db: deps.db });
-  await app.register(eventsApi, { queue: deps.queue, nowMicros: deps.nowMicros });
+  await app.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
   await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   await app.register(dashboard);
   return app;

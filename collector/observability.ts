@@ -27,6 +27,12 @@ export class CollectorMetrics implements QueueObserver {
     help: 'Re-sent spans (same trace and span id) that were already stored.',
     registers: [this.registry],
   });
+  readonly events = new Counter({
+    name: 'costtrace_events_total',
+    help: 'Events API events by outcome: inserted, duplicate, or rejected (in a batch refused with 422).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly requests = new Counter({
     name: 'costtrace_ingest_requests_total',
     help: 'Ingest requests by HTTP status code.',

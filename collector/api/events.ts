@@ -5,11 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { validateEventBatch } from '../events/validate.ts';
 import { InputError } from '../http/errors.ts';
+import type { CollectorMetrics } from '../observability.ts';
 import { writeEvents } from '../store/event-writes.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 
 export interface EventsApiDeps {
   readonly queue: IngestQueue;
+  readonly metrics: CollectorMetrics;
   readonly nowMicros: () => bigint;
 }
 
@@ -17,9 +19,19 @@ export async function eventsApi(app: FastifyInstance, deps: EventsApiDeps): Prom
   app.post('/v1/events/ingest', { config: { scope: 'ingest' } }, async (request) => {
     const now = deps.nowMicros();
     const result = validateEventBatch(request.body, now);
-    if (!result.ok) throw new InputError(result.issues);
+    const count = (route: string, code: number) => deps.metrics.requests.inc({ route, code: String(code) });
+    if (!result.ok) {
+      const body = request.body as { events?: unknown };
+      deps.metrics.events.inc({ outcome: 'rejected' }, Array.isArray(body?.events) ? body.events.length : 0);
+      count('/v1/events/ingest', 422);
+      throw new InputError(result.issues);
+    }
     if (result.events.length === 0) return { inserted: 0, duplicates: 0 };
     deps.queue.checkCapacity();
-    return deps.queue.exclusive((conn, customers) => writeEvents(conn, customers, result.events, now));
+    const written = await deps.queue.exclusive((conn, customers) => writeEvents(conn, customers, result.events, now));
+    deps.metrics.events.inc({ outcome: 'inserted' }, written.inserted);
+    deps.metrics.events.inc({ outcome: 'duplicate' }, written.duplicates);
+    count('/v1/events/ingest', 200);
+    return written;
   });
 }

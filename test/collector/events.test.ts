@@ -166,3 +166,14 @@ describe('POST /v1/events/ingest: storage', () => {
     expect((await fetch(`${c.url}/v1/customers/nobody`)).status).toBe(404);
   });
 });
+
+describe('self-observability', () => {
+  it('counts inserted, duplicate and rejected events in /metrics', async () => {
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    const value = (outcome: string) =>
+      Number(new RegExp(`costtrace_events_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? Number.NaN);
+    expect(value('inserted')).toBeGreaterThan(0);
+    expect(value('duplicate')).toBeGreaterThan(0);
+    expect(value('rejected')).toBeGreaterThan(0);
+  });
+});

@@ -4,7 +4,7 @@
  * of span is checked by its whole attribute map.
  */
 import { createRequire } from 'node:module';
-import { context, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -14,6 +14,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeVendors, startFakeVendors } from '../../examples/support/fake-vendors.ts';
 import { startPostgres, type ThrowawayPostgres } from '../../examples/support/postgres.ts';
+import { configureCustomerPropagation } from '../../instrumentations/customer.ts';
 import { recordCost, recordRevenue, setCustomer, withCustomer } from '../../instrumentations/index.ts';
 import { costSpanProcessors } from '../../instrumentations/start.ts';
 
@@ -255,5 +256,32 @@ describe('never breaks the host app', () => {
       expect(span?.ended).toBe(true);
     }
     expect(http?.attributes['http.response.status_code']).toBe(202);
+  });
+});
+
+describe('customer propagation', () => {
+  const outgoingHeaders = (customer: string) =>
+    withCustomer(customer, () => {
+      const carrier: Record<string, string> = {};
+      propagation.inject(context.active(), carrier);
+      return carrier;
+    });
+
+  it('does not put the customer id in outgoing headers by default', () => {
+    expect(outgoingHeaders('acme').baggage).toBeUndefined();
+  });
+
+  it('puts it in W3C baggage when opted in, and a downstream service picks it up', () => {
+    configureCustomerPropagation(true);
+    try {
+      const headers = outgoingHeaders('acme');
+      expect(headers.baggage).toBe('customer.id=acme');
+      // downstream: extract the headers, start a span there; the customer processor reads the baggage
+      const downstream = propagation.extract(context.active(), headers);
+      trace.getTracer('downstream').startSpan('work', {}, downstream).end();
+      expect(spansNamed('work')[0]?.attributes['customer.id']).toBe('acme');
+    } finally {
+      configureCustomerPropagation(false);
+    }
   });
 });
