@@ -78,6 +78,16 @@ beforeEach(() => {
 const spansNamed = (prefix: string): ReadableSpan[] =>
   exporter.getFinishedSpans().filter((s) => s.name.startsWith(prefix));
 const openai = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${vendors.url}/v1`, maxRetries: 0 });
+/** Runs one query for `customer` on a fresh connection to the throwaway PostgreSQL. */
+async function queryAs(customer: string, sql: string) {
+  const client = new pg.Client({ host: postgres.host, port: postgres.port, user: postgres.user, database: 'postgres' });
+  await client.connect();
+  try {
+    return await withCustomer(customer, () => client.query(sql));
+  } finally {
+    await client.end();
+  }
+}
 const anthropic = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: vendors.url, maxRetries: 0 });
 
 describe('LLM spans', () => {
@@ -183,15 +193,7 @@ describe('vendor HTTP and database spans', () => {
   });
 
   it('prices a PostgreSQL query by rule', async () => {
-    const client = new pg.Client({
-      host: postgres.host,
-      port: postgres.port,
-      user: postgres.user,
-      database: 'postgres',
-    });
-    await client.connect();
-    const rows = await withCustomer('acme', () => client.query('SELECT 41 + 1 AS answer'));
-    await client.end();
+    const rows = await queryAs('acme', 'SELECT 41 + 1 AS answer');
     expect(rows.rows).toEqual([{ answer: 42 }]);
     const [span] = exporter
       .getFinishedSpans()
@@ -238,15 +240,7 @@ describe('never breaks the host app', () => {
     throwingRules.value = true;
     const res = await withCustomer('acme', () => fetch(`${vendors.url}/v3/mail/send`, { method: 'POST', body: '{}' }));
     expect(res.status).toBe(202);
-    const client = new pg.Client({
-      host: postgres.host,
-      port: postgres.port,
-      user: postgres.user,
-      database: 'postgres',
-    });
-    await client.connect();
-    const rows = await withCustomer('acme', () => client.query('SELECT 2 AS two'));
-    await client.end();
+    const rows = await queryAs('acme', 'SELECT 2 AS two');
     expect(rows.rows).toEqual([{ two: 2 }]);
     const http = exporter.getFinishedSpans().find((s) => s.name === 'POST');
     const db = exporter.getFinishedSpans().find((s) => s.attributes['db.query.text'] === 'SELECT 2 AS two');
