@@ -3,7 +3,7 @@
  * totals, and metric metadata. Spans and events count alike (one records table).
  */
 import type { FastifyInstance } from 'fastify';
-import { isoWithOffset, key, localToUtcMs, nextPeriod, offsetSegments, periodStarts } from '../metrics/calendar.ts';
+import { key, localToUtcMs, nextPeriod, periodStarts, ZoneRange } from '../metrics/calendar.ts';
 import { computeMetrics } from '../metrics/compute.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import { type MetricsQuery, parseMetricsQuery, type RawMetricsQuery } from '../metrics/params.ts';
@@ -39,13 +39,13 @@ export async function runMetrics(db: Database, q: MetricsQuery) {
   if (!first || !last) throw new Error('no periods');
   const fromMs = localToUtcMs(first, q.timezone);
   const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
-  const segments = offsetSegments(q.timezone, fromMs, toMs);
+  const zone = ZoneRange.create(q.timezone, fromMs, toMs);
   const customerKeys =
     q.customerIds === null ? null : await db.read((conn) => customerKeysOf(conn, q.customerIds ?? []));
   const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
   // Two independent scans: run them on two pooled connections at once.
   const [buckets, totals] = await Promise.all([
-    db.read((conn) => bucketSums(conn, scope, q.interval, segments)),
+    db.read((conn) => bucketSums(conn, scope, q.interval, zone.segments)),
     db.read((conn) => rangeTotals(conn, scope)),
   ]);
   const computed = computeMetrics({
@@ -55,7 +55,7 @@ export async function runMetrics(db: Database, q: MetricsQuery) {
   });
   const pick = (values: Record<string, number>) => Object.fromEntries(q.slugs.map((s) => [s, values[s] as number]));
   return {
-    periods: periods.map((p, i) => ({ timestamp: isoWithOffset(p, q.timezone), ...pick(computed.periods[i] ?? {}) })),
+    periods: periods.map((p, i) => ({ timestamp: zone.isoWithOffset(p), ...pick(computed.periods[i] ?? {}) })),
     totals: pick(computed.totals),
     metrics: Object.fromEntries(q.slugs.map((s) => [s, METRICS[s]])),
   };
