@@ -108,8 +108,8 @@ export class IngestQueue {
   }
 
   /**
-   * Runs `job` on the writer connection when its turn comes (after what is already queued). A rejected
-   * job rejects the returned promise; the queue carries on.
+   * Runs `job` on the writer connection when its turn comes (after what is already queued). A failing job
+   * rejects the returned promise with UnavailableError (503, retryable); the queue carries on.
    */
   exclusive<T>(job: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new UnavailableError('collector is shutting down', 1));
@@ -135,7 +135,13 @@ export class IngestQueue {
         const head = this.queue[0] as Item;
         if (head.kind === 'job') {
           this.queue.shift();
-          await head.run(this.db.writer, this.customers).catch(head.reject);
+          // A store failure is the server's, and retryable: ids make re-sent writes idempotent.
+          await head.run(this.db.writer, this.customers).catch((err: unknown) => {
+            this.observer.failed();
+            head.reject(
+              new UnavailableError(`store write failed: ${err instanceof Error ? err.message : String(err)}`, 2),
+            );
+          });
           continue;
         }
         await this.commit(this.takeBatch());

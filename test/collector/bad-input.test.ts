@@ -134,6 +134,14 @@ describe('backpressure and store failure', () => {
       expect(status.code).toBe(14);
       expect(status.message).toMatch(/^store write failed: /);
       expect((await fetch(`${broken.url}/readyz`)).status).toBe(503);
+      const events = await fetch(`${broken.url}/v1/events/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ name: 'x', external_customer_id: 'c', external_id: 'e-1' }] }),
+      });
+      expect(events.status).toBe(503);
+      expect(events.headers.get('retry-after')).toBe('2');
+      expect(((await events.json()) as { error: string }).error).toBe('unavailable');
       expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
     } finally {
       await broken.close().catch(() => undefined);
