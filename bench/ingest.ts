@@ -51,7 +51,7 @@ async function ceiling() {
 }
 
 async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const bin = fileURLToPath(new URL('../bin/costtrace.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', join(dir, 'e2e.duckdb')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -113,7 +113,7 @@ describe('protobuf decoder against the official OpenTelemetry JS serializer', ()
   });
 });
 
-// ---- differential testing against protobufjs reflection on proto/otlp-trace.proto ----
+// ---- differential testing against protobufjs reflection on test/fixtures/otlp-trace.proto ----
 
 const bytesArb = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
 const idArb = (len: number) =>

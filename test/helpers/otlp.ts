@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Long from 'long';
 import protobuf from 'protobufjs';
 
-const PROTO = fileURLToPath(new URL('../../proto/otlp-trace.proto', import.meta.url));
+const PROTO = fileURLToPath(new URL('../fixtures/otlp-trace.proto', import.meta.url));
 export const protoRoot = protobuf.loadSync(PROTO);
 const PKG = 'opentelemetry.proto.collector.trace.v1';
 export const ExportRequest = protoRoot.lookupType(`${PKG}.ExportTraceServiceRequest`);
