@@ -127,3 +127,47 @@ describe.each([
     );
   });
 });
+
+describe('official exporter under backpressure', () => {
+  it('retries after 429 + Retry-After and the spans land exactly once', async () => {
+    const busy = await startTestCollector({ maxQueuedSpans: 1 });
+    try {
+      // Hold the writer, and fill the queue with one waiting request, so the exporter's first try is refused.
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      void busy.collector.queue.exclusive(() => gate);
+      const filler = fetch(`${busy.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          resourceSpans: [
+            { scopeSpans: [{ spans: [{ traceId: 'f'.repeat(32), spanId: 'f'.repeat(16), name: 'filler' }] }] },
+          ],
+        }),
+      });
+      while (busy.collector.queue.depth === 0) await new Promise((r) => setTimeout(r, 10));
+      const exporter = new ProtoExporter({ url: `${busy.url}/v1/traces` });
+      const timer = setTimeout(release, 300);
+      let sent: ReadableSpan[];
+      try {
+        sent = await emitTrace(exporter, 'patient');
+      } finally {
+        clearTimeout(timer);
+        release();
+      }
+      expect((await filler).status).toBe(200);
+      const metrics = await (await fetch(`${busy.url}/metrics`)).text();
+      expect(metrics).toMatch(/costtrace_ingest_requests_total\{route="\/v1\/traces",code="429"\} [1-9]/);
+      const traceId = sent[0]?.spanContext().traceId as string;
+      const body = (await (await fetch(`${busy.url}/v1/traces/${traceId}`)).json()) as {
+        span_count: number;
+        total_cost: number;
+      };
+      expect(body).toMatchObject({ span_count: sent.length, total_cost: 3.915 });
+    } finally {
+      await busy.close();
+    }
+  });
+});
