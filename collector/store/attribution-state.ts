@@ -153,10 +153,14 @@ export class AttributionState {
     }
     if (!m.has(p.spanId)) this.pendingCount++;
     m.set(p.spanId, p);
-    while (this.pendingCount > this.pendingCapacity) {
-      const [oldestTrace, spans] = this.pending.entries().next().value as [string, Map<string, PendingSpan>];
-      this.pending.delete(oldestTrace);
-      this.pendingCount -= spans.size;
+    if (this.pendingCount > this.pendingCapacity) {
+      // Evict the oldest traces down to 90% in one pass (re-reading the head after each delete would walk
+      // the deleted slots again and again).
+      for (const [traceId, spans] of this.pending) {
+        if (this.pendingCount <= this.pendingCapacity * 0.9) break;
+        this.pending.delete(traceId);
+        this.pendingCount -= spans.size;
+      }
     }
   }
 
