@@ -30,6 +30,7 @@ export function configureCustomerPropagation(enabled: boolean): void {
 
 /** Runs `fn` with `customerId` as the customer of every span started inside it. */
 export function withCustomer<T>(customerId: string, fn: () => T): T {
+  if (!isCustomerId(customerId)) return fn(); // e.g. a missing header: run the work, just unattributed
   let ctx = context.active().setValue(CUSTOMER_KEY, customerId);
   if (state.propagateInBaggage) {
     const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage();
@@ -42,9 +43,9 @@ export function withCustomer<T>(customerId: string, fn: () => T): T {
  * Marks the current request as done for `customerId`: the active span gets `customer.id` and spans started
  * later in the same trace do too. For framework hooks (`onRequest`) where wrapping in `withCustomer` is awkward.
  */
-export function setCustomer(customerId: string): void {
+export function setCustomer(customerId: string | undefined): void {
   const span = trace.getActiveSpan();
-  if (!span) return;
+  if (!span || !isCustomerId(customerId)) return;
   span.setAttribute(ATTR_CUSTOMER_ID, customerId);
   const traceId = span.spanContext().traceId;
   traceCustomers.delete(traceId);
@@ -57,6 +58,10 @@ export function setCustomer(customerId: string): void {
       traceCustomers.delete(key);
     }
   }
+}
+
+function isCustomerId(v: unknown): v is string {
+  return typeof v === 'string' && v !== '';
 }
 
 /** The customer for a span starting in `ctx` in trace `traceId`, if any. */

@@ -253,6 +253,21 @@ describe('never breaks the host app', () => {
   });
 });
 
+describe('customer context edge cases', () => {
+  it('ignores a missing or empty customer id instead of breaking the request', async () => {
+    const tracer = trace.getTracer('test');
+    const result = await tracer.startActiveSpan('POST /anonymous', async (span) => {
+      setCustomer(undefined);
+      setCustomer('');
+      const value = await withCustomer('', async () => 42);
+      span.end();
+      return value;
+    });
+    expect(result).toBe(42);
+    expect(spansNamed('POST /anonymous')[0]?.attributes).toEqual({});
+  });
+});
+
 describe('customer propagation', () => {
   const outgoingHeaders = (customer: string) =>
     withCustomer(customer, () => {
