@@ -52,6 +52,9 @@ function useRoute() {
 const today = () => new Date();
 const daysAgo = (n) => new Date(Date.now() - n * 86_400_000);
 
+/** Lighter strokes for the same series on a dark background. */
+const DARK = { '#2da44e': '#3fb950', '#cf222e': '#f85149', '#0969da': '#4493f8' };
+
 function Chart({ periods, series, testId }) {
   const ref = useRef(null);
   useEffect(() => {
@@ -62,7 +65,15 @@ function Chart({ periods, series, testId }) {
       {
         width: ref.current.clientWidth || 600,
         height: 260,
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (_u, v) => money(v) }))],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: dark ? (DARK[s.color] ?? s.color) : s.color,
+            width: 2,
+            value: (_u, v) => money(v),
+          })),
+        ],
         axes: [axis, { ...axis, values: (_u, ticks) => ticks.map((t) => money(t)), size: 80 }],
       },
       [periods.map((p) => Date.parse(p.timestamp) / 1000), ...series.map((s) => periods.map((p) => p[s.key]))],
