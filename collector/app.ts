@@ -12,6 +12,7 @@ import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
 import type { CollectorMetrics } from './observability.ts';
+import type { DecodePool } from './receiver/decode-pool.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
 import type { Database } from './store/database.ts';
 import type { IngestQueue } from './store/ingest-queue.ts';
@@ -35,6 +36,7 @@ export interface AppDeps {
   readonly db: Database;
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
+  readonly decoder: DecodePool;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;
 }
@@ -88,7 +90,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  await app.register(otlpReceiver, { queue: deps.queue, metrics: deps.metrics, maxBodyBytes: config.maxBodyBytes });
+  await app.register(otlpReceiver, {
+    queue: deps.queue,
+    metrics: deps.metrics,
+    maxBodyBytes: config.maxBodyBytes,
+    decoder: deps.decoder,
+  });
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });
   await app.register(customerMetricsApi, { db: deps.db });

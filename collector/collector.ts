@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { CollectorMetrics } from './observability.ts';
+import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
@@ -23,6 +24,8 @@ export interface CollectorOptions {
   readonly maxBatchSpans?: number;
   /** DuckDB memory_limit, e.g. "2GB" (default DEFAULT_DUCKDB_MEMORY_LIMIT). */
   readonly duckdbMemoryLimit?: string;
+  /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
+  readonly decodeWorkers?: number;
   /** Clock, µs since epoch (tests pin it). */
   readonly nowMicros?: () => bigint;
 }
@@ -31,6 +34,7 @@ export interface Collector {
   readonly app: FastifyInstance;
   readonly db: Database;
   readonly queue: IngestQueue;
+  readonly decoder: DecodePool;
   close(): Promise<void>;
 }
 
@@ -56,22 +60,25 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     },
     metrics,
   );
+  const decoder = new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers());
   const app = await buildApp(
     {
       maxBodyBytes: options.maxBodyBytes,
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
-    { db, queue, metrics, nowMicros },
+    { db, queue, metrics, nowMicros, decoder },
   );
   let closing: Promise<void> | null = null;
   return {
     app,
     db,
     queue,
+    decoder,
     close() {
       closing ??= (async () => {
         await app.close();
+        await decoder.close();
         await queue.close();
         await db.close();
       })();

@@ -4,19 +4,20 @@
  * Every response, errors included, is in the request's encoding (google.rpc.Status for failures).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeTraceRequestJson } from '../decode/json.ts';
-import { decodeTraceRequestProtobuf } from '../decode/protobuf.ts';
 import { classify } from '../http/errors.ts';
 import type { CollectorMetrics } from '../observability.ts';
-import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
+import type { Rejection } from '../pipeline/normalize.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { readBody } from './body.ts';
+import type { DecodePool } from './decode-pool.ts';
 import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus } from './status.ts';
 
 export interface OtlpReceiverDeps {
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
   readonly maxBodyBytes: number;
+  /** Decode + normalize, on worker threads for large requests. */
+  readonly decoder: DecodePool;
 }
 
 /** Media type → encoding; parameters and case are ignored (`application/json; charset=utf-8`). */
@@ -38,7 +39,7 @@ export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: un
 }
 
 export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps): Promise<void> {
-  const { queue, metrics, maxBodyBytes } = deps;
+  const { queue, metrics, maxBodyBytes, decoder } = deps;
   // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -64,9 +65,8 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
       try {
         queue.checkCapacity();
         const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
-        const decoded = encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
-        metrics.spansReceived.inc(decoded.length);
-        const { records, rejected } = normalizeSpans(decoded);
+        const { received, records, rejected } = await decoder.decode(encoding, body);
+        metrics.spansReceived.inc(received);
         metrics.spansRejected.inc(rejected.length);
         await queue.submit(records);
         count(200);
