@@ -28,6 +28,8 @@ declare module 'fastify' {
 
 export interface AppConfig {
   readonly maxBodyBytes: number;
+  /** OTLP requests reading their body at once (default 64); more get 429. */
+  readonly maxInFlightRequests?: number;
   readonly tokens: TokenSets;
   readonly logLevel?: string;
 }
@@ -95,6 +97,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     metrics: deps.metrics,
     maxBodyBytes: config.maxBodyBytes,
     decoder: deps.decoder,
+    maxInFlightRequests: config.maxInFlightRequests ?? 64,
   });
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });

@@ -24,6 +24,8 @@ export interface CollectorOptions {
   readonly maxBatchSpans?: number;
   /** DuckDB memory_limit, e.g. "2GB" (default DEFAULT_DUCKDB_MEMORY_LIMIT). */
   readonly duckdbMemoryLimit?: string;
+  /** OTLP requests reading their body at once (default 64); more get 429 + Retry-After. */
+  readonly maxInFlightRequests?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
   /** Clock, µs since epoch (tests pin it). */
@@ -64,6 +66,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   const app = await buildApp(
     {
       maxBodyBytes: options.maxBodyBytes,
+      ...(options.maxInFlightRequests ? { maxInFlightRequests: options.maxInFlightRequests } : {}),
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../http/errors.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Rejection } from '../pipeline/normalize.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import { type IngestQueue, OverloadedError } from '../store/ingest-queue.ts';
 import { readBody } from './body.ts';
 import type { DecodePool } from './decode-pool.ts';
 import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus } from './status.ts';
@@ -18,6 +18,11 @@ export interface OtlpReceiverDeps {
   readonly maxBodyBytes: number;
   /** Decode + normalize, on worker threads for large requests. */
   readonly decoder: DecodePool;
+  /**
+   * Requests allowed to be reading their body at once; more get 429. With the body cap this bounds the
+   * memory held by uploads (worst case maxInFlightRequests × maxBodyBytes).
+   */
+  readonly maxInFlightRequests: number;
 }
 
 /** Media type → encoding; parameters and case are ignored (`application/json; charset=utf-8`). */
@@ -39,7 +44,8 @@ export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: un
 }
 
 export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps): Promise<void> {
-  const { queue, metrics, maxBodyBytes, decoder } = deps;
+  const { queue, metrics, maxBodyBytes, decoder, maxInFlightRequests } = deps;
+  let inFlight = 0;
   // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -62,9 +68,15 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
         count(415);
         return sendOtlpFailure(reply, 'json', unsupportedMediaType());
       }
+      let reading = false;
       try {
         queue.checkCapacity();
+        if (inFlight >= maxInFlightRequests) throw new OverloadedError(1);
+        inFlight++;
+        reading = true;
         const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
+        inFlight--;
+        reading = false;
         const { received, records, rejected } = await decoder.decode(encoding, body);
         metrics.spansReceived.inc(received);
         metrics.spansRejected.inc(rejected.length);
@@ -75,6 +87,8 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
           .header('content-type', CONTENT_TYPES[encoding])
           .send(encodeExportResponse(encoding, rejected.length, rejectionMessage(rejected)));
       } catch (err) {
+        if (reading) inFlight--;
+        else request.raw.resume(); // refused before reading: drain the upload so the answer gets through
         const f = classify(err);
         count(f.statusCode);
         return sendOtlpFailure(reply, encoding, err);

@@ -118,6 +118,47 @@ describe('backpressure and store failure', () => {
     }
   });
 
+  it('answers 429 when too many uploads are being read at once (bounded memory), and serves again after', async () => {
+    const small = await startTestCollector({ maxInFlightRequests: 1 });
+    try {
+      let finish: () => void = () => {};
+      const body = Buffer.from(validJson);
+      const slow = new ReadableStream({
+        start(controller) {
+          controller.enqueue(body.subarray(0, 10));
+          finish = () => {
+            controller.enqueue(body.subarray(10));
+            controller.close();
+          };
+        },
+      });
+      const first = fetch(`${small.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: slow,
+        duplex: 'half',
+      } as RequestInit);
+      await new Promise((r) => setTimeout(r, 100)); // the first upload is now being read
+      const second = await fetch(`${small.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: validJson,
+      });
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('1');
+      finish();
+      expect((await first).status).toBe(200);
+      const third = await fetch(`${small.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: validJson,
+      });
+      expect(third.status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers 503 with Retry-After in the request encoding when the store cannot commit', async () => {
     const broken = await startTestCollector();
     try {
