@@ -51,9 +51,14 @@ async function ceiling() {
 
 async function startServer(): Promise<{ child: ChildProcess; url: string }> {
   const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', join(dir, 'e2e.duckdb')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // The same V8 flag as `npm start` and the costtrace bin (src/bin.js).
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=32', bin, 'serve', '--port', '0', '--db', join(dir, 'e2e.duckdb')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
