@@ -48,17 +48,19 @@ export async function writeSpanBatch(
   ingestedAtMicros: bigint,
   customers: CustomerRegistry,
 ): Promise<BatchWritten> {
-  const sightings = customerSightings(spans, updates);
+  // Each span's customer, resolved once: sightings, rows and rollup all need it.
+  const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
+  const sightings = customerSightings(spans, customerIds, updates);
   try {
     return await inTransaction(conn, async () => {
       const { keys, plan } = await customers.record(conn, sightings);
-      if (spans.length > 0) await appendSpans(conn, 'records', spans, ingestedAtMicros, keys);
+      if (spans.length > 0) await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
       await applyUpdates(conn, updates, keys);
       const rollup = new RollupDeltas();
-      for (const { record: r, attribution: a } of spans) {
-        const customer = effectiveCustomer(r, a).customerId;
-        rollup.add(keyOf(customer, keys), r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
-      }
+      spans.forEach(({ record: r }, i) => {
+        const key = keyOf(customerIds[i] ?? null, keys);
+        rollup.add(key, r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
+      });
       addUpdateMoves(rollup, updates, keys, customers);
       await rollup.apply(conn);
       return { inserted: spans.length, customers: plan };
@@ -68,7 +70,7 @@ export async function writeSpanBatch(
   }
   return inTransaction(conn, async () => {
     const { keys, plan } = await customers.record(conn, sightings);
-    await appendSpans(conn, 'stage_records', spans, ingestedAtMicros, keys);
+    await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
     // Only rows not stored before count in the rollup.
     await stageRollupFrom(
       conn,
@@ -111,6 +113,7 @@ function addUpdateMoves(
 /** Earliest start (µs) per customer the batch names: customers are created on first sighting. */
 function customerSightings(
   spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
   updates: readonly AttributionUpdate[],
 ): Map<string, bigint> {
   const seen = new Map<string, bigint>();
@@ -119,9 +122,9 @@ function customerSightings(
     const prev = seen.get(customerId);
     if (prev === undefined || micros < prev) seen.set(customerId, micros);
   };
-  for (const { record, attribution } of spans) {
-    see(effectiveCustomer(record, attribution).customerId, record.startTimeUnixNano / 1000n);
-  }
+  spans.forEach(({ record }, i) => {
+    see(customerIds[i] ?? null, record.startTimeUnixNano / 1000n);
+  });
   for (const u of updates) see(u.customerId, u.tsMicros);
   return seen;
 }
@@ -159,13 +162,15 @@ async function appendSpans(
   conn: DuckDBConnection,
   table: 'records' | 'stage_records',
   spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
   ingestedAt: bigint,
   keys: ReadonlyMap<string, number>,
 ) {
   const ingested = timestampValue(ingestedAt);
   await appendRows(conn, table, (app) => {
-    for (const { record: s, attribution: a } of spans) {
-      const { customerId } = effectiveCustomer(s, a);
+    for (let i = 0; i < spans.length; i++) {
+      const { record: s, attribution: a } = spans[i] as AttributedSpan;
+      const customerId = customerIds[i] ?? null;
       app.appendVarchar('span');
       app.appendVarchar(s.traceId);
       app.appendVarchar(s.spanId);
