@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { postJson, startTestCollector, type TestCollector } from '../helpers/collector.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12) * 1000;
 let c: TestCollector;
@@ -10,14 +10,7 @@ afterAll(async () => {
   await c.close();
 });
 
-async function ingest(events: unknown[]) {
-  const res = await fetch(`${c.url}/v1/events/ingest`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const ingest = (events: unknown[]) => postJson(`${c.url}/v1/events/ingest`, { events });
 
 async function rows(sql: string, params: unknown[] = []) {
   return c.collector.db.read(async (conn) => (await conn.runAndReadAll(sql, params as never)).getRows());

@@ -1,6 +1,6 @@
 /** Polar's own cost-metric cases, reproduced through GET /v1/metrics, plus every 422 path. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { postJson, startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
 let c: TestCollector;
@@ -12,12 +12,7 @@ afterAll(async () => {
 });
 
 async function ingest(events: unknown[]) {
-  const res = await fetch(`${c.url}/v1/events/ingest`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  });
-  expect(res.status).toBe(200);
+  expect((await postJson(`${c.url}/v1/events/ingest`, { events })).status).toBe(200);
 }
 const cost = (customer: string, timestamp: string, amount: string | number, extra: Record<string, unknown> = {}) => ({
   name: 'usage',

@@ -33,3 +33,13 @@ export async function startTestCollector(options: Partial<CollectorOptions> = {}
     },
   };
 }
+
+/** POSTs a JSON body and returns the status and parsed JSON answer. */
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
