@@ -19,11 +19,19 @@ interface WindowQuery {
   timezone?: string;
 }
 
-const WINDOW_PROPERTIES = {
-  start_date: { type: 'string' },
-  end_date: { type: 'string' },
-  timezone: { type: 'string' },
-} as const;
+/** Querystring schema of a windowed endpoint: the window's dates and zone plus the endpoint's own parameters. */
+function windowQuerystring(properties: Record<string, unknown>) {
+  return {
+    type: 'object',
+    required: ['start_date', 'end_date'],
+    properties: {
+      start_date: { type: 'string' },
+      end_date: { type: 'string' },
+      timezone: { type: 'string' },
+      ...properties,
+    },
+  } as const;
+}
 
 /** [local start 00:00, local day after end 00:00) as UTC µs. */
 function windowMicros(q: WindowQuery): { fromMicros: bigint; toMicros: bigint } {
@@ -46,17 +54,12 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     {
       config: { scope: 'read' },
       schema: {
-        querystring: {
-          type: 'object',
-          required: ['start_date', 'end_date'],
-          properties: {
-            ...WINDOW_PROPERTIES,
-            sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
-            query: { type: 'string' },
-          },
-        },
+        querystring: windowQuerystring({
+          sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+          offset: { type: 'integer', minimum: 0, default: 0 },
+          query: { type: 'string' },
+        }),
       },
     },
     async (request) => {
@@ -100,16 +103,11 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     {
       config: { scope: 'read' },
       schema: {
-        querystring: {
-          type: 'object',
-          required: ['start_date', 'end_date'],
-          properties: {
-            ...WINDOW_PROPERTIES,
-            group_by: { type: 'string', enum: Object.keys(GROUP_BY), default: 'model' },
-            customer_id: { type: 'string', minLength: 1 },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-          },
-        },
+        querystring: windowQuerystring({
+          group_by: { type: 'string', enum: Object.keys(GROUP_BY), default: 'model' },
+          customer_id: { type: 'string', minLength: 1 },
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+        }),
       },
     },
     async (request) => {
