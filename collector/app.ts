@@ -11,8 +11,11 @@ import { tracesApi } from './api/traces.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
+import { MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
 import type { CollectorMetrics } from './observability.ts';
+import { UploadBudget } from './receiver/body.ts';
 import type { DecodePool } from './receiver/decode-pool.ts';
+import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
 import type { Database } from './store/database.ts';
 import type { IngestQueue } from './store/ingest-queue.ts';
@@ -28,8 +31,8 @@ declare module 'fastify' {
 
 export interface AppConfig {
   readonly maxBodyBytes: number;
-  /** OTLP requests reading their body at once (default 64); more get 429. */
-  readonly maxInFlightRequests?: number;
+  /** Request body bytes held in memory by all uploads together; past it, 429 (see UploadBudget). */
+  readonly uploadBudgetBytes: number;
   readonly tokens: TokenSets;
   readonly logLevel?: string;
 }
@@ -49,7 +52,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     bodyLimit: config.maxBodyBytes,
     // Large OTLP uploads from many exporters: keep-alive sockets are the norm.
     keepAliveTimeout: 65_000,
+    // A request must arrive whole within this time (Node answers 408 and closes): slow senders cannot hold
+    // connections open indefinitely. Stalled bodies are cut sooner by the body reader's idle timeout.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Ids of up to MAX_ID_LENGTH characters, percent-encoded (up to 12 bytes each as UTF-8 escapes).
+    maxParamLength: MAX_ID_LENGTH * 12,
   });
+  const budget = new UploadBudget(config.uploadBudgetBytes);
   const authorize = createAuthorizer(config.tokens);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -97,13 +106,18 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     metrics: deps.metrics,
     maxBodyBytes: config.maxBodyBytes,
     decoder: deps.decoder,
-    maxInFlightRequests: config.maxInFlightRequests ?? 64,
+    budget,
   });
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });
   await app.register(customerMetricsApi, { db: deps.db });
-  await app.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
-  await app.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+  await app.register(async (writes) => {
+    // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
+    // read under the shared upload budget.
+    useBoundedJsonBodies(writes, { queue: deps.queue, budget });
+    await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
+    await writes.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+  });
   await app.register(dashboard);
   return app;
 }
@@ -111,6 +125,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 export function sendJsonFailure(reply: FastifyReply, err: unknown): FastifyReply {
   const f = classify(err);
   if (f.retryAfterSeconds !== undefined) reply.header('retry-after', String(f.retryAfterSeconds));
+  if (f.statusCode === 408) reply.header('connection', 'close');
   return reply.code(f.statusCode).send({
     error: ERROR_NAMES[f.statusCode] ?? 'error',
     message: f.message,
@@ -124,6 +139,7 @@ const ERROR_NAMES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   422: 'validation_error',

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
@@ -18,14 +19,14 @@ export interface CollectorOptions {
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
   readonly logLevel?: string;
-  /** Spans queued for commit before new requests get 429. */
-  readonly maxQueuedSpans?: number;
-  /** Spans per DuckDB transaction (group commit). */
-  readonly maxBatchSpans?: number;
+  /** Records (spans, events) queued for commit before new requests get 429. */
+  readonly maxQueuedRecords?: number;
+  /** Records per DuckDB transaction (group commit). */
+  readonly maxBatchRecords?: number;
   /** DuckDB memory_limit, e.g. "2GB" (default DEFAULT_DUCKDB_MEMORY_LIMIT). */
   readonly duckdbMemoryLimit?: string;
-  /** OTLP requests reading their body at once (default 64); more get 429 + Retry-After. */
-  readonly maxInFlightRequests?: number;
+  /** Request body bytes held in memory by all uploads together (default DEFAULT_UPLOAD_BUDGET_BYTES); past it, 429. */
+  readonly uploadBudgetBytes?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
   /** Clock, µs since epoch (tests pin it). */
@@ -56,9 +57,10 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     attribution,
     customers,
     {
-      maxQueuedSpans: options.maxQueuedSpans ?? 200_000,
-      maxBatchSpans: options.maxBatchSpans ?? 20_000,
+      maxQueuedRecords: options.maxQueuedRecords ?? 200_000,
+      maxBatchRecords: options.maxBatchRecords ?? 20_000,
       nowMicros,
+      log: (message, err) => app.log.error({ err }, message),
     },
     metrics,
   );
@@ -66,7 +68,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   const app = await buildApp(
     {
       maxBodyBytes: options.maxBodyBytes,
-      ...(options.maxInFlightRequests ? { maxInFlightRequests: options.maxInFlightRequests } : {}),
+      uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },

@@ -10,6 +10,20 @@ const MAX_ABS_PICOCENTS = 10n ** 38n - 1n;
 
 export type Picocents = bigint;
 
+/**
+ * One record's cost or revenue is at most this many cents in absolute value (under $100 billion). With
+ * DECIMAL(38,12) holding 26 integer digits, 10^13 records at the limit still sum without overflow, so
+ * every total the API computes fits its column (a sum past it would be an error, never a wrap).
+ */
+export const MAX_RECORD_AMOUNT_CENTS = 10n ** 13n;
+const MAX_RECORD_PICOCENTS = MAX_RECORD_AMOUNT_CENTS * 10n ** 12n;
+
+/** The reason `picocents` is too large for one record, or null when it fits. */
+export function recordAmountProblem(picocents: Picocents): string | null {
+  if (picocents <= MAX_RECORD_PICOCENTS && picocents >= -MAX_RECORD_PICOCENTS) return null;
+  return `exceeds the per-record limit of ${MAX_RECORD_AMOUNT_CENTS} cents in absolute value`;
+}
+
 export type AmountParse = { ok: true; picocents: Picocents } | { ok: false; reason: string };
 
 const DECIMAL_RE = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$|^([+-]?)\.(\d+)(?:[eE]([+-]?\d+))?$/;

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { InputError } from '../http/errors.ts';
+import { MAX_OFFSET } from '../limits.ts';
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
 import { ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
@@ -57,7 +58,7 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
         querystring: windowQuerystring({
           sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-          offset: { type: 'integer', minimum: 0, default: 0 },
+          offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
           query: { type: 'string' },
         }),
       },

@@ -3,8 +3,10 @@
  * Customers first seen in a span or event exist already, created at their first timestamp.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseTimestamp } from '../events/validate.ts';
+import { canonicalText } from '../../src/text.ts';
+import { parseTimestamp, TIMESTAMP_FORMAT } from '../events/validate.ts';
 import { HttpError, InputError } from '../http/errors.ts';
+import { MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 
@@ -49,7 +51,7 @@ export async function customersApi(
           additionalProperties: false,
           required: ['external_id'],
           properties: {
-            external_id: { type: 'string', minLength: 1, maxLength: 256 },
+            external_id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
             name: { type: ['string', 'null'], maxLength: 500 },
             email: { type: ['string', 'null'], maxLength: 320 },
             created_at: { type: ['string', 'null'] },
@@ -66,16 +68,17 @@ export async function customersApi(
           throw new InputError([
             {
               loc: ['body', 'created_at'],
-              msg: 'must be an ISO-8601 date-time with a time zone',
+              msg: TIMESTAMP_FORMAT,
               type: 'datetime_parsing',
             },
           ]);
         }
       }
+      const text = (v: string | null | undefined) => (v === undefined || v === null ? null : canonicalText(v));
       const upsert = {
-        externalId: b.external_id,
-        name: b.name ?? null,
-        email: b.email ?? null,
+        externalId: canonicalText(b.external_id),
+        name: text(b.name),
+        email: text(b.email),
         createdAtMicros,
       };
       await deps.queue.exclusive(async (conn, customers) => {
@@ -89,7 +92,7 @@ export async function customersApi(
           throw err;
         }
       });
-      return readOne(b.external_id);
+      return readOne(upsert.externalId);
     },
   );
 
@@ -97,7 +100,7 @@ export async function customersApi(
     '/v1/customers/:external_id',
     { config: { scope: 'read' } },
     async (request) => {
-      const c = await readOne(request.params.external_id);
+      const c = await readOne(canonicalText(request.params.external_id));
       if (c === null) throw new HttpError(404, `customer ${request.params.external_id} not found`);
       return c;
     },
@@ -113,7 +116,7 @@ export async function customersApi(
           additionalProperties: false,
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
             query: { type: 'string' },
           },
         },

@@ -1,12 +1,12 @@
 /**
  * `POST /v1/events/ingest` (Polar-compatible, CONTRACT.md §3): all-or-nothing 422 with per-event
- * locations; `{inserted, duplicates}` once the batch is committed.
+ * locations; `{inserted, duplicates}` once the batch is committed. Batches share transactions with other
+ * requests' events (group commit in the ingest queue) instead of one serialized transaction each.
  */
 import type { FastifyInstance } from 'fastify';
 import { validateEventBatch } from '../events/validate.ts';
 import { InputError } from '../http/errors.ts';
 import type { CollectorMetrics } from '../observability.ts';
-import { writeEvents } from '../store/event-writes.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 
 export interface EventsApiDeps {
@@ -27,8 +27,7 @@ export async function eventsApi(app: FastifyInstance, deps: EventsApiDeps): Prom
       throw new InputError(result.issues);
     }
     if (result.events.length === 0) return { inserted: 0, duplicates: 0 };
-    deps.queue.checkCapacity();
-    const written = await deps.queue.exclusive((conn, customers) => writeEvents(conn, customers, result.events, now));
+    const written = await deps.queue.submitEvents(result.events, now);
     deps.metrics.events.inc({ outcome: 'inserted' }, written.inserted);
     deps.metrics.events.inc({ outcome: 'duplicate' }, written.duplicates);
     count('/v1/events/ingest', 200);

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { HttpError, InputError } from '../http/errors.ts';
+import { MAX_OFFSET } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import { listTraces, readTraceSpans, TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
@@ -62,7 +63,7 @@ export async function tracesApi(app: FastifyInstance, deps: { db: Database }): P
             end_date: { type: 'string' },
             sort: { type: 'string', enum: Object.keys(TRACE_SORTS), default: '-cost' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
           },
         },
       },

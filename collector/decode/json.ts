@@ -6,9 +6,11 @@
  * Leniency, as in the OpenTelemetry Collector: snake_case keys (`resource_spans`, `trace_id`) are
  * accepted next to lowerCamelCase, and `kind` may be an enum name (`"SPAN_KIND_SERVER"`).
  */
+import { canonicalText } from '../../src/text.ts';
 import {
   type AttrMap,
   type AttrValue,
+  DecodeBudget,
   type DecodedResource,
   type DecodedSpan,
   DecodeError,
@@ -27,6 +29,7 @@ const SPAN_KIND_NAMES: Record<string, number> = {
 };
 
 const UINT64_RE = /^\d{1,20}$/;
+const TWO_64_AS_NUMBER = 2 ** 64;
 const INT64_RE = /^-?\d{1,20}$/;
 
 /** Decodes an OTLP/JSON ExportTraceServiceRequest body. */
@@ -39,29 +42,33 @@ export function decodeTraceRequestJson(body: Buffer): DecodedSpan[] {
   }
   const request = asObject(root, 'request body');
   const spans: DecodedSpan[] = [];
+  const budget = new DecodeBudget();
   for (const rs of asArray(field(request, 'resourceSpans', 'resource_spans'), 'resourceSpans')) {
+    budget.container();
     const resourceSpans = asObject(rs, 'resourceSpans[]');
     const resourceObj = field(resourceSpans, 'resource');
     const resource: DecodedResource = {
       attributes:
         resourceObj === undefined || resourceObj === null
           ? new Map()
-          : readAttributes(field(asObject(resourceObj, 'resource'), 'attributes'), 0),
+          : readAttributes(field(asObject(resourceObj, 'resource'), 'attributes'), 0, budget),
     };
     for (const ss of asArray(field(resourceSpans, 'scopeSpans', 'scope_spans'), 'scopeSpans')) {
+      budget.container();
       const scopeSpans = asObject(ss, 'scopeSpans[]');
       const scope = field(scopeSpans, 'scope');
       const scopeName =
         scope === undefined || scope === null ? '' : asString(field(asObject(scope, 'scope'), 'name'), 'scope.name');
       for (const s of asArray(field(scopeSpans, 'spans'), 'spans')) {
-        spans.push(readSpan(asObject(s, 'spans[]'), resource, scopeName));
+        budget.span();
+        spans.push(readSpan(asObject(s, 'spans[]'), resource, scopeName, budget));
       }
     }
   }
   return spans;
 }
 
-function readSpan(s: Obj, resource: DecodedResource, scopeName: string): DecodedSpan {
+function readSpan(s: Obj, resource: DecodedResource, scopeName: string, budget: DecodeBudget): DecodedSpan {
   const status = field(s, 'status');
   return {
     traceId: asString(field(s, 'traceId', 'trace_id'), 'traceId').toLowerCase(),
@@ -75,7 +82,7 @@ function readSpan(s: Obj, resource: DecodedResource, scopeName: string): Decoded
       status === undefined || status === null
         ? 0
         : readEnumInt(field(asObject(status, 'status'), 'code'), 'status.code'),
-    attributes: readAttributes(field(s, 'attributes'), 0),
+    attributes: readAttributes(field(s, 'attributes'), 0, budget),
     resource,
     scopeName,
   };
@@ -92,19 +99,20 @@ function readEnumInt(v: unknown, what: string): number {
   throw new DecodeError(`${what} must be an integer enum value`);
 }
 
-function readAttributes(v: unknown, depth: number): AttrMap {
+function readAttributes(v: unknown, depth: number, budget: DecodeBudget): AttrMap {
   const out: AttrMap = new Map();
   if (v === undefined || v === null) return out;
   for (const kv of asArray(v, 'attributes')) {
+    budget.attribute();
     const pair = asObject(kv, 'attributes[]');
     const key = asString(field(pair, 'key'), 'attributes[].key');
     const value = field(pair, 'value');
-    out.set(key, value === undefined || value === null ? null : readAnyValue(asObject(value, 'value'), depth));
+    out.set(key, value === undefined || value === null ? null : readAnyValue(asObject(value, 'value'), depth, budget));
   }
   return out;
 }
 
-function readAnyValue(v: Obj, depth: number): AttrValue {
+function readAnyValue(v: Obj, depth: number, budget: DecodeBudget): AttrValue {
   if (depth > MAX_VALUE_DEPTH) throw new DecodeError('attribute values nested too deep');
   let x = field(v, 'stringValue', 'string_value');
   if (x !== undefined) return asString(x, 'stringValue');
@@ -121,10 +129,13 @@ function readAnyValue(v: Obj, depth: number): AttrValue {
   if (x !== undefined) {
     const values = field(asObject(x, 'arrayValue'), 'values');
     if (values === undefined || values === null) return [];
-    return asArray(values, 'arrayValue.values').map((item) => readAnyValue(asObject(item, 'values[]'), depth + 1));
+    return asArray(values, 'arrayValue.values').map((item) => {
+      budget.attribute();
+      return readAnyValue(asObject(item, 'values[]'), depth + 1, budget);
+    });
   }
   x = field(v, 'kvlistValue', 'kvlist_value');
-  if (x !== undefined) return readAttributes(field(asObject(x, 'kvlistValue'), 'values'), depth + 1);
+  if (x !== undefined) return readAttributes(field(asObject(x, 'kvlistValue'), 'values'), depth + 1, budget);
   x = field(v, 'bytesValue', 'bytes_value');
   if (x !== undefined) return new Uint8Array(Buffer.from(asString(x, 'bytesValue'), 'base64'));
   return null;
@@ -153,9 +164,10 @@ function asDouble(v: unknown): number {
   throw new DecodeError('doubleValue must be a number');
 }
 
+/** Times: 0 ≤ t < 2^64 ns whether sent as a string or a JSON number (a number past 2^53 is already rounded). */
 function asUint64(v: unknown, what: string): bigint {
   if (v === undefined || v === null) return 0n;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < TWO_64_AS_NUMBER) return BigInt(v);
   if (typeof v === 'string' && UINT64_RE.test(v)) {
     const big = BigInt(v);
     if (big < 1n << 64n) return big;
@@ -180,8 +192,9 @@ function asArray(v: unknown, what: string): unknown[] {
   return v;
 }
 
+/** Every string is taken in canonical form (src/text.ts), as the protobuf path gets it from UTF-8. */
 function asString(v: unknown, what: string): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new DecodeError(`${what} must be a string`);
-  return v;
+  return canonicalText(v);
 }

@@ -13,6 +13,7 @@ import { bytesToHex } from './hex.ts';
 import {
   type AttrMap,
   type AttrValue,
+  DecodeBudget,
   type DecodedResource,
   type DecodedSpan,
   DecodeError,
@@ -174,21 +175,23 @@ function expectWire(tag: number, wire: number, what: string): void {
 /** Decodes an ExportTraceServiceRequest body. An empty body is a valid, empty request. */
 export function decodeTraceRequestProtobuf(body: Buffer): DecodedSpan[] {
   const spans: DecodedSpan[] = [];
+  const budget = new DecodeBudget();
   const r = new Reader(body, 0, body.length);
   while (r.pos < r.end) {
     const tag = r.tag();
     if (tag >>> 3 === 1) {
       // ExportTraceServiceRequest.resource_spans = 1
       expectWire(tag, WIRE_LEN, 'resource_spans');
+      budget.container();
       const end = r.delimited();
-      readResourceSpans(new Reader(body, r.pos, end), spans);
+      readResourceSpans(new Reader(body, r.pos, end), spans, budget);
       r.pos = end;
     } else r.skip(tag & 7);
   }
   return spans;
 }
 
-function readResourceSpans(r: Reader, out: DecodedSpan[]): void {
+function readResourceSpans(r: Reader, out: DecodedSpan[], budget: DecodeBudget): void {
   let resource: DecodedResource = { attributes: new Map() };
   const scopeRanges: Array<[number, number]> = [];
   while (r.pos < r.end) {
@@ -198,20 +201,21 @@ function readResourceSpans(r: Reader, out: DecodedSpan[]): void {
       // ResourceSpans.resource = 1
       expectWire(tag, WIRE_LEN, 'resource');
       const end = r.delimited();
-      resource = { attributes: readAttributesOf(new Reader(r.buf, r.pos, end), 1) };
+      resource = { attributes: readAttributesOf(new Reader(r.buf, r.pos, end), 1, budget) };
       r.pos = end;
     } else if (field === 2) {
       // ResourceSpans.scope_spans = 2 (decoded after the loop: resource may come later on the wire)
       expectWire(tag, WIRE_LEN, 'scope_spans');
+      budget.container();
       const end = r.delimited();
       scopeRanges.push([r.pos, end]);
       r.pos = end;
     } else r.skip(tag & 7);
   }
-  for (const [start, end] of scopeRanges) readScopeSpans(new Reader(r.buf, start, end), resource, out);
+  for (const [start, end] of scopeRanges) readScopeSpans(new Reader(r.buf, start, end), resource, out, budget);
 }
 
-function readScopeSpans(r: Reader, resource: DecodedResource, out: DecodedSpan[]): void {
+function readScopeSpans(r: Reader, resource: DecodedResource, out: DecodedSpan[], budget: DecodeBudget): void {
   let scopeName = '';
   const spanRanges: Array<[number, number]> = [];
   while (r.pos < r.end) {
@@ -226,13 +230,14 @@ function readScopeSpans(r: Reader, resource: DecodedResource, out: DecodedSpan[]
     } else if (field === 2) {
       // ScopeSpans.spans = 2
       expectWire(tag, WIRE_LEN, 'spans');
+      budget.span();
       const end = r.delimited();
       spanRanges.push([r.pos, end]);
       r.pos = end;
     } else r.skip(tag & 7);
   }
   for (const [start, end] of spanRanges) {
-    out.push(readSpan(new Reader(r.buf, start, end), resource, scopeName));
+    out.push(readSpan(new Reader(r.buf, start, end), resource, scopeName, budget));
   }
 }
 
@@ -248,7 +253,7 @@ function readScopeName(r: Reader): string {
   return name;
 }
 
-function readSpan(r: Reader, resource: DecodedResource, scopeName: string): DecodedSpan {
+function readSpan(r: Reader, resource: DecodedResource, scopeName: string, budget: DecodeBudget): DecodedSpan {
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -293,7 +298,7 @@ function readSpan(r: Reader, resource: DecodedResource, scopeName: string): Deco
         // attributes (repeated KeyValue)
         expectWire(tag, WIRE_LEN, 'attributes');
         const end = r.delimited();
-        readKeyValue(new Reader(r.buf, r.pos, end), attributes, 0);
+        readKeyValue(new Reader(r.buf, r.pos, end), attributes, 0, budget);
         r.pos = end;
         break;
       }
@@ -337,14 +342,14 @@ function readStatusCode(r: Reader): number {
 }
 
 /** Reads every `repeated KeyValue` with the given field number of a message (Resource.attributes = 1). */
-function readAttributesOf(r: Reader, field: number): AttrMap {
+function readAttributesOf(r: Reader, field: number, budget: DecodeBudget): AttrMap {
   const attributes: AttrMap = new Map();
   while (r.pos < r.end) {
     const tag = r.tag();
     if (tag >>> 3 === field) {
       expectWire(tag, WIRE_LEN, 'attributes');
       const end = r.delimited();
-      readKeyValue(new Reader(r.buf, r.pos, end), attributes, 0);
+      readKeyValue(new Reader(r.buf, r.pos, end), attributes, 0, budget);
       r.pos = end;
     } else r.skip(tag & 7);
   }
@@ -352,7 +357,8 @@ function readAttributesOf(r: Reader, field: number): AttrMap {
 }
 
 /** KeyValue: key = 1, value = 2 (key_strindex = 3 is for profiles only and ignored). Last key wins. */
-function readKeyValue(r: Reader, into: AttrMap, depth: number): void {
+function readKeyValue(r: Reader, into: AttrMap, depth: number, budget: DecodeBudget): void {
+  budget.attribute();
   let key = '';
   let value: AttrValue = null;
   while (r.pos < r.end) {
@@ -364,7 +370,7 @@ function readKeyValue(r: Reader, into: AttrMap, depth: number): void {
     } else if (field === 2) {
       expectWire(tag, WIRE_LEN, 'value');
       const end = r.delimited();
-      value = readAnyValue(new Reader(r.buf, r.pos, end), depth);
+      value = readAnyValue(new Reader(r.buf, r.pos, end), depth, budget);
       r.pos = end;
     } else r.skip(tag & 7);
   }
@@ -372,7 +378,7 @@ function readKeyValue(r: Reader, into: AttrMap, depth: number): void {
 }
 
 /** AnyValue oneof: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7 (strindex 8 ignored). */
-function readAnyValue(r: Reader, depth: number): AttrValue {
+function readAnyValue(r: Reader, depth: number, budget: DecodeBudget): AttrValue {
   if (depth > MAX_VALUE_DEPTH) throw new DecodeError('attribute values nested too deep');
   let value: AttrValue = null;
   while (r.pos < r.end) {
@@ -398,7 +404,7 @@ function readAnyValue(r: Reader, depth: number): AttrValue {
         // ArrayValue.values = 1
         expectWire(tag, WIRE_LEN, 'array_value');
         const end = r.delimited();
-        value = readArray(new Reader(r.buf, r.pos, end), depth + 1);
+        value = readArray(new Reader(r.buf, r.pos, end), depth + 1, budget);
         r.pos = end;
         break;
       }
@@ -413,7 +419,7 @@ function readAnyValue(r: Reader, depth: number): AttrValue {
           if (t >>> 3 === 1) {
             expectWire(t, WIRE_LEN, 'kvlist values');
             const e = inner.delimited();
-            readKeyValue(new Reader(r.buf, inner.pos, e), kv, depth + 1);
+            readKeyValue(new Reader(r.buf, inner.pos, e), kv, depth + 1, budget);
             inner.pos = e;
           } else inner.skip(t & 7);
         }
@@ -432,14 +438,15 @@ function readAnyValue(r: Reader, depth: number): AttrValue {
   return value;
 }
 
-function readArray(r: Reader, depth: number): AttrValue[] {
+function readArray(r: Reader, depth: number, budget: DecodeBudget): AttrValue[] {
   const values: AttrValue[] = [];
   while (r.pos < r.end) {
     const tag = r.tag();
     if (tag >>> 3 === 1) {
       expectWire(tag, WIRE_LEN, 'array values');
+      budget.attribute();
       const end = r.delimited();
-      values.push(readAnyValue(new Reader(r.buf, r.pos, end), depth));
+      values.push(readAnyValue(new Reader(r.buf, r.pos, end), depth, budget));
       r.pos = end;
     } else r.skip(tag & 7);
   }

@@ -2,6 +2,7 @@
  * What both OTLP decoders (protobuf and JSON) produce: only the fields costtrace keeps, in one shape,
  * so everything downstream is encoding-agnostic.
  */
+import { MAX_ATTRIBUTES_PER_REQUEST, MAX_SPANS_PER_REQUEST } from '../limits.ts';
 
 /** An OTLP AnyValue. int64 is a number when safe, else a bigint; kvlist is a Map (no prototype keys). */
 export type AttrValue = string | number | bigint | boolean | Uint8Array | null | AttrValue[] | AttrMap;
@@ -28,9 +29,49 @@ export interface DecodedSpan {
   readonly scopeName: string;
 }
 
-/** The body was not a well-formed OTLP request: the whole request is rejected (HTTP 400). */
+/**
+ * The body was not a well-formed OTLP request (400), or is over a per-request limit (413): the whole
+ * request is rejected. Neither is retryable as it is (OTLP/HTTP "Failures").
+ */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
+  constructor(
+    message: string,
+    readonly statusCode: 400 | 413 = 400,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Counts what one request makes (spans, their containers, attributes) and stops decoding as soon as a
+ * limit is passed, so a tiny upload of empty items cannot make millions of objects.
+ */
+export class DecodeBudget {
+  private spans = 0;
+  private containers = 0;
+  private attributes = 0;
+
+  span(): void {
+    if (++this.spans > MAX_SPANS_PER_REQUEST) throw overLimit(`more than ${MAX_SPANS_PER_REQUEST} spans`);
+  }
+
+  /** A resource_spans or scope_spans entry. */
+  container(): void {
+    if (++this.containers > MAX_SPANS_PER_REQUEST) {
+      throw overLimit(`more than ${MAX_SPANS_PER_REQUEST} resource_spans/scope_spans entries`);
+    }
+  }
+
+  attribute(): void {
+    if (++this.attributes > MAX_ATTRIBUTES_PER_REQUEST) {
+      throw overLimit(`more than ${MAX_ATTRIBUTES_PER_REQUEST} attributes`);
+    }
+  }
+}
+
+function overLimit(what: string): DecodeError {
+  return new DecodeError(`request has ${what} (limit per request); send smaller batches`, 413);
 }
 
 /** Nesting limit for AnyValue arrays/kvlists: bad input must not blow the stack. */

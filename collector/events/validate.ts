@@ -6,8 +6,16 @@
  * Where we differ from Polar on purpose (its known faults): currency must be exactly `usd` (any case);
  * cost must not be negative; amounts have no 5-integer-digit ceiling (DECIMAL(38,12)) and stay exact.
  */
-import { type Picocents, parseAmount } from '../../src/money.ts';
+import { type Picocents, parseAmount, recordAmountProblem } from '../../src/money.ts';
 import { SUPPORTED_CURRENCIES } from '../../src/semconv.ts';
+import { canonicalText } from '../../src/text.ts';
+import {
+  MAX_EVENTS_PER_REQUEST,
+  MAX_ID_LENGTH,
+  MAX_METADATA_KEY_LENGTH,
+  MAX_METADATA_KEYS,
+  MAX_TIME_UNIX_NANO,
+} from '../limits.ts';
 
 export interface ValidationIssue {
   readonly loc: Array<string | number>;
@@ -37,9 +45,9 @@ export interface EventInput {
   readonly metadataJson: string;
 }
 
+/** Polar's limits for event names and metadata strings. */
 export const MAX_NAME_LENGTH = 128;
 export const MAX_METADATA_STRING_LENGTH = 500;
-export const MAX_ID_LENGTH = 256;
 /** Client clocks drift: a timestamp up to this far ahead of ours is not "in the future". */
 export const FUTURE_TOLERANCE_MICROS = 60_000_000n;
 
@@ -55,6 +63,13 @@ export function validateEventBatch(
   if (!isObject(body)) return fail(['body'], 'must be an object {"events": [...]}', 'type_error');
   const list = body.events;
   if (!Array.isArray(list)) return fail(['body', 'events'], 'must be a list of events', 'type_error');
+  if (list.length > MAX_EVENTS_PER_REQUEST) {
+    return fail(
+      ['body', 'events'],
+      `at most ${MAX_EVENTS_PER_REQUEST} events per request; got ${list.length}`,
+      'too_long',
+    );
+  }
   const events: EventInput[] = [];
   list.forEach((raw, i) => {
     const e = validateEvent(raw, ['body', 'events', i], nowMicros, issues);
@@ -81,7 +96,7 @@ function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigi
   let timestampMicros = nowMicros;
   if (raw.timestamp !== undefined && raw.timestamp !== null) {
     const t = parseTimestamp(raw.timestamp);
-    if (t === null) add(['timestamp'], 'must be an ISO-8601 date-time with a time zone', 'datetime_parsing');
+    if (t === null) add(['timestamp'], TIMESTAMP_FORMAT, 'datetime_parsing');
     else if (t > nowMicros + FUTURE_TOLERANCE_MICROS) add(['timestamp'], 'must not be in the future');
     else timestampMicros = t;
   }
@@ -92,15 +107,23 @@ function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigi
   if (raw.metadata !== undefined && raw.metadata !== null) {
     if (!isObject(raw.metadata)) add(['metadata'], 'must be an object', 'type_error');
     else {
-      for (const [key, value] of Object.entries(raw.metadata)) {
+      const entries = Object.entries(raw.metadata);
+      if (entries.length > MAX_METADATA_KEYS)
+        add(['metadata'], `at most ${MAX_METADATA_KEYS} keys; got ${entries.length}`);
+      for (const [rawKey, value] of entries.slice(0, MAX_METADATA_KEYS)) {
+        const key = canonicalText(rawKey);
         const path = ['metadata', key];
+        if (key.length > MAX_METADATA_KEY_LENGTH) {
+          add(path, `keys are at most ${MAX_METADATA_KEY_LENGTH} characters`);
+          continue;
+        }
         if (key === '_cost') costPicocents = money(value, path, false, add);
         else if (key === '_revenue') revenuePicocents = money(value, path, true, add);
         else if (key === '_llm') llm = llmMetadata(value, path, add);
         else if (typeof value === 'string') {
           if (value.length === 0 || value.length > MAX_METADATA_STRING_LENGTH) {
             add(path, `must be 1 to ${MAX_METADATA_STRING_LENGTH} characters`);
-          } else Object.defineProperty(other, key, { value, enumerable: true });
+          } else Object.defineProperty(other, key, { value: canonicalText(value), enumerable: true });
         } else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') {
           Object.defineProperty(other, key, { value, enumerable: true });
         } else add(path, 'must be a string, a finite number or a boolean', 'type_error');
@@ -139,6 +162,11 @@ function money(value: unknown, path: Array<string | number>, allowNegative: bool
   }
   if (!allowNegative && parsed.picocents < 0n) {
     add([...path, 'amount'], 'must not be negative');
+    return null;
+  }
+  const problem = recordAmountProblem(parsed.picocents);
+  if (problem !== null) {
+    add([...path, 'amount'], problem);
     return null;
   }
   return parsed.picocents;
@@ -187,7 +215,7 @@ function requiredString(v: unknown, path: Array<string | number>, max: number, a
     add(path, `must be a string of 1 to ${max} characters`);
     return null;
   }
-  return v;
+  return canonicalText(v);
 }
 
 function optionalString(v: unknown, path: Array<string | number>, max: number, add: Add): string | null {
@@ -195,14 +223,28 @@ function optionalString(v: unknown, path: Array<string | number>, max: number, a
   return requiredString(v, path, max, add);
 }
 
-/** ISO-8601 with an explicit zone (Polar requires aware datetimes) → µs since epoch, or null. */
+export const TIMESTAMP_FORMAT =
+  'must be an ISO-8601 date-time with a time zone, a real calendar date and time, from 1970 to 2554-07-21';
+const MAX_TIME_MICROS = MAX_TIME_UNIX_NANO / 1000n;
+
+/**
+ * ISO-8601 with an explicit zone (Polar requires aware datetimes) → µs since epoch, or null. The fields must
+ * name a real date and time (no 2024-02-30, no 24:00) and the instant must be storable (1970 up to 2^64 ns).
+ */
 export function parseTimestamp(v: unknown): bigint | null {
   if (typeof v !== 'string' || !ISO_RE.test(v)) return null;
+  const [, y, mo, d, h, mi, sec] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(v) ?? [];
+  const fields = [y, mo, d, h, mi, sec ?? '0'].map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = fields;
+  const civil = new Date(Date.UTC(year, month - 1, day));
+  if (civil.getUTCFullYear() !== year || civil.getUTCMonth() !== month - 1 || civil.getUTCDate() !== day) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
   const fraction = /\.(\d{1,9})/.exec(v)?.[1] ?? '';
   // Whole seconds through Date.parse (offsets normalized to ±HH:MM), the fraction added exactly.
   const ms = Date.parse(v.replace(/\.\d{1,9}/, '').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
   if (Number.isNaN(ms)) return null;
-  return BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0').slice(0, 6) || '0');
+  const micros = BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0').slice(0, 6) || '0');
+  return micros < 0n || micros > MAX_TIME_MICROS ? null : micros;
 }
 
 function isObject(v: unknown): v is Obj {

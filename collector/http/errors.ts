@@ -5,9 +5,10 @@
  */
 
 import { DecodeError } from '../decode/types.ts';
+import { MAX_PROBLEMS_REPORTED } from '../limits.ts';
 import { BodyError } from '../receiver/body.ts';
 import { RPC_CODE } from '../receiver/status.ts';
-import { OverloadedError, UnavailableError } from '../store/ingest-queue.ts';
+import { DataRefusedError, OverloadedError, UnavailableError } from '../store/ingest-queue.ts';
 
 export interface HttpFailure {
   readonly statusCode: number;
@@ -30,11 +31,22 @@ export class HttpError extends Error {
   }
 }
 
-/** Invalid request parameters or body (422), with the location of every problem. */
+type Problem = { loc: Array<string | number>; msg: string; type: string };
+
+/**
+ * Invalid request parameters or body (422), with the location of each problem: the first
+ * MAX_PROBLEMS_REPORTED are listed and the message counts them all, so a huge invalid batch gets a small answer.
+ */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  constructor(readonly detail: ReadonlyArray<{ loc: Array<string | number>; msg: string; type: string }>) {
-    super(detail.map((d) => `${d.loc.join('.')}: ${d.msg}`).join('; '));
+  readonly detail: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    const detail = problems.slice(0, MAX_PROBLEMS_REPORTED);
+    const listed = detail.slice(0, 5).map((d) => `${d.loc.join('.')}: ${d.msg}`);
+    const more = problems.length > listed.length ? ` (${problems.length} problems in all` : '';
+    const cap = problems.length > detail.length ? `; the first ${detail.length} are in detail)` : more ? ')' : '';
+    super(`${listed.join('; ')}${more}${cap}`);
+    this.detail = detail;
   }
 }
 
@@ -44,6 +56,7 @@ const RPC_BY_STATUS: Record<number, number> = {
   403: RPC_CODE.PERMISSION_DENIED,
   404: RPC_CODE.NOT_FOUND,
   405: RPC_CODE.UNIMPLEMENTED,
+  408: RPC_CODE.DEADLINE_EXCEEDED,
   413: RPC_CODE.RESOURCE_EXHAUSTED,
   415: RPC_CODE.INVALID_ARGUMENT,
   422: RPC_CODE.INVALID_ARGUMENT,
@@ -70,8 +83,13 @@ interface FastifyLikeError {
 }
 
 export function classify(err: unknown): HttpFailure {
-  if (err instanceof BodyError) return failure(err.statusCode, err.message);
-  if (err instanceof DecodeError) return failure(400, `invalid OTLP request: ${err.message}`);
+  if (err instanceof BodyError) {
+    return failure(err.statusCode, err.message, err.statusCode === 429 ? { retryAfterSeconds: 1 } : {});
+  }
+  if (err instanceof DataRefusedError) return failure(400, err.message);
+  if (err instanceof DecodeError) {
+    return failure(err.statusCode, err.statusCode === 400 ? `invalid OTLP request: ${err.message}` : err.message);
+  }
   if (err instanceof OverloadedError) return failure(429, err.message, { retryAfterSeconds: err.retryAfterSeconds });
   if (err instanceof UnavailableError) return failure(503, err.message, { retryAfterSeconds: err.retryAfterSeconds });
   if (err instanceof InputError) return failure(422, err.message, { detail: err.detail });
@@ -85,7 +103,8 @@ export function classify(err: unknown): HttpFailure {
       const loc = [where, ...path, ...(typeof missing === 'string' ? [missing] : [])];
       return { loc, msg: v.message ?? 'invalid value', type: 'value_error' };
     });
-    return failure(422, detail.map((d) => `${d.loc.join('.')}: ${d.msg}`).join('; '), { detail });
+    const input = new InputError(detail);
+    return failure(422, input.message, { detail: input.detail });
   }
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return failure(e.statusCode, e.message);

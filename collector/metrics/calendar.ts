@@ -4,6 +4,8 @@
  * 1 Jan), as Polar does. Local wall times are plain `{y, m, d, h}` values; instants come from Intl, so
  * DST and half-hour zones (Asia/Kolkata) are handled by the platform's tz database.
  */
+import { MAX_DATE, MIN_DATE } from '../limits.ts';
+
 export type Interval = 'hour' | 'day' | 'week' | 'month' | 'year';
 
 /** Maximum range per interval, in days (Polar's `/v1/metrics/limits`). */
@@ -14,6 +16,24 @@ export interface LocalTime {
   readonly m: number; // 1–12
   readonly d: number;
   readonly h: number;
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Message for a date parameter that is not a real `YYYY-MM-DD` day inside the storable range. */
+export const DATE_FORMAT = `is not a valid date (YYYY-MM-DD, from ${MIN_DATE} to ${MAX_DATE})`;
+
+/**
+ * A `YYYY-MM-DD` parameter as a civil date, or null when it is not a real calendar day (2024-02-30) or lies
+ * outside the days that can hold stored times (MIN_DATE..MAX_DATE). The one date check of the read API.
+ */
+export function parseCivilDate(value: string): { y: number; m: number; d: number } | null {
+  const match = DATE_RE.exec(value);
+  if (!match || value < MIN_DATE || value > MAX_DATE) return null;
+  const t = { y: Number(match[1]), m: Number(match[2]), d: Number(match[3]) };
+  const back = new Date(Date.UTC(t.y, t.m - 1, t.d));
+  const real = back.getUTCFullYear() === t.y && back.getUTCMonth() + 1 === t.m && back.getUTCDate() === t.d;
+  return real ? t : null;
 }
 
 export function isValidTimeZone(tz: string): boolean {

@@ -3,7 +3,15 @@
  * Dates are calendar days in the requested zone; `end_date` is inclusive.
  */
 import { InputError } from '../http/errors.ts';
-import { dayNumber, type Interval, isValidTimeZone, type LocalTime, MAX_RANGE_DAYS } from './calendar.ts';
+import {
+  DATE_FORMAT,
+  dayNumber,
+  type Interval,
+  isValidTimeZone,
+  type LocalTime,
+  MAX_RANGE_DAYS,
+  parseCivilDate,
+} from './calendar.ts';
 import { expandWithDependencies, isMetricSlug, METRIC_SLUGS, type MetricSlug } from './definitions.ts';
 
 export interface RawMetricsQuery {
@@ -24,18 +32,17 @@ export interface MetricsQuery {
   readonly slugs: readonly MetricSlug[];
 }
 
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 type Issue = { loc: Array<string | number>; msg: string; type: string };
 
 export function parseLocalDate(value: string, name: string, issues: Issue[]): LocalTime | null {
-  const m = DATE_RE.exec(value);
-  if (m) {
-    const t = { y: Number(m[1]), m: Number(m[2]), d: Number(m[3]), h: 0 };
-    const back = new Date(Date.UTC(t.y, t.m - 1, t.d));
-    if (back.getUTCFullYear() === t.y && back.getUTCMonth() + 1 === t.m && back.getUTCDate() === t.d) return t;
-  }
-  issues.push({ loc: ['query', name], msg: `"${value}" is not a valid date (YYYY-MM-DD)`, type: 'value_error' });
+  const date = parseCivilDate(value);
+  if (date) return { ...date, h: 0 };
+  issues.push({ loc: ['query', name], msg: `"${clip(value)}" ${DATE_FORMAT}`, type: 'value_error' });
   return null;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
 /** Start/end dates and zone shared by every windowed endpoint. */

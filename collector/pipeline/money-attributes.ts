@@ -4,7 +4,7 @@
  * amount may arrive as intValue (the JS SDK sends 3.0 as {"intValue":3}), so any numeric or decimal
  * string form is read. Currency defaults to usd when absent (Polar does the same).
  */
-import { type Picocents, parseAmount } from '../../src/money.ts';
+import { type Picocents, parseAmount, recordAmountProblem } from '../../src/money.ts';
 import { SUPPORTED_CURRENCIES } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue } from '../decode/types.ts';
 
@@ -45,5 +45,7 @@ export function readMoney(attributes: AttrMap, keys: MoneyKeys): MoneyRead {
   if (!keys.allowNegative && parsed.picocents < 0n) {
     return { kind: 'invalid', reason: `${label} must not be negative` };
   }
+  const problem = recordAmountProblem(parsed.picocents);
+  if (problem !== null) return { kind: 'invalid', reason: `${label} ${problem}` };
   return { kind: 'ok', picocents: parsed.picocents };
 }

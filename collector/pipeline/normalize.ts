@@ -3,6 +3,7 @@
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
 import { llmVendorAndModel } from '../../src/genai.ts';
+import { recordAmountProblem } from '../../src/money.ts';
 import { priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
@@ -17,6 +18,7 @@ import {
   KEPT_ATTRIBUTE_PREFIXES,
 } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../limits.ts';
 import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
 
 export interface Rejection {
@@ -46,7 +48,6 @@ const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 const SPAN_ID_RE = /^[0-9a-f]{16}$/;
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
-export const MAX_CUSTOMER_ID_LENGTH = 256;
 const MAX_KEPT_ATTRIBUTES = 64;
 const MAX_STRING_LENGTH = 1024;
 const MAX_ARRAY_ITEMS = 64;
@@ -88,12 +89,20 @@ function normalizeSpan(
     return `invalid parent span id "${clip(parent)}"`;
   }
   if (resourceCustomer instanceof Error) return `resource ${resourceCustomer.message}`;
+  const tooLong = longName('name', span.name) ?? longName('scope name', span.scopeName);
+  if (tooLong !== null) return tooLong;
+  if (serviceName !== null && serviceName.length > MAX_NAME_LENGTH)
+    return `resource ${longName(ATTR_SERVICE_NAME, serviceName)}`;
   const customerOwn = readCustomer(span.attributes);
   if (customerOwn instanceof Error) return customerOwn.message;
   const cost = readMoney(span.attributes, COST_KEYS);
   if (cost.kind === 'invalid') return cost.reason;
   const revenue = readMoney(span.attributes, REVENUE_KEYS);
   if (revenue.kind === 'invalid') return revenue.reason;
+  const priced = costOf(cost, span);
+  // Inferred prices too: absurd token counts must not make a cost no sum can hold.
+  const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
+  if (costProblem !== null) return `cost ${costProblem}`;
   return {
     traceId: span.traceId,
     spanId: span.spanId,
@@ -107,7 +116,7 @@ function normalizeSpan(
     statusCode: span.statusCode,
     customerOwn,
     resourceCustomer,
-    ...costOf(cost, span),
+    ...priced,
     revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
     attributesJson: keptAttributesJson(span.attributes),
     ...llmOf(span.attributes),
@@ -120,8 +129,8 @@ function readCustomer(attributes: AttrMap): string | null | Error {
   if (v === undefined || v === null || v === '') return null;
   const id = typeof v === 'number' || typeof v === 'bigint' ? String(v) : v;
   if (typeof id !== 'string') return new Error(`${ATTR_CUSTOMER_ID} must be a string`);
-  if (id.length > MAX_CUSTOMER_ID_LENGTH) {
-    return new Error(`${ATTR_CUSTOMER_ID} is longer than ${MAX_CUSTOMER_ID_LENGTH} characters`);
+  if (id.length > MAX_ID_LENGTH) {
+    return new Error(`${ATTR_CUSTOMER_ID} is longer than ${MAX_ID_LENGTH} characters`);
   }
   return id;
 }
@@ -182,6 +191,10 @@ function toJson(v: AttrValue, depth: number): JsonValue {
 
 function stringOrNull(v: AttrValue | undefined): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function longName(what: string, value: string): string | null {
+  return value.length > MAX_NAME_LENGTH ? `${what} is longer than ${MAX_NAME_LENGTH} characters` : null;
 }
 
 function clip(s: string): string {

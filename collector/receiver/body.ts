@@ -3,23 +3,67 @@
  * size": over the cap → 413). gzip is inflated as a stream and abandoned as soon as the output passes
  * the cap, so a decompression bomb costs at most `maxBytes` of memory. The rest of the upload is
  * drained (not buffered) so the client still receives the 413.
+ *
+ * Memory across requests: every body byte held is reserved from one shared UploadBudget; when it is used
+ * up the request gets 429 (retryable) instead of growing the heap. Slow senders hold only the bytes they
+ * sent, so they cannot starve other uploads; a body that stalls is abandoned with 408.
  */
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { BODY_IDLE_TIMEOUT_MS } from '../limits.ts';
 
 export class BodyError extends Error {
   override readonly name = 'BodyError';
   constructor(
-    readonly statusCode: 400 | 413 | 415,
+    readonly statusCode: 400 | 408 | 413 | 415 | 429,
     message: string,
   ) {
     super(message);
   }
 }
 
+/** Bytes of request bodies held in memory by all requests together. */
+export class UploadBudget {
+  private used = 0;
+
+  constructor(readonly capacityBytes: number) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  tryReserve(bytes: number): boolean {
+    if (this.used + bytes > this.capacityBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/** A body read under the budget: `release()` once it (and what was decoded from it) is no longer needed. */
+export interface HeldBody {
+  readonly body: Buffer;
+  release(): void;
+}
+
+export interface BodyLimits {
+  readonly maxBytes: number;
+  readonly budget: UploadBudget;
+  /** Abandon the body after this long without a byte (default BODY_IDLE_TIMEOUT_MS). */
+  readonly idleTimeoutMs?: number;
+}
+
 export const SUPPORTED_CONTENT_ENCODINGS = ['gzip', 'identity'] as const;
 
-export function readBody(req: IncomingMessage, contentEncoding: string | undefined, maxBytes: number): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  contentEncoding: string | undefined,
+  limits: BodyLimits,
+): Promise<HeldBody> {
+  const { maxBytes, budget } = limits;
   const encoding = (contentEncoding ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity' && encoding !== 'gzip') {
     req.resume();
@@ -33,41 +77,87 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let outBytes = 0;
+    let reserved = 0;
     let rawBytes = 0;
     let failure: BodyError | null = null;
     let settled = false;
     let requestEnded = false;
     const gunzip: Gunzip | null = encoding === 'gzip' ? createGunzip() : null;
+    const idleMs = limits.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+    let idle: NodeJS.Timeout | null = null;
+    const releaseAll = (): void => {
+      budget.release(reserved);
+      reserved = 0;
+    };
 
-    const finish = (): void => {
+    const settle = (): void => {
       if (settled) return;
       settled = true;
-      if (failure) reject(failure);
-      else resolve(Buffer.concat(chunks, outBytes));
+      if (idle) clearTimeout(idle);
+      if (failure) {
+        releaseAll();
+        reject(failure);
+        return;
+      }
+      let released = false;
+      resolve({
+        body: Buffer.concat(chunks, outBytes),
+        release: () => {
+          if (released) return;
+          released = true;
+          releaseAll();
+        },
+      });
     };
     const fail = (e: BodyError): void => {
       if (failure) return;
       failure = e;
       chunks.length = 0;
+      releaseAll();
       gunzip?.destroy();
-      // Once the upload is fully read nothing else will call finish().
-      if (requestEnded) finish();
+      // Once the upload is fully read nothing else will call settle().
+      if (requestEnded) settle();
+    };
+    const armIdle = (): void => {
+      if (idle) clearTimeout(idle);
+      // A stalled sender is answered now (the reply closes the connection) rather than waited for.
+      idle = setTimeout(() => {
+        fail(new BodyError(408, `no request body bytes received for ${idleMs / 1000} s; closing`));
+        settle();
+      }, idleMs);
+      idle.unref();
     };
     const tooLarge = (): BodyError => new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes`);
     const collect = (chunk: Buffer): void => {
       if (failure) return;
       outBytes += chunk.length;
-      if (outBytes > maxBytes) fail(tooLarge());
-      else chunks.push(chunk);
+      if (outBytes > maxBytes) {
+        fail(tooLarge());
+        return;
+      }
+      if (!budget.tryReserve(chunk.length)) {
+        const budgetBytes = budget.capacityBytes;
+        fail(
+          new BodyError(
+            429,
+            `server memory for request bodies is in use (upload budget of ${budgetBytes} bytes); retry later`,
+          ),
+        );
+        return;
+      }
+      reserved += chunk.length;
+      chunks.push(chunk);
     };
 
     if (gunzip) {
       gunzip.on('data', collect);
       gunzip.on('error', (err) => fail(new BodyError(400, `invalid gzip body: ${err.message}`)));
-      gunzip.on('end', finish);
+      gunzip.on('end', settle);
     }
+    armIdle();
     req.on('data', (chunk: Buffer) => {
       rawBytes += chunk.length;
+      if (!settled) armIdle();
       if (failure) return;
       if (rawBytes > maxBytes) fail(tooLarge());
       else if (gunzip) gunzip.write(chunk);
@@ -75,12 +165,13 @@ export function readBody(req: IncomingMessage, contentEncoding: string | undefin
     });
     req.on('end', () => {
       requestEnded = true;
+      if (idle) clearTimeout(idle);
       if (gunzip && !failure) gunzip.end();
-      else finish();
+      else settle();
     });
     req.on('error', (err) => {
       fail(new BodyError(400, `request body could not be read: ${err.message}`));
-      finish();
+      settle();
     });
   });
 }

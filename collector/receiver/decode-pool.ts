@@ -21,7 +21,7 @@ export interface DecodeRequest {
 
 export type DecodeResponse =
   | { id: number; ok: true; received: number; records: SpanRecord[]; rejected: Rejection[] }
-  | { id: number; ok: false; decodeError: boolean; message: string };
+  | { id: number; ok: false; decodeError: 400 | 413 | null; message: string };
 
 export interface Decoded {
   readonly received: number;
@@ -83,14 +83,15 @@ export class DecodePool {
       if (!waiting) return;
       slot.inFlight.delete(res.id);
       if (res.ok) waiting.resolve({ received: res.received, records: res.records, rejected: res.rejected });
-      else if (res.decodeError) waiting.reject(new DecodeError(res.message));
-      else waiting.reject(new UnavailableError(`decoder failed: ${res.message}`, 1));
+      else if (res.decodeError !== null) waiting.reject(new DecodeError(res.message, res.decodeError));
+      else waiting.reject(new UnavailableError('decoder failed; retry later', 1));
     });
     let replaced = false;
     const fail = (why: string) => {
       if (replaced) return;
       replaced = true;
-      for (const w of slot.inFlight.values()) w.reject(new UnavailableError(`decoder ${why}`, 1));
+      process.stderr.write(`costtrace: decode worker ${why}\n`);
+      for (const w of slot.inFlight.values()) w.reject(new UnavailableError('decoder stopped; retry later', 1));
       slot.inFlight.clear();
       if (!this.closed) {
         const index = this.slots.indexOf(slot);

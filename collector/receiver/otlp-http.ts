@@ -7,8 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../http/errors.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Rejection } from '../pipeline/normalize.ts';
-import { type IngestQueue, OverloadedError } from '../store/ingest-queue.ts';
-import { readBody } from './body.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+import { readBody, type UploadBudget } from './body.ts';
 import type { DecodePool } from './decode-pool.ts';
 import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus } from './status.ts';
 
@@ -19,10 +19,10 @@ export interface OtlpReceiverDeps {
   /** Decode + normalize, on worker threads for large requests. */
   readonly decoder: DecodePool;
   /**
-   * Requests allowed to be reading their body at once; more get 429. With the body cap this bounds the
-   * memory held by uploads (worst case maxInFlightRequests × maxBodyBytes).
+   * Body bytes held by all uploads together (read and not yet decoded); past it, 429. Slow senders hold
+   * only what they sent, so they cannot take the budget from others.
    */
-  readonly maxInFlightRequests: number;
+  readonly budget: UploadBudget;
 }
 
 /** Media type → encoding; parameters and case are ignored (`application/json; charset=utf-8`). */
@@ -37,6 +37,7 @@ export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: un
   const f = classify(err);
   if (f.internal) reply.log.error({ err }, 'OTLP request failed');
   if (f.retryAfterSeconds !== undefined) reply.header('retry-after', String(f.retryAfterSeconds));
+  if (f.statusCode === 408) reply.header('connection', 'close');
   return reply
     .code(f.statusCode)
     .header('content-type', CONTENT_TYPES[encoding])
@@ -44,8 +45,7 @@ export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: un
 }
 
 export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps): Promise<void> {
-  const { queue, metrics, maxBodyBytes, decoder, maxInFlightRequests } = deps;
-  let inFlight = 0;
+  const { queue, metrics, maxBodyBytes, decoder, budget } = deps;
   // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -71,13 +71,13 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
       let reading = false;
       try {
         queue.checkCapacity();
-        if (inFlight >= maxInFlightRequests) throw new OverloadedError(1);
-        inFlight++;
         reading = true;
-        const body = await readBody(request.raw, request.headers['content-encoding'], maxBodyBytes);
-        inFlight--;
+        const held = await readBody(request.raw, request.headers['content-encoding'], {
+          maxBytes: maxBodyBytes,
+          budget,
+        });
         reading = false;
-        const { received, records, rejected } = await decoder.decode(encoding, body);
+        const { received, records, rejected } = await decoder.decode(encoding, held.body).finally(held.release);
         metrics.spansReceived.inc(received);
         metrics.spansRejected.inc(rejected.length);
         await queue.submit(records);
@@ -87,8 +87,7 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
           .header('content-type', CONTENT_TYPES[encoding])
           .send(encodeExportResponse(encoding, rejected.length, rejectionMessage(rejected)));
       } catch (err) {
-        if (reading) inFlight--;
-        else request.raw.resume(); // refused before reading: drain the upload so the answer gets through
+        if (!reading) request.raw.resume(); // refused before reading: drain the upload so the answer gets through
         const f = classify(err);
         count(f.statusCode);
         return sendOtlpFailure(reply, encoding, err);

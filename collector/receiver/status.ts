@@ -13,6 +13,7 @@ export const CONTENT_TYPES: Record<Encoding, string> = {
 /** google.rpc.Code values used for Status.code. */
 export const RPC_CODE = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,

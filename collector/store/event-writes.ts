@@ -1,5 +1,5 @@
 /**
- * Writes a validated events batch in one transaction (runs as an exclusive writer job): dedupe on the
+ * Writes validated events batches in one transaction (grouped by the ingest queue): dedupe on the
  * event id (external_id, else a generated UUID), customers created on first sighting, and event trees
  * resolved in any arrival order — an event whose parent has not arrived is `root_pending` (it still counts
  * in every metric) and is re-rooted when the missing ancestor arrives. Chains are walked at most
@@ -33,17 +33,26 @@ interface StoredNode {
   readonly rootPending: boolean;
 }
 
-export async function writeEvents(
+/**
+ * Writes several requests' events in one transaction (group commit) and returns, per request, how many of
+ * its events were new. The first occurrence of an id wins, across requests in arrival order.
+ */
+export async function writeEventRequests(
   conn: DuckDBConnection,
   customers: CustomerRegistry,
-  events: readonly EventInput[],
+  requests: ReadonlyArray<readonly EventInput[]>,
   ingestedAtMicros: bigint,
-): Promise<EventsWritten> {
+): Promise<EventsWritten[]> {
   const byId = new Map<string, Row>();
-  for (const e of events) {
-    const id = e.externalId ?? randomUUID();
-    if (!byId.has(id)) byId.set(id, { id, e, rootKey: id, rootPending: false });
-  }
+  const origin = new Map<string, number>();
+  requests.forEach((events, request) => {
+    for (const e of events) {
+      const id = e.externalId ?? randomUUID();
+      if (byId.has(id)) continue;
+      byId.set(id, { id, e, rootKey: id, rootPending: false });
+      origin.set(id, request);
+    }
+  });
   const result = await inTransaction(conn, async () => {
     for (const id of await existingIds(conn, [...byId.keys()])) byId.delete(id);
     const rows = [...byId.values()];
@@ -65,10 +74,18 @@ export async function writeEvents(
       }
       await rollup.apply(conn);
     }
-    return { inserted: rows.length, plan };
+    return { rows, plan };
   });
   customers.apply(result.plan);
-  return { inserted: result.inserted, duplicates: events.length - result.inserted };
+  const inserted = requests.map(() => 0);
+  for (const r of result.rows) {
+    const request = origin.get(r.id) as number;
+    inserted[request] = (inserted[request] ?? 0) + 1;
+  }
+  return requests.map((events, i) => ({
+    inserted: inserted[i] as number,
+    duplicates: events.length - (inserted[i] as number),
+  }));
 }
 
 function resolveRoot(row: Row, batch: ReadonlyMap<string, Row>, stored: ReadonlyMap<string, StoredNode>): void {

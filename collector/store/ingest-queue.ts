@@ -1,22 +1,34 @@
 /**
- * Group commit: requests hand their validated spans to `submit`, which resolves only once those spans
- * are committed in DuckDB (so a 2xx means durable). Whatever queued while a commit ran goes into the
- * next one, so many small requests share one transaction — DuckDB's Appender wants large batches.
+ * Group commit: requests hand their validated spans (or events) to `submit`/`submitEvents`, which resolve
+ * only once those records are committed in DuckDB (so a 2xx means durable). Whatever queued while a commit
+ * ran goes into the next one, so many small requests share one transaction — DuckDB's Appender wants large
+ * batches. Span batches and event batches are grouped alike (consecutive requests of one kind per commit).
  *
- * Backpressure instead of unbounded memory: past `maxQueuedSpans` new work is refused (429); a failing
- * store refuses work as unavailable (503). Both are retryable for OTLP clients.
+ * Isolation: when a shared transaction fails, its requests are retried one by one, so one request whose
+ * data the store refuses fails alone (400, permanent) and every other request commits. Retrying each
+ * request on its own is simpler than bisecting and costs only on the rare failure path.
+ *
+ * Backpressure instead of unbounded memory: past `maxQueuedRecords` new work is refused (429); a failing
+ * store refuses work as unavailable (503). Both are retryable for clients. Engine error text never leaves
+ * the process: it is logged, and clients get a stable message.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SpanRecord } from '../../src/records.ts';
+import type { EventInput } from '../events/validate.ts';
 import type { AttributionState } from './attribution-state.ts';
 import type { CustomerRegistry } from './customers.ts';
 import type { Database } from './database.ts';
+import { type EventsWritten, writeEventRequests } from './event-writes.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
+import { isDataRefusal } from './store-errors.ts';
 
 export class OverloadedError extends Error {
   override readonly name = 'OverloadedError';
-  constructor(readonly retryAfterSeconds: number) {
-    super('ingest queue is full, retry later');
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'ingest queue is full (records waiting for commit); retry later',
+  ) {
+    super(message);
   }
 }
 
@@ -30,40 +42,64 @@ export class UnavailableError extends Error {
   }
 }
 
+/** The store refused this request's own data (e.g. a value it cannot hold): permanent, the client's to fix. */
+export class DataRefusedError extends Error {
+  override readonly name = 'DataRefusedError';
+  constructor() {
+    super("the store refused this request's data (store_refused); nothing from it was stored");
+  }
+}
+
 export interface QueueObserver {
-  committed(spans: number, inserted: number, seconds: number): void;
+  committed(records: number, inserted: number, seconds: number): void;
   failed(): void;
 }
 
-interface SpanItem {
-  readonly kind: 'spans';
-  readonly records: readonly SpanRecord[];
-  readonly resolve: () => void;
+/** Where engine errors go (never to clients). */
+export type StoreErrorLog = (message: string, err: unknown) => void;
+
+interface Waiting<T> {
+  readonly resolve: (value: T) => void;
   readonly reject: (e: Error) => void;
 }
 
-/** Other writes (events, customer upserts) run one at a time on the writer connection, in order. */
+interface SpanItem extends Waiting<void> {
+  readonly kind: 'spans';
+  readonly records: readonly SpanRecord[];
+}
+
+interface EventItem extends Waiting<EventsWritten> {
+  readonly kind: 'events';
+  readonly records: readonly EventInput[];
+  readonly ingestedAtMicros: bigint;
+}
+
+/** Other writes (customer upserts) run one at a time on the writer connection, in order. */
 interface JobItem {
   readonly kind: 'job';
   readonly run: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<void>;
   readonly reject: (e: Error) => void;
 }
 
-type Item = SpanItem | JobItem;
+type Item = SpanItem | EventItem | JobItem;
 
 export interface IngestQueueOptions {
-  readonly maxQueuedSpans: number;
-  readonly maxBatchSpans: number;
+  /** Records (spans and events) queued for commit before new requests get 429. */
+  readonly maxQueuedRecords: number;
+  /** Records per DuckDB transaction (group commit). */
+  readonly maxBatchRecords: number;
   /** Injected clock (µs since epoch) for `ingested_at`. */
   readonly nowMicros: () => bigint;
+  readonly log?: StoreErrorLog;
 }
 
 export class IngestQueue {
   private queue: Item[] = [];
-  private queuedSpans = 0;
+  private queuedRecords = 0;
   private running: Promise<void> | null = null;
   private closed = false;
   private consecutiveFailures = 0;
+  private readonly log: StoreErrorLog;
 
   constructor(
     private readonly db: Database,
@@ -71,10 +107,15 @@ export class IngestQueue {
     private readonly customers: CustomerRegistry,
     private readonly options: IngestQueueOptions,
     private readonly observer: QueueObserver,
-  ) {}
+  ) {
+    this.log =
+      options.log ??
+      ((message, err) =>
+        process.stderr.write(`costtrace: ${message}: ${err instanceof Error ? err.message : String(err)}\n`));
+  }
 
   get depth(): number {
-    return this.queuedSpans;
+    return this.queuedRecords;
   }
 
   /** Spans whose customer waits for an ancestor not received yet. */
@@ -90,29 +131,30 @@ export class IngestQueue {
   /** Refuses early (before a body is read) when the queue is already full. */
   checkCapacity(): void {
     if (this.closed) throw new UnavailableError('collector is shutting down', 1);
-    if (this.queuedSpans >= this.options.maxQueuedSpans) throw new OverloadedError(1);
+    if (this.queuedRecords >= this.options.maxQueuedRecords) throw new OverloadedError(1);
   }
 
   /** Resolves once `records` are committed; re-sent spans (same trace and span id) are stored once. */
   submit(records: readonly SpanRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new UnavailableError('collector is shutting down', 1));
-    if (records.length === 0) return Promise.resolve();
-    if (this.queuedSpans > 0 && this.queuedSpans + records.length > this.options.maxQueuedSpans) {
-      return Promise.reject(new OverloadedError(1));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind: 'spans', records, resolve, reject });
-      this.queuedSpans += records.length;
-      if (!this.running) this.running = this.pump();
-    });
+    if (records.length === 0) return this.closed ? shuttingDown() : Promise.resolve();
+    return this.enqueue<void>((waiting) => ({ kind: 'spans', records, ...waiting }), records.length);
+  }
+
+  /** Resolves with what was new once the events are committed (deduplicated on their ids). */
+  submitEvents(records: readonly EventInput[], ingestedAtMicros: bigint): Promise<EventsWritten> {
+    if (records.length === 0) return this.closed ? shuttingDown() : Promise.resolve({ inserted: 0, duplicates: 0 });
+    return this.enqueue<EventsWritten>(
+      (waiting) => ({ kind: 'events', records, ingestedAtMicros, ...waiting }),
+      records.length,
+    );
   }
 
   /**
    * Runs `job` on the writer connection when its turn comes (after what is already queued). A failing job
-   * rejects the returned promise with UnavailableError (503, retryable); the queue carries on.
+   * rejects the returned promise (400 when the store refused its data, else 503, retryable).
    */
   exclusive<T>(job: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new UnavailableError('collector is shutting down', 1));
+    if (this.closed) return shuttingDown();
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         kind: 'job',
@@ -129,68 +171,135 @@ export class IngestQueue {
     while (this.running) await this.running;
   }
 
+  private enqueue<T>(make: (waiting: Waiting<T>) => Item, count: number): Promise<T> {
+    if (this.closed) return shuttingDown();
+    if (this.queuedRecords > 0 && this.queuedRecords + count > this.options.maxQueuedRecords) {
+      return Promise.reject(new OverloadedError(1));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(make({ resolve, reject }));
+      this.queuedRecords += count;
+      if (!this.running) this.running = this.pump();
+    });
+  }
+
   private async pump(): Promise<void> {
     try {
       while (this.queue.length > 0) {
         const head = this.queue[0] as Item;
         if (head.kind === 'job') {
           this.queue.shift();
-          // A store failure is the server's, and retryable: ids make re-sent writes idempotent.
-          await head.run(this.db.writer, this.customers).catch((err: unknown) => {
-            this.observer.failed();
-            head.reject(
-              new UnavailableError(`store write failed: ${err instanceof Error ? err.message : String(err)}`, 2),
-            );
-          });
+          await head.run(this.db.writer, this.customers).then(
+            () => this.succeeded(),
+            (err: unknown) => head.reject(this.failureOf(err)),
+          );
           continue;
         }
-        await this.commit(this.takeBatch());
+        const batch = this.takeBatch(head.kind);
+        const count = batch.reduce((n, i) => n + i.records.length, 0);
+        try {
+          if (head.kind === 'spans') await this.commitIsolated(batch as SpanItem[], (items) => this.writeSpans(items));
+          else await this.commitIsolated(batch as EventItem[], (items) => this.writeEvents(items));
+        } finally {
+          this.queuedRecords -= count;
+        }
       }
     } finally {
       this.running = null;
     }
   }
 
-  private takeBatch(): SpanItem[] {
-    const batch: SpanItem[] = [];
-    let spans = 0;
+  /** Consecutive items of one kind, up to `maxBatchRecords` records (at least one item). */
+  private takeBatch(kind: 'spans' | 'events'): Array<SpanItem | EventItem> {
+    const batch: Array<SpanItem | EventItem> = [];
+    let records = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Item;
-      if (next.kind === 'job') break;
-      if (batch.length > 0 && spans + next.records.length > this.options.maxBatchSpans) break;
+      if (next.kind !== kind) break;
+      if (batch.length > 0 && records + next.records.length > this.options.maxBatchRecords) break;
       batch.push(next);
-      spans += next.records.length;
+      records += next.records.length;
       this.queue.shift();
     }
     return batch;
   }
 
-  private async commit(batch: SpanItem[]): Promise<void> {
-    const records = batch.flatMap((i) => i.records);
-    const started = process.hrtime.bigint();
+  /** Writes `items` in one transaction; if that fails, each on its own, so a bad one fails alone. */
+  private async commitIsolated<I extends SpanItem | EventItem>(
+    items: I[],
+    write: (items: I[]) => Promise<void>,
+  ): Promise<void> {
     try {
-      const plan = await this.attribution.plan(records, (keys) => lookupSettled(this.db.writer, keys));
-      const written = await writeSpanBatch(
-        this.db.writer,
-        plan.spans,
-        plan.updates,
-        this.options.nowMicros(),
-        this.customers,
-      );
-      this.attribution.apply(plan);
-      this.customers.apply(written.customers);
-      const inserted = written.inserted;
-      this.consecutiveFailures = 0;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.observer.committed(records.length, inserted, seconds);
-      for (const item of batch) item.resolve();
+      await write(items);
+      return;
     } catch (err) {
-      this.consecutiveFailures++;
-      this.observer.failed();
-      const reason = err instanceof Error ? err.message : String(err);
-      for (const item of batch) item.reject(new UnavailableError(`store write failed: ${reason}`, 2));
-    } finally {
-      this.queuedSpans -= records.length;
+      if (items.length === 1) {
+        (items[0] as I).reject(this.failureOf(err));
+        return;
+      }
+      this.log(`a group commit of ${items.length} requests failed; retrying them one by one`, err);
+    }
+    for (const item of items) {
+      try {
+        await write([item]);
+      } catch (err) {
+        item.reject(this.failureOf(err));
+      }
     }
   }
+
+  private async writeSpans(items: SpanItem[]): Promise<void> {
+    const records = items.length === 1 ? (items[0] as SpanItem).records : items.flatMap((i) => i.records);
+    const started = process.hrtime.bigint();
+    const plan = await this.attribution.plan(records, (keys) => lookupSettled(this.db.writer, keys));
+    const written = await writeSpanBatch(
+      this.db.writer,
+      plan.spans,
+      plan.updates,
+      this.options.nowMicros(),
+      this.customers,
+    );
+    this.attribution.apply(plan);
+    this.customers.apply(written.customers);
+    this.succeeded();
+    this.observer.committed(records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const item of items) item.resolve();
+  }
+
+  private async writeEvents(items: EventItem[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const results = await writeEventRequests(
+      this.db.writer,
+      this.customers,
+      items.map((i) => i.records),
+      (items[0] as EventItem).ingestedAtMicros,
+    );
+    this.succeeded();
+    const records = items.reduce((n, i) => n + i.records.length, 0);
+    const inserted = results.reduce((n, r) => n + r.inserted, 0);
+    this.observer.committed(records, inserted, Number(process.hrtime.bigint() - started) / 1e9);
+    items.forEach((item, i) => {
+      item.resolve(results[i] as EventsWritten);
+    });
+  }
+
+  private succeeded(): void {
+    this.consecutiveFailures = 0;
+  }
+
+  /** The client-facing error for a failed write; the engine's text goes to the log only. */
+  private failureOf(err: unknown): Error {
+    if (isDataRefusal(err)) {
+      this.log("the store refused a request's data (answered 400)", err);
+      return new DataRefusedError();
+    }
+    this.consecutiveFailures++;
+    this.observer.failed();
+    this.log('store write failed (answered 503)', err);
+    return new UnavailableError('store write failed; retry later', 2);
+  }
+}
+
+function shuttingDown<T>(): Promise<T> {
+  return Promise.reject(new UnavailableError('collector is shutting down', 1));
 }

@@ -5,6 +5,7 @@
  */
 import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
 import { appendRows } from './appender.ts';
+import { ValueRangeError } from './store-errors.ts';
 
 export const SLOT_MICROS = 900_000_000n;
 /** customer_key of unattributed records in the rollup. */
@@ -16,6 +17,12 @@ interface Delta {
   revenue: bigint;
   costs: bigint;
   records: bigint;
+}
+
+const DECIMAL_38_MAX = 10n ** 38n - 1n;
+
+function outOfDecimal(v: bigint): boolean {
+  return v > DECIMAL_38_MAX || v < -DECIMAL_38_MAX;
 }
 
 export class RollupDeltas {
@@ -38,6 +45,12 @@ export class RollupDeltas {
   /** Upserts the deltas; call inside the writer's open transaction. */
   async apply(conn: DuckDBConnection): Promise<void> {
     if (this.deltas.size === 0) return;
+    // Checked, never wrapped: a delta past DECIMAL(38,12) fails the write (DuckDB checks the upsert's sums).
+    for (const d of this.deltas.values()) {
+      if (outOfDecimal(d.revenue) || outOfDecimal(d.costs)) {
+        throw new ValueRangeError('a rollup sum exceeds DECIMAL(38,12)');
+      }
+    }
     await appendRows(conn, 'stage_rollup', (app) => {
       for (const d of this.deltas.values()) {
         app.appendInteger(d.customerKey);

@@ -80,7 +80,7 @@ describe('fuzzed bodies', () => {
 
 describe('backpressure and store failure', () => {
   it('answers 429 with Retry-After when the ingest queue is full, and stores every acknowledged batch', async () => {
-    const small = await startTestCollector({ maxQueuedSpans: 10 });
+    const small = await startTestCollector({ maxQueuedRecords: 10 });
     try {
       const bodies = Array.from({ length: 30 }, (_, n) =>
         JSON.stringify(
@@ -106,7 +106,7 @@ describe('backpressure and store failure', () => {
       expect(throttled.length).toBeGreaterThan(0);
       for (const r of throttled) {
         expect(r.retryAfter).toBe('1');
-        expect(r.body).toEqual({ code: 8, message: 'ingest queue is full, retry later' });
+        expect(r.body).toEqual({ code: 8, message: 'ingest queue is full (records waiting for commit); retry later' });
       }
       for (const r of results.filter((x) => x.status !== 429)) {
         expect(r.status).toBe(200);
@@ -118,16 +118,16 @@ describe('backpressure and store failure', () => {
     }
   });
 
-  it('answers 429 when too many uploads are being read at once (bounded memory), and serves again after', async () => {
-    const small = await startTestCollector({ maxInFlightRequests: 1 });
+  it('answers 429 naming the limit when the upload memory budget is in use (bounded memory), and serves again after', async () => {
+    const body = Buffer.from(validJson);
+    const small = await startTestCollector({ uploadBudgetBytes: body.length + 10 });
     try {
       let finish: () => void = () => {};
-      const body = Buffer.from(validJson);
       const slow = new ReadableStream({
         start(controller) {
-          controller.enqueue(body.subarray(0, 10));
+          controller.enqueue(body.subarray(0, body.length - 5));
           finish = () => {
-            controller.enqueue(body.subarray(10));
+            controller.enqueue(body.subarray(body.length - 5));
             controller.close();
           };
         },
@@ -146,6 +146,7 @@ describe('backpressure and store failure', () => {
       });
       expect(second.status).toBe(429);
       expect(second.headers.get('retry-after')).toBe('1');
+      expect(((await second.json()) as { message: string }).message).toMatch(/upload budget of \d+ bytes/);
       finish();
       expect((await first).status).toBe(200);
       const third = await fetch(`${small.url}/v1/traces`, {
@@ -173,7 +174,8 @@ describe('backpressure and store failure', () => {
       expect(res.headers.get('content-type')).toBe('application/x-protobuf');
       const status = decodeProtoStatus(Buffer.from(await res.arrayBuffer()));
       expect(status.code).toBe(14);
-      expect(status.message).toMatch(/^store write failed: /);
+      // A stable message: no engine text, no file path.
+      expect(status.message).toBe('store write failed; retry later');
       expect((await fetch(`${broken.url}/readyz`)).status).toBe(503);
       const events = await fetch(`${broken.url}/v1/events/ingest`, {
         method: 'POST',

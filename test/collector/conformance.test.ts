@@ -168,7 +168,7 @@ describe('OTLP/HTTP: accepted requests', () => {
     ['doubleValue', { doubleValue: 0.25 }, 0.25],
     ['doubleValue as string', { doubleValue: '1.5' }, 1.5],
     ['stringValue decimal', { stringValue: '0.000001' }, 0.000001],
-    ['unsafe int64 string', { intValue: '9007199254740993' }, Number('9007199254740993')],
+    ['int64 string at the per-record limit', { intValue: '10000000000000' }, 1e13],
   ])('prices _cost.amount given as %s (cases 6–7)', async (_name, value, expected) => {
     const traceId = `${'d'.repeat(24)}${Math.floor(Math.random() * 2 ** 32)
       .toString(16)
@@ -179,11 +179,33 @@ describe('OTLP/HTTP: accepted requests', () => {
     expect(t.body.total_cost).toBe(expected);
   });
 
-  it('reads the exact decimal of an unsafe int64 cost', async () => {
+  it('reads the exact decimal of a large cost with 12 decimals', async () => {
     const traceId = `${'e'.repeat(31)}1`;
-    await postJson(wrap([span(traceId, '2222222222222222', { '_cost.amount': { intValue: '9007199254740993' } })]));
+    await postJson(
+      wrap([span(traceId, '2222222222222222', { '_cost.amount': { stringValue: '9999999999999.999999999999' } })]),
+    );
     const t = await getTrace(traceId);
-    expect(t.body.total_cost_exact).toBe('9007199254740993');
+    expect(t.body.total_cost_exact).toBe('9999999999999.999999999999');
+  });
+
+  it('rejects a cost or revenue past the per-record limit, even as an exact unsafe int64, naming the limit', async () => {
+    const traceId = `${'e'.repeat(31)}2`;
+    const res = await postJson(
+      wrap([
+        span(traceId, '2222222222222221', { '_cost.amount': { intValue: '9007199254740993' } }),
+        span(traceId, '2222222222222222', { '_revenue.amount': { stringValue: '-10000000000000.000000000001' } }),
+        span(traceId, '2222222222222223', { '_cost.amount': { intValue: 1 } }),
+      ]),
+    );
+    const parsed = JSON.parse(res.body.toString()) as {
+      partialSuccess: { rejectedSpans: string; errorMessage: string };
+    };
+    expect(parsed.partialSuccess.rejectedSpans).toBe('2');
+    expect(parsed.partialSuccess.errorMessage).toContain(
+      'span 2222222222222221: _cost.amount exceeds the per-record limit of 10000000000000 cents in absolute value',
+    );
+    expect(parsed.partialSuccess.errorMessage).toContain('span 2222222222222222: _revenue.amount exceeds');
+    expect((await getTrace(traceId)).body.total_cost_exact).toBe('1');
   });
 
   it.each([

@@ -130,7 +130,7 @@ describe.each([
 
 describe('official exporter under backpressure', () => {
   it('retries after 429 + Retry-After and the spans land exactly once', async () => {
-    const busy = await startTestCollector({ maxQueuedSpans: 1 });
+    const busy = await startTestCollector({ maxQueuedRecords: 1 });
     try {
       // Hold the writer, and fill the queue with one waiting request, so the exporter's first try is refused.
       let release: () => void = () => {};

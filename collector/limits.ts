@@ -1,0 +1,43 @@
+/**
+ * Every limit the collector enforces, in one place (the README's "Limits" section lists them). Each is
+ * chosen so that one client's input can neither fail another client's request nor grow memory or time
+ * without bound; every refusal names the limit it hit.
+ */
+import { MAX_RECORD_AMOUNT_CENTS } from '../src/money.ts';
+
+export { MAX_RECORD_AMOUNT_CENTS };
+
+/** Spans in one OTLP request. The JS SDK exports 512 at a time and the Collector's batcher 8,192 by default. */
+export const MAX_SPANS_PER_REQUEST = 50_000;
+/**
+ * Attribute key/values (span and resource, nested ones included) decoded from one OTLP request: bounds the
+ * objects one request can make however small its bytes (an empty attribute is 2 bytes on the wire).
+ */
+export const MAX_ATTRIBUTES_PER_REQUEST = 1_000_000;
+/** Span, scope and service names, in characters (UTF-16 code units). */
+export const MAX_NAME_LENGTH = 1024;
+/** Customer ids, event ids and parent ids, in characters. */
+export const MAX_ID_LENGTH = 256;
+/** Events in one `POST /v1/events/ingest` request. */
+export const MAX_EVENTS_PER_REQUEST = 10_000;
+/** Metadata keys per event, and the length of each key (Polar documents the same two limits). */
+export const MAX_METADATA_KEYS = 50;
+export const MAX_METADATA_KEY_LENGTH = 40;
+/** Times accepted and stored: Unix epoch up to 2^64 ns (2554-07-21T23:34:33Z), the range of OTLP's fixed64. */
+export const MIN_TIME_UNIX_NANO = 0n;
+export const MAX_TIME_UNIX_NANO = (1n << 64n) - 1n;
+/** Calendar dates accepted by the read API (`start_date`, `end_date`): the days that hold storable times. */
+export const MIN_DATE = '1970-01-01';
+export const MAX_DATE = '2554-07-21';
+/** `offset` of paged lists. */
+export const MAX_OFFSET = 1_000_000_000;
+/** Problems listed in a 422 (or partial-success message); the rest are counted. */
+export const MAX_PROBLEMS_REPORTED = 100;
+/** A request (headers and body) must be complete within this time, else the connection is closed (408). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** A body that sends no byte for this long is abandoned (408). */
+export const BODY_IDLE_TIMEOUT_MS = 10_000;
+/** Request bodies held in memory at once, all uploads together (decompressed bytes, until decoded). */
+export const DEFAULT_UPLOAD_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Body cap of the JSON APIs other than OTLP (events, customers). */
+export const MAX_JSON_API_BODY_BYTES = 10 * 1024 * 1024;
