@@ -5,13 +5,12 @@
  * BENCH_SECONDS (default 30) sets the end-to-end duration; BENCH_CONCURRENCY (default 8) the requests
  * in flight.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openCollector } from '../collector/collector.ts';
 import { makeFixture, SPANS_PER_REQUEST } from './otlp-fixture.ts';
+import { startBenchServer } from './server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -49,39 +48,9 @@ async function ceiling() {
   return spans / seconds;
 }
 
-async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url));
-  // The same V8 flag as `npm start` and the costtrace bin (src/bin.js).
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=32', bin, 'serve', '--port', '0', '--db', join(dir, 'e2e.duckdb')],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)\n/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-  });
-  return { child, url };
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
 async function endToEnd() {
-  const { child, url } = await startServer();
-  const pid = child.pid as number;
-  let maxRss = 0;
-  const sampler = setInterval(() => {
-    maxRss = Math.max(maxRss, rssMb(pid));
-  }, 250);
+  const server = await startBenchServer(dir, 'e2e');
+  const url = server.url;
   const statuses: Record<string, number> = {};
   let spans = 0;
   const started = performance.now();
@@ -101,9 +70,8 @@ async function endToEnd() {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  const maxRss = server.maxRssMb();
+  await server.stop();
   return { spansPerSecond: spans / seconds, seconds, statuses, maxRss };
 }
 

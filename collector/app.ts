@@ -11,7 +11,7 @@ import { tracesApi } from './api/traces.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
-import { MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
+import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
 import type { CollectorMetrics } from './observability.ts';
 import { UploadBudget } from './receiver/body.ts';
 import type { DecodePool } from './receiver/decode-pool.ts';
@@ -33,6 +33,8 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** Request body bytes held in memory by all uploads together; past it, 429 (see UploadBudget). */
   readonly uploadBudgetBytes: number;
+  /** A body sending nothing for this long is answered 408 (default BODY_IDLE_TIMEOUT_MS). */
+  readonly bodyIdleTimeoutMs?: number;
   readonly tokens: TokenSets;
   readonly logLevel?: string;
 }
@@ -59,6 +61,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     maxParamLength: MAX_ID_LENGTH * 12,
   });
   const budget = new UploadBudget(config.uploadBudgetBytes);
+  const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const authorize = createAuthorizer(config.tokens);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -107,6 +110,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     maxBodyBytes: config.maxBodyBytes,
     decoder: deps.decoder,
     budget,
+    idleTimeoutMs,
   });
   await app.register(tracesApi, { db: deps.db });
   await app.register(metricsApi, { db: deps.db });
@@ -114,7 +118,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under the shared upload budget.
-    useBoundedJsonBodies(writes, { queue: deps.queue, budget });
+    useBoundedJsonBodies(writes, { queue: deps.queue, budget, idleTimeoutMs });
     await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
     await writes.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   });

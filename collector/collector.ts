@@ -27,6 +27,8 @@ export interface CollectorOptions {
   readonly duckdbMemoryLimit?: string;
   /** Request body bytes held in memory by all uploads together (default DEFAULT_UPLOAD_BUDGET_BYTES); past it, 429. */
   readonly uploadBudgetBytes?: number;
+  /** A body sending nothing for this long is answered 408 (default 10 s). */
+  readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
   /** Clock, µs since epoch (tests pin it). */
@@ -69,6 +71,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     {
       maxBodyBytes: options.maxBodyBytes,
       uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
+      ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },

@@ -62,14 +62,23 @@ export class CollectorMetrics implements QueueObserver {
     registers: [this.registry],
   });
 
-  committed(spans: number, inserted: number, seconds: number): void {
-    this.spansStored.inc(inserted);
-    this.spansDuplicate.inc(spans - inserted);
+  /** A committed transaction; span counts only for span batches (events are counted by their route). */
+  committed(kind: 'spans' | 'events', records: number, inserted: number, seconds: number): void {
+    if (kind === 'spans') {
+      this.spansStored.inc(inserted);
+      this.spansDuplicate.inc(records - inserted);
+    }
     this.batches.inc({ outcome: 'committed' });
     this.commitSeconds.observe(seconds);
   }
 
+  /** The store failed (retryable). */
   failed(): void {
     this.batches.inc({ outcome: 'failed' });
+  }
+
+  /** The store refused one request's data (permanent, answered 400). */
+  refused(): void {
+    this.batches.inc({ outcome: 'refused' });
   }
 }

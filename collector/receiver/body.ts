@@ -22,18 +22,29 @@ export class BodyError extends Error {
   }
 }
 
-/** Bytes of request bodies held in memory by all requests together. */
+/** A request holding at most this many bytes counts as small (a typical exporter batch is well under it). */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Bytes of request bodies held in memory by all requests together. The last tenth is kept for small bodies:
+ * large or slow uploads that fill the budget still leave room for ordinary batches from other clients.
+ */
 export class UploadBudget {
   private used = 0;
+  private readonly largeCapacityBytes: number;
 
-  constructor(readonly capacityBytes: number) {}
+  constructor(readonly capacityBytes: number) {
+    this.largeCapacityBytes = Math.floor(capacityBytes * 0.9);
+  }
 
   get usedBytes(): number {
     return this.used;
   }
 
-  tryReserve(bytes: number): boolean {
-    if (this.used + bytes > this.capacityBytes) return false;
+  /** Reserves `bytes` more for a request already holding `heldBytes`; false when the budget is used up. */
+  tryReserve(bytes: number, heldBytes = 0): boolean {
+    const cap = heldBytes + bytes > SMALL_BODY_BYTES ? this.largeCapacityBytes : this.capacityBytes;
+    if (this.used + bytes > cap) return false;
     this.used += bytes;
     return true;
   }
@@ -135,7 +146,7 @@ export function readBody(
         fail(tooLarge());
         return;
       }
-      if (!budget.tryReserve(chunk.length)) {
+      if (!budget.tryReserve(chunk.length, reserved)) {
         const budgetBytes = budget.capacityBytes;
         fail(
           new BodyError(

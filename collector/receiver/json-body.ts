@@ -15,6 +15,7 @@ export interface JsonBodyDeps {
   readonly queue: IngestQueue;
   readonly budget: UploadBudget;
   readonly maxBytes?: number;
+  readonly idleTimeoutMs: number;
 }
 
 /** Applies to the routes of `app`'s own context (call it before registering them, not as a plugin). */
@@ -33,7 +34,11 @@ export function useBoundedJsonBodies(app: FastifyInstance, deps: JsonBodyDeps): 
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: IncomingMessage) => {
-    const held = await readBody(payload, request.headers['content-encoding'], { maxBytes, budget: deps.budget });
+    const held = await readBody(payload, request.headers['content-encoding'], {
+      maxBytes,
+      budget: deps.budget,
+      idleTimeoutMs: deps.idleTimeoutMs,
+    });
     // Held until the answer is sent (or the client goes away): the parsed body lives that long.
     const response = responses.get(request.raw);
     if (response && !response.closed) response.once('close', held.release);

@@ -23,6 +23,7 @@ export interface OtlpReceiverDeps {
    * only what they sent, so they cannot take the budget from others.
    */
   readonly budget: UploadBudget;
+  readonly idleTimeoutMs: number;
 }
 
 /** Media type → encoding; parameters and case are ignored (`application/json; charset=utf-8`). */
@@ -45,7 +46,7 @@ export function sendOtlpFailure(reply: FastifyReply, encoding: Encoding, err: un
 }
 
 export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps): Promise<void> {
-  const { queue, metrics, maxBodyBytes, decoder, budget } = deps;
+  const { queue, metrics, maxBodyBytes, decoder, budget, idleTimeoutMs } = deps;
   // The body is read by the handler itself (bounded gunzip); fastify must not parse it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -75,6 +76,7 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
         const held = await readBody(request.raw, request.headers['content-encoding'], {
           maxBytes: maxBodyBytes,
           budget,
+          idleTimeoutMs,
         });
         reading = false;
         const { received, records, rejected } = await decoder.decode(encoding, held.body).finally(held.release);

@@ -51,8 +51,9 @@ export class DataRefusedError extends Error {
 }
 
 export interface QueueObserver {
-  committed(records: number, inserted: number, seconds: number): void;
+  committed(kind: 'spans' | 'events', records: number, inserted: number, seconds: number): void;
   failed(): void;
+  refused(): void;
 }
 
 /** Where engine errors go (never to clients). */
@@ -262,7 +263,7 @@ export class IngestQueue {
     this.attribution.apply(plan);
     this.customers.apply(written.customers);
     this.succeeded();
-    this.observer.committed(records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
+    this.observer.committed('spans', records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
     for (const item of items) item.resolve();
   }
 
@@ -277,7 +278,7 @@ export class IngestQueue {
     this.succeeded();
     const records = items.reduce((n, i) => n + i.records.length, 0);
     const inserted = results.reduce((n, r) => n + r.inserted, 0);
-    this.observer.committed(records, inserted, Number(process.hrtime.bigint() - started) / 1e9);
+    this.observer.committed('events', records, inserted, Number(process.hrtime.bigint() - started) / 1e9);
     items.forEach((item, i) => {
       item.resolve(results[i] as EventsWritten);
     });
@@ -290,6 +291,7 @@ export class IngestQueue {
   /** The client-facing error for a failed write; the engine's text goes to the log only. */
   private failureOf(err: unknown): Error {
     if (isDataRefusal(err)) {
+      this.observer.refused();
       this.log("the store refused a request's data (answered 400)", err);
       return new DataRefusedError();
     }

@@ -1,0 +1,64 @@
+/** Shared by the HTTP benches: `costtrace serve` in its own process on a fresh DuckDB file, and its RSS. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Highest RSS seen so far (MB), sampled every 100 ms. */
+  maxRssMb(): number;
+  /** Resets the peak to the current RSS. */
+  resetPeak(): void;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(
+  dir: string,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
+  const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url));
+  // The same V8 flag as `npm start` and the costtrace bin (src/bin.js).
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=32', bin, 'serve', '--port', '0', '--db', join(dir, `${name}.duckdb`)],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
+  );
+  const url = await new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)\n/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+  });
+  const pid = child.pid as number;
+  let peak = rssMb(pid);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, 100);
+  return {
+    child,
+    url,
+    maxRssMb: () => Math.round(peak),
+    resetPeak: () => {
+      peak = rssMb(pid);
+    },
+    async stop() {
+      clearInterval(sampler);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
