@@ -58,7 +58,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // connections open indefinitely. Stalled bodies are cut sooner by the body reader's idle timeout.
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Ids of up to MAX_ID_LENGTH characters, percent-encoded (up to 12 bytes each as UTF-8 escapes).
-    maxParamLength: MAX_ID_LENGTH * 12,
+    routerOptions: { maxParamLength: MAX_ID_LENGTH * 12 },
   });
   const budget = new UploadBudget(config.uploadBudgetBytes);
   const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;

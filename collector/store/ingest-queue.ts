@@ -210,18 +210,28 @@ export class IngestQueue {
     }
   }
 
-  /** Consecutive items of one kind, up to `maxBatchRecords` records (at least one item). */
+  /**
+   * Items of one kind from the queue's head up to the next job, at most `maxBatchRecords` records (at least
+   * one item). Spans and events are independent records, so taking one kind past the other keeps both
+   * grouped when clients interleave them; jobs (customer upserts) stay ordered against both.
+   */
   private takeBatch(kind: 'spans' | 'events'): Array<SpanItem | EventItem> {
     const batch: Array<SpanItem | EventItem> = [];
+    const rest: Item[] = [];
     let records = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as Item;
-      if (next.kind !== kind) break;
+    let i = 0;
+    for (; i < this.queue.length; i++) {
+      const next = this.queue[i] as Item;
+      if (next.kind === 'job') break;
+      if (next.kind !== kind) {
+        rest.push(next);
+        continue;
+      }
       if (batch.length > 0 && records + next.records.length > this.options.maxBatchRecords) break;
       batch.push(next);
       records += next.records.length;
-      this.queue.shift();
     }
+    this.queue = [...rest, ...this.queue.slice(i)];
     return batch;
   }
 
