@@ -54,6 +54,51 @@ const mutated = (base: Uint8Array) =>
     });
 
 describe('fuzzed bodies', () => {
+  it('random event batches (any JSON, lone surrogates, huge numbers, odd dates) get 200, 400 or 422, never 5xx', async () => {
+    const text = fc.oneof(fc.string(), fc.constantFrom('\ud800', 'a\udfff', '', 'x'.repeat(300)));
+    const scalar = fc.oneof(
+      text,
+      fc.double(),
+      fc.constantFrom('1e400', '-0', '99999999999999999999999999', '0.0000000000001', 1e300),
+    );
+    const date = fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.constantFrom('1969-12-31T23:59:59Z', '2024-02-30T00:00:00Z', '2554-07-22T00:00:00Z', '0000-01-01T00:00:00Z'),
+    );
+    const event = fc.record(
+      {
+        name: text,
+        external_customer_id: text,
+        external_id: text,
+        parent_id: text,
+        timestamp: date,
+        metadata: fc.dictionary(
+          text,
+          fc.oneof(scalar, fc.record({ amount: scalar, currency: fc.constantFrom('usd', 'USD', 'eur') })),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const bodies = fc.oneof(
+      fc.record({ events: fc.array(event, { maxLength: 20 }) }).map((b) => JSON.stringify(b)),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string(),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const res = await fetch(`${c.url}/v1/events/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await res.arrayBuffer();
+        expect([200, 400, 422]).toContain(res.status);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
+    );
+    expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
+  });
+
   it.each([
     ['application/x-protobuf', false],
     ['application/x-protobuf', true],
