@@ -60,7 +60,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Ids of up to MAX_ID_LENGTH characters, percent-encoded (up to 12 bytes each as UTF-8 escapes).
     routerOptions: { maxParamLength: MAX_ID_LENGTH * 12 },
   });
-  const budget = new UploadBudget(config.uploadBudgetBytes);
+  // Per kind of upload: OTLP gets three quarters of the budget, the JSON write APIs one quarter, so a flood of
+  // one kind cannot starve the other.
+  const otlpBudget = new UploadBudget(Math.floor(config.uploadBudgetBytes * 0.75));
+  const jsonBudget = new UploadBudget(config.uploadBudgetBytes - otlpBudget.capacityBytes);
   const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const authorize = createAuthorizer(config.tokens);
 
@@ -109,7 +112,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     metrics: deps.metrics,
     maxBodyBytes: config.maxBodyBytes,
     decoder: deps.decoder,
-    budget,
+    budget: otlpBudget,
     idleTimeoutMs,
   });
   await app.register(tracesApi, { db: deps.db });
@@ -117,8 +120,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(customerMetricsApi, { db: deps.db });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
-    // read under the shared upload budget.
-    useBoundedJsonBodies(writes, { queue: deps.queue, budget, idleTimeoutMs });
+    // read under their share of the upload budget.
+    useBoundedJsonBodies(writes, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs });
     await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
     await writes.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   });

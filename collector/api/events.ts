@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { validateEventBatch } from '../events/validate.ts';
 import { InputError } from '../http/errors.ts';
 import type { CollectorMetrics } from '../observability.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import { DataRefusedError, type IngestQueue } from '../store/ingest-queue.ts';
 
 export interface EventsApiDeps {
   readonly queue: IngestQueue;
@@ -27,7 +27,12 @@ export async function eventsApi(app: FastifyInstance, deps: EventsApiDeps): Prom
       throw new InputError(result.issues);
     }
     if (result.events.length === 0) return { inserted: 0, duplicates: 0 };
-    const written = await deps.queue.submitEvents(result.events, now);
+    const written = await deps.queue.submitEvents(result.events, now).catch((err: unknown) => {
+      // CONTRACT §12: events whose data the store refuses are a 422 for that batch alone.
+      if (!(err instanceof DataRefusedError)) throw err;
+      count('/v1/events/ingest', 422);
+      throw new InputError([{ loc: ['body', 'events'], msg: err.message, type: 'store_refused' }]);
+    });
     deps.metrics.events.inc({ outcome: 'inserted' }, written.inserted);
     deps.metrics.events.inc({ outcome: 'duplicate' }, written.duplicates);
     count('/v1/events/ingest', 200);

@@ -165,7 +165,7 @@ describe('backpressure and store failure', () => {
 
   it('answers 429 naming the limit when the upload memory budget is in use (bounded memory), and serves again after', async () => {
     const body = Buffer.from(validJson);
-    const small = await startTestCollector({ uploadBudgetBytes: body.length + 10 });
+    const small = await startTestCollector({ uploadBudgetBytes: 2 * body.length });
     try {
       let finish: () => void = () => {};
       const slow = new ReadableStream({

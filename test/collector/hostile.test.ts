@@ -285,7 +285,7 @@ describe('time limits: slow and stalled uploads', () => {
 });
 
 describe('events API backpressure', () => {
-  it('slow 5 MB event uploads are bounded by the upload budget (429 naming it), memory stays bounded', async () => {
+  it('slow 5 MB event uploads are bounded by their share of the upload budget (429 naming it), memory stays bounded', async () => {
     const small = await startTestCollector({ bodyIdleTimeoutMs: 1_000, uploadBudgetBytes: 32 * MiB });
     try {
       const event = JSON.stringify({ name: 'bulk', external_customer_id: 'bulk', metadata: { note: 'x'.repeat(400) } });
@@ -314,7 +314,7 @@ describe('events API backpressure', () => {
       expect(statuses.filter((s) => s >= 500 || s === 0)).toEqual([]);
       expect(statuses).toContain(429);
       const refused = report.result.result.find((r) => r.status === 429);
-      expect(refused?.body).toContain('upload budget of 33554432 bytes');
+      expect(refused?.body).toContain('upload budget of 8388608 bytes');
       expect(report.result.growthBytes).toBeLessThan(600 * MiB);
       expect(report.statuses.filter((s) => s >= 500)).toEqual([]);
     } finally {
