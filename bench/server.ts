@@ -19,8 +19,8 @@ export async function startBenchServer(
   name: string,
   env: Record<string, string> = {},
 ): Promise<BenchServer> {
-  const bin = fileURLToPath(new URL('../src/bin.js', import.meta.url));
-  // The same V8 flag as `npm start` and the costtrace bin (src/bin.js).
+  const bin = fileURLToPath(new URL('../collector/bin.js', import.meta.url));
+  // The same V8 flag as `npm start` and the costtrace bin (collector/bin.js).
   const child = spawn(
     process.execPath,
     ['--max-semi-space-size=32', bin, 'serve', '--port', '0', '--db', join(dir, `${name}.duckdb`)],

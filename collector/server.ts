@@ -2,8 +2,9 @@
  * The server entry: listens, prints `costtrace listening on http://HOST:PORT` once requests are
  * accepted, and on SIGTERM/SIGINT drains in-flight batches, closes DuckDB cleanly and exits 0.
  */
-import type { ServeConfig } from '../src/config.ts';
+
 import { type Collector, openCollector } from './collector.ts';
+import type { ServeConfig } from './config.ts';
 
 export interface RunningServer {
   readonly collector: Collector;

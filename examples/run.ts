@@ -28,7 +28,7 @@ const vendors = await startFakeVendors();
 const postgres = startPostgres();
 log(`collector ${collectorUrl} (data: ${dbPath}); fake vendors ${vendors.url}; PostgreSQL on ${postgres.host}`);
 
-const app = spawn(process.execPath, ['--import', 'costtrace/register', join(HERE, 'shop-api', 'app.mjs')], {
+const app = spawn(process.execPath, ['--import', '@costtrace/node/register', join(HERE, 'shop-api', 'app.mjs')], {
   cwd: HERE,
   env: {
     ...process.env,
@@ -46,7 +46,7 @@ const app = spawn(process.execPath, ['--import', 'costtrace/register', join(HERE
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const appUrl = await listeningUrl(app);
-log(`shop-api ${appUrl}, instrumented with node --import costtrace/register`);
+log(`shop-api ${appUrl}, instrumented with node --import @costtrace/node/register`);
 
 /** Requests per customer: [path, body, count]. */
 const traffic: Record<string, Array<[string, Record<string, string>, number]>> = {

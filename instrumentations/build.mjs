@@ -1,6 +1,15 @@
-// Builds the instrumentation entry points into dist/ as ESM and CommonJS (run by `npm install` via
-// `prepare`, and before the tests): apps load plain JavaScript, whatever their module system.
+// Builds @costtrace/node into dist/: esbuild bundles each entry point as ESM and CommonJS (apps load plain
+// JavaScript, whatever their module system; the shared src/ code is bundled in, dependencies stay external),
+// and tsc emits the .d.ts files. Run by the workspace's `npm install` (prepare), by `npm test` and by `npm pack`.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const require = createRequire(import.meta.url);
+rmSync(here('./dist'), { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -10,17 +19,24 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: ['instrumentations/index.ts'], format: 'esm', outfile: 'dist/index.mjs' });
-await build({ ...common, entryPoints: ['instrumentations/index.ts'], format: 'cjs', outfile: 'dist/index.cjs' });
-await build({
-  ...common,
-  entryPoints: ['instrumentations/register-esm.ts'],
-  format: 'esm',
-  outfile: 'dist/register.mjs',
+const entries = [
+  ['index.ts', 'esm', 'dist/index.mjs'],
+  ['index.ts', 'cjs', 'dist/index.cjs'],
+  ['register-esm.ts', 'esm', 'dist/register.mjs'],
+  ['register-cjs.ts', 'cjs', 'dist/register.cjs'],
+];
+await Promise.all(
+  entries.map(([entry, format, outfile]) =>
+    build({ ...common, entryPoints: [here(`./${entry}`)], format, outfile: here(`./${outfile}`) }),
+  ),
+);
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', here('./tsconfig.build.json')], {
+  stdio: 'inherit',
 });
-await build({
-  ...common,
-  entryPoints: ['instrumentations/register-cjs.ts'],
-  format: 'cjs',
-  outfile: 'dist/register.cjs',
-});
+
+// tsc keeps the sources' `.ts` import specifiers in .d.ts files; consumers resolve `.js` ones.
+for (const entry of readdirSync(here('./dist/types'), { recursive: true })) {
+  if (!String(entry).endsWith('.d.ts')) continue;
+  const file = `${here('./dist/types')}/${entry}`;
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.ts'/g, "$1.js'"));
+}

@@ -1,2 +1,2 @@
-/** `node -r costtrace/register`: CommonJS require hooks need no loader; start tracing. */
+/** `node -r @costtrace/node/register`: CommonJS require hooks need no loader; start tracing. */
 import './register.ts';

@@ -1,5 +1,5 @@
 /**
- * `node --import costtrace/register`: registers OpenTelemetry's import-in-the-middle hook first, so that
+ * `node --import @costtrace/node/register`: registers OpenTelemetry's import-in-the-middle hook first, so that
  * ES modules the app imports later (openai, pg, @anthropic-ai/sdk) can be instrumented, then starts tracing.
  */
 import { register } from 'node:module';

@@ -1,5 +1,5 @@
 /**
- * What `node --import costtrace/register` / `node -r costtrace/register` run before the app: start cost
+ * What `node --import @costtrace/node/register` / `node -r @costtrace/node/register` run before the app: start cost
  * tracing from the environment. Standard OTEL_* variables configure the SDK and exporter; cost rules come
  * from the JSON file named by COSTTRACE_RULES_FILE (`{"http": [...], "db": [...]}`, see types.ts).
  * SIGTERM/SIGINT and normal exit flush the spans still buffered.

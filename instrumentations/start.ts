@@ -1,18 +1,23 @@
 /**
- * `startCostTracing(options)`: starts the OpenTelemetry Node SDK with the OTLP/HTTP (protobuf) exporter,
- * the http, undici (fetch), pg and openai instrumentations (the Anthropic SDK traces itself), and
- * costtrace's processors — or,
+ * `startCostTracing(options)`: starts OpenTelemetry tracing — a Node tracer provider (AsyncLocalStorage
+ * context, W3C trace-context + baggage propagation) with the OTLP/HTTP (protobuf) exporter, the http, undici
+ * (fetch), pg and openai instrumentations (the Anthropic SDK traces itself), and costtrace's processors — or,
  * with `startSdk: false`, returns just the processors for an app that owns its SDK setup.
+ *
+ * Built from the SDK's pieces rather than `@opentelemetry/sdk-node`, which pulls every OTLP exporter (gRPC,
+ * metrics, logs, Zipkin, Prometheus) into the app's install; the resource comes from the environment
+ * (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) like the NodeSDK's.
  */
 import { diag } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { configureCustomerPropagation } from './customer.ts';
 import { CostSpanProcessor } from './processors/cost-processor.ts';
 import { CustomerSpanProcessor } from './processors/customer-processor.ts';
@@ -40,9 +45,15 @@ export function startCostTracing(options: CostTracingOptions = {}): CostTracing 
   const exporter = new OTLPTraceExporter(
     options.endpoint ? { url: options.endpoint } : endpointFromEnv ? {} : { url: DEFAULT_TRACES_ENDPOINT },
   );
-  const sdk = new NodeSDK({
-    ...(options.serviceName ? { resource: resourceFromAttributes({ 'service.name': options.serviceName }) } : {}),
+  let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
+  if (options.serviceName) resource = resource.merge(resourceFromAttributes({ 'service.name': options.serviceName }));
+  const provider = new NodeTracerProvider({
+    resource,
     spanProcessors: [...spanProcessors, new BatchSpanProcessor(exporter)],
+  });
+  provider.register();
+  const unregister = registerInstrumentations({
+    tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation(),
       new UndiciInstrumentation(),
@@ -51,12 +62,13 @@ export function startCostTracing(options: CostTracingOptions = {}): CostTracing 
       // @anthropic-ai/sdk (1.x) emits GenAI spans itself through @opentelemetry/api: nothing to add.
     ],
   });
-  sdk.start();
   return {
     spanProcessors,
-    shutdown: () =>
-      sdk.shutdown().catch((err: unknown) => {
-        diag.error('costtrace: SDK shutdown failed', err);
-      }),
+    shutdown: async () => {
+      unregister();
+      await provider.shutdown().catch((err: unknown) => {
+        diag.error('costtrace: tracer provider shutdown failed', err);
+      });
+    },
   };
 }

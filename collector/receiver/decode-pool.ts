@@ -29,6 +29,14 @@ export interface Decoded {
   readonly rejected: Rejection[];
 }
 
+/**
+ * Compiled (the installed package), the worker runs decode-worker.js directly. From the TypeScript sources,
+ * a plain-JavaScript entry registers tsx in the worker first (loader flags do not reach workers).
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./decode-worker-entry.mjs', import.meta.url)
+  : new URL('./decode-worker.js', import.meta.url);
+
 /** Below this many bytes a request is decoded inline: the hop to a worker would cost more than it saves. */
 const INLINE_BELOW_BYTES = 64 * 1024;
 
@@ -74,8 +82,7 @@ export class DecodePool {
   }
 
   private spawn(): Slot {
-    // The entry is plain JavaScript that registers tsx in the worker (loader flags do not reach workers).
-    const worker = new Worker(new URL('./decode-worker-entry.mjs', import.meta.url));
+    const worker = new Worker(WORKER_ENTRY);
     worker.unref();
     const slot: Slot = { worker, inFlight: new Map() };
     worker.on('message', (res: DecodeResponse) => {

@@ -1,8 +1,8 @@
-// An existing fastify API, instrumented with costtrace by one flag (`node --import costtrace/register`)
+// An existing fastify API, instrumented with costtrace by one flag (`node --import @costtrace/node/register`)
 // and one call (`setCustomer`, in a request hook). Its LLM calls (OpenAI, Anthropic), email API calls and
 // PostgreSQL queries then carry each customer's cost.
 import Anthropic from '@anthropic-ai/sdk';
-import { setCustomer } from 'costtrace';
+import { setCustomer } from '@costtrace/node';
 import Fastify from 'fastify';
 import OpenAI from 'openai';
 import pg from 'pg';

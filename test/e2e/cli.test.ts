@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
 
-const BIN = fileURLToPath(new URL('../../src/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../collector/bin.js', import.meta.url));
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });

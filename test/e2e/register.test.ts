@@ -1,6 +1,6 @@
 /**
- * One import and one withCustomer call: an ESM app (`node --import costtrace/register`) and a CommonJS app
- * (`node -r costtrace/register`) in child processes export to a real collector; the cost tree read back has
+ * One import and one withCustomer call: an ESM app (`node --import @costtrace/node/register`) and a CommonJS app
+ * (`node -r @costtrace/node/register`) in child processes export to a real collector; the cost tree read back has
  * the LLM call priced from the table, the email API priced by rule, the customer on every span.
  */
 import { execFile } from 'node:child_process';
@@ -46,9 +46,9 @@ const flatten = (nodes: Node[]): Node[] => nodes.flatMap((n) => [n, ...flatten(n
 describe.each([
   ['ESM', '--import', 'traced-app.mjs', 'esm-customer'],
   ['CommonJS', '-r', 'traced-app.cjs', 'cjs-customer'],
-])('%s app with costtrace/register', (_kind, flag, app, customer) => {
+])('%s app with @costtrace/node/register', (_kind, flag, app, customer) => {
   it('sends priced, attributed spans to the collector', async () => {
-    const { stdout } = await run(process.execPath, [flag, 'costtrace/register', join(FIXTURES, app)], {
+    const { stdout } = await run(process.execPath, [flag, '@costtrace/node/register', join(FIXTURES, app)], {
       cwd: FIXTURES,
       env: {
         ...process.env,

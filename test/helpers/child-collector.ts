@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../collector/bin.js', import.meta.url));
 
 export interface ChildCollector {
   readonly child: ChildProcess;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, parseServeConfig } from '../../src/config.ts';
+import { ConfigError, DEFAULTS, parseServeConfig } from '../../collector/config.ts';
 
 describe('serve configuration', () => {
   it('uses the contract defaults', () => {

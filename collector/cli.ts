@@ -1,8 +1,9 @@
 /**
  * `costtrace <command>`: `serve` starts the collector (CONTRACT.md §1).
  */
-import { serveUntilSignal } from '../collector/server.ts';
+
 import { ConfigError, parseServeConfig } from './config.ts';
+import { serveUntilSignal } from './server.ts';
 
 const USAGE = `usage: costtrace serve [--host 127.0.0.1] [--port 4318] [--db ./costtrace.duckdb] [--max-body-bytes 20971520]
   environment: COSTTRACE_HOST, COSTTRACE_PORT, COSTTRACE_DB, COSTTRACE_MAX_BODY_BYTES,
