@@ -2,7 +2,7 @@
  * `buildApp(config, deps)` assembles the HTTP surface on one port: OTLP receiver, read API, health and
  * Prometheus metrics. It never listens (collector/server.ts does), so tests drive it with inject().
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
@@ -11,6 +11,8 @@ import { tracesApi } from './api/traces.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { errors, STATUS_BODY, TRACE_SPAN } from './http/schemas.ts';
 import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
 import type { CollectorMetrics } from './observability.ts';
 import { UploadBudget } from './receiver/body.ts';
@@ -39,6 +41,13 @@ export interface AppConfig {
   readonly logLevel?: string;
 }
 
+/** Checks a payload against the route's response schema for its status (tests: every response is documented). */
+export type ResponseCheck = (
+  routeSchema: Record<string, unknown> | undefined,
+  statusCode: number,
+  payload: unknown,
+) => void;
+
 export interface AppDeps {
   readonly db: Database;
   readonly queue: IngestQueue;
@@ -46,6 +55,8 @@ export interface AppDeps {
   readonly decoder: DecodePool;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;
+  /** Tests: called with each JSON response before it is serialized. */
+  readonly checkResponse?: ResponseCheck;
 }
 
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
@@ -67,8 +78,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const authorize = createAuthorizer(config.tokens);
 
-  app.addHook('onRequest', async (request, reply) => {
-    const scope = request.routeOptions.config?.scope ?? 'public';
+  const enforce = async (scope: Scope, request: FastifyRequest, reply: FastifyReply) => {
     const outcome = authorize(scope, request.headers.authorization);
     if (outcome.ok) return;
     request.raw.resume();
@@ -78,7 +88,22 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', err);
     }
     return sendJsonFailure(reply, err);
-  });
+  };
+  app.addHook('onRequest', async (request, reply) =>
+    enforce(request.routeOptions.config?.scope ?? 'public', request, reply),
+  );
+  if (deps.checkResponse) {
+    const check = deps.checkResponse;
+    app.addHook('preSerialization', async (request, reply, payload) => {
+      // Routes only (not the 404 handler); 5xx are never documented answers and are failures already.
+      if (request.routeOptions.url !== undefined && reply.statusCode < 500) {
+        check(request.routeOptions.schema as Record<string, unknown> | undefined, reply.statusCode, payload);
+      }
+      return payload;
+    });
+  }
+  await registerOpenApi(app, (request, reply) => enforce('read', request, reply));
+  app.addSchema(TRACE_SPAN);
 
   app.setErrorHandler((err, request, reply) => {
     if (classify(err).internal) request.log.error({ err }, 'request failed');
@@ -89,8 +114,17 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     return reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
   });
 
-  app.get('/healthz', { config: { scope: 'public' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { scope: 'public' } }, async (_request, reply) => {
+  app.get(
+    '/healthz',
+    { config: { scope: 'public' }, schema: { summary: 'Liveness', tags: ['health'], response: { 200: STATUS_BODY } } },
+    async () => ({ status: 'ok' }),
+  );
+  const readiness = {
+    summary: 'Readiness: the store is open and writable',
+    tags: ['health'],
+    response: { 200: STATUS_BODY, 503: STATUS_BODY },
+  };
+  app.get('/readyz', { config: { scope: 'public' }, schema: readiness }, async (_request, reply) => {
     const ready =
       deps.queue.healthy &&
       (await deps.db
@@ -101,7 +135,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
         ));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
   });
-  app.get('/metrics', { config: { scope: 'read' } }, async (_request, reply) => {
+  const prometheus = {
+    summary: 'Prometheus metrics (text exposition format)',
+    tags: ['health'],
+    produces: ['text/plain'],
+    response: { 200: { type: 'string' }, ...errors(401, 403) },
+  };
+  app.get('/metrics', { config: { scope: 'read' }, schema: prometheus }, async (_request, reply) => {
     deps.metrics.queueDepth.set(deps.queue.depth);
     deps.metrics.pendingAttribution.set(deps.queue.pendingAttribution);
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -3,7 +3,7 @@
  * ingest queue → HTTP app. `close()` drains in-flight batches and closes DuckDB cleanly.
  */
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
+import { buildApp, type ResponseCheck } from './app.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
@@ -31,6 +31,8 @@ export interface CollectorOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
+  /** Tests: checks every JSON response against its route's response schema. */
+  readonly checkResponse?: ResponseCheck;
   /** Clock, µs since epoch (tests pin it). */
   readonly nowMicros?: () => bigint;
 }
@@ -75,7 +77,14 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       tokens: { ingest: options.ingestTokens, read: options.readTokens },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
-    { db, queue, metrics, nowMicros, decoder },
+    {
+      db,
+      queue,
+      metrics,
+      nowMicros,
+      decoder,
+      ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
+    },
   );
   let closing: Promise<void> | null = null;
   return {

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { InputError } from '../http/errors.ts';
+import { COST_DRIVERS_RESPONSE, CUSTOMER_METRICS_RESPONSE, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_OFFSET } from '../limits.ts';
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
 import { ratio } from '../metrics/compute.ts';
@@ -55,6 +56,9 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     {
       config: { scope: 'read' },
       schema: {
+        summary: 'Per customer: revenue, costs, profit, margin, lifetime value, cost share',
+        tags: ['metrics'],
+        response: { 200: CUSTOMER_METRICS_RESPONSE, ...READ_ERRORS },
         querystring: windowQuerystring({
           sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
@@ -104,6 +108,9 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     {
       config: { scope: 'read' },
       schema: {
+        summary: 'Which calls drove cost: shares, per-trace percentiles and outliers per group',
+        tags: ['metrics'],
+        response: { 200: COST_DRIVERS_RESPONSE, ...READ_ERRORS },
         querystring: windowQuerystring({
           group_by: { type: 'string', enum: Object.keys(GROUP_BY), default: 'model' },
           customer_id: { type: 'string', minLength: 1 },

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { canonicalText } from '../../src/text.ts';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../events/validate.ts';
 import { HttpError, InputError } from '../http/errors.ts';
+import { CUSTOMER, CUSTOMER_LIST, errors, READ_ERRORS, WRITE_ERRORS } from '../http/schemas.ts';
 import { MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
@@ -46,6 +47,9 @@ export async function customersApi(
     {
       config: { scope: 'ingest' },
       schema: {
+        summary: 'Create or update a customer by external id',
+        tags: ['customers'],
+        response: { 200: CUSTOMER, ...WRITE_ERRORS },
         body: {
           type: 'object',
           additionalProperties: false,
@@ -98,7 +102,19 @@ export async function customersApi(
 
   app.get<{ Params: { external_id: string } }>(
     '/v1/customers/:external_id',
-    { config: { scope: 'read' } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'A customer',
+        tags: ['customers'],
+        params: {
+          type: 'object',
+          required: ['external_id'],
+          properties: { external_id: { type: 'string', maxLength: MAX_ID_LENGTH } },
+        },
+        response: { 200: CUSTOMER, ...READ_ERRORS, ...errors(404) },
+      },
+    },
     async (request) => {
       const c = await readOne(canonicalText(request.params.external_id));
       if (c === null) throw new HttpError(404, `customer ${request.params.external_id} not found`);
@@ -111,6 +127,9 @@ export async function customersApi(
     {
       config: { scope: 'read' },
       schema: {
+        summary: 'Customers, searchable by id, name or email',
+        tags: ['customers'],
+        response: { 200: CUSTOMER_LIST, ...READ_ERRORS },
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -3,6 +3,7 @@
  * totals, and metric metadata. Spans and events count alike (one records table).
  */
 import type { FastifyInstance } from 'fastify';
+import { METRICS_RESPONSE, READ_ERRORS } from '../http/schemas.ts';
 import { key, localToUtcMs, nextPeriod, periodStarts, ZoneRange } from '../metrics/calendar.ts';
 import { computeMetrics } from '../metrics/compute.ts';
 import { METRICS } from '../metrics/definitions.ts';
@@ -27,7 +28,15 @@ export const METRICS_QUERYSTRING = {
 export async function metricsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
   app.get<{ Querystring: RawMetricsQuery }>(
     '/v1/metrics',
-    { config: { scope: 'read' }, schema: { querystring: METRICS_QUERYSTRING } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Revenue, costs, profit and activity per period (Polar-compatible)',
+        tags: ['metrics'],
+        querystring: METRICS_QUERYSTRING,
+        response: { 200: METRICS_RESPONSE, ...READ_ERRORS },
+      },
+    },
     async (request) => runMetrics(deps.db, parseMetricsQuery(request.query)),
   );
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { HttpError, InputError } from '../http/errors.ts';
+import { COST_TRACE, errors, READ_ERRORS, TRACE_LIST } from '../http/schemas.ts';
 import { MAX_OFFSET } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import { listTraces, readTraceSpans, TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
@@ -30,11 +31,14 @@ export async function tracesApi(app: FastifyInstance, deps: { db: Database }): P
     {
       config: { scope: 'read' },
       schema: {
+        summary: 'A cost trace: the span tree with each span’s own and subtree cost',
+        tags: ['traces'],
         params: {
           type: 'object',
-          properties: { trace_id: { type: 'string' } },
+          properties: { trace_id: { type: 'string', description: '32 hex digits' } },
           required: ['trace_id'],
         },
+        response: { 200: COST_TRACE, ...READ_ERRORS, ...errors(404) },
       },
     },
     async (request) => {
@@ -54,6 +58,9 @@ export async function tracesApi(app: FastifyInstance, deps: { db: Database }): P
     {
       config: { scope: 'read' },
       schema: {
+        summary: 'Traces by cost (a customer’s, or everyone’s)',
+        tags: ['traces'],
+        response: { 200: TRACE_LIST, ...READ_ERRORS },
         querystring: {
           type: 'object',
           additionalProperties: false,

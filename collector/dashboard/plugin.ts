@@ -43,7 +43,7 @@ function load(): Map<string, Asset> {
 export async function dashboard(app: FastifyInstance): Promise<void> {
   const assets = load();
   for (const [url, asset] of assets) {
-    app.get(url, { config: { scope: 'public' } }, async (_request, reply) =>
+    app.get(url, { config: { scope: 'public' }, schema: { hide: true } }, async (_request, reply) =>
       reply.header('content-type', asset.type).header('cache-control', 'no-cache').send(asset.body),
     );
   }

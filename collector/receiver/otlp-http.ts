@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../http/errors.ts';
+import { OTLP_STATUS, OTLP_TRACES_BODY, OTLP_TRACES_RESPONSE } from '../http/schemas.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Rejection } from '../pipeline/normalize.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
@@ -61,7 +62,18 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
 
   app.post(
     '/v1/traces',
-    { config: { scope: 'ingest', otlp: true } },
+    {
+      config: { scope: 'ingest', otlp: true },
+      schema: {
+        summary: 'OTLP/HTTP trace ingest: a 2xx means the spans are committed',
+        tags: ['ingest'],
+        consumes: ['application/x-protobuf', 'application/json'],
+        body: OTLP_TRACES_BODY,
+        response: { 200: OTLP_TRACES_RESPONSE, ...otlpErrors(400, 401, 403, 408, 413, 415, 429, 503) },
+      },
+      // The body is read and decoded by this receiver (both encodings); the schema documents it.
+      validatorCompiler: () => () => true,
+    },
     async (request: FastifyRequest, reply: FastifyReply) => {
       const encoding = encodingOf(request.headers['content-type']);
       if (encoding === null) {
@@ -102,6 +114,7 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
     method: ['PUT', 'PATCH', 'DELETE'],
     url: '/v1/traces',
     config: { scope: 'public', otlp: true },
+    schema: { summary: 'Not allowed on the ingest path', tags: ['ingest'], response: otlpErrors(405) },
     handler: async (request, reply) => {
       request.raw.resume();
       reply.header('allow', 'GET, POST');
@@ -114,7 +127,8 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
 
   // OTLP metrics and logs are not ingested: say so plainly instead of dropping them silently.
   for (const url of ['/v1/logs', '/v1/metrics']) {
-    app.post(url, { config: { scope: 'ingest', otlp: true } }, async (request, reply) => {
+    const schema = { summary: 'Not ingested (traces only)', tags: ['ingest'], response: otlpErrors(404) };
+    app.post(url, { config: { scope: 'ingest', otlp: true }, schema }, async (request, reply) => {
       request.raw.resume();
       return sendOtlpFailure(reply, encodingOf(request.headers['content-type']) ?? 'json', {
         statusCode: 404,
@@ -122,6 +136,10 @@ export async function otlpReceiver(app: FastifyInstance, deps: OtlpReceiverDeps)
       });
     });
   }
+}
+
+function otlpErrors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, OTLP_STATUS]));
 }
 
 function unsupportedMediaType() {

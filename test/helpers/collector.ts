@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collector, type CollectorOptions, openCollector } from '../../collector/collector.ts';
+import { checkResponseAgainstSchema } from './response-schemas.ts';
 
 export interface TestCollector {
   readonly collector: Collector;
@@ -11,7 +12,11 @@ export interface TestCollector {
   close(removeFiles?: boolean): Promise<void>;
 }
 
-/** A real collector on a free loopback port with a fresh DuckDB file in a temp folder. */
+/**
+ * A real collector on a free loopback port with a fresh DuckDB file in a temp folder. Every JSON response it
+ * sends is checked against its route's documented response schema: an undocumented field, a wrong type or a
+ * status without a schema fails the request (500), so every API test checks the OpenAPI document too.
+ */
 export async function startTestCollector(options: Partial<CollectorOptions> = {}): Promise<TestCollector> {
   const dir = await mkdtemp(join(tmpdir(), 'costtrace-test-'));
   const dbPath = options.dbPath ?? join(dir, 'test.duckdb');
@@ -20,6 +25,7 @@ export async function startTestCollector(options: Partial<CollectorOptions> = {}
     maxBodyBytes: 20 * 1024 * 1024,
     ingestTokens: [],
     readTokens: [],
+    checkResponse: checkResponseAgainstSchema,
     ...options,
   });
   const address = await collector.app.listen({ host: '127.0.0.1', port: 0 });
