@@ -53,6 +53,7 @@ async function endToEnd() {
   const url = server.url;
   const statuses: Record<string, number> = {};
   let spans = 0;
+  const cpuBefore = server.cpuSeconds();
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   const worker = async () => {
@@ -71,8 +72,9 @@ async function endToEnd() {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
   const maxRss = server.maxRssMb();
+  const cpuMicrosPerSpan = ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, spans);
   await server.stop();
-  return { spansPerSecond: spans / seconds, seconds, statuses, maxRss };
+  return { spansPerSecond: spans / seconds, seconds, statuses, maxRss, cpuMicrosPerSpan };
 }
 
 const ceilingRate = await ceiling();
@@ -88,6 +90,8 @@ print({
   spans_per_request: SPANS_PER_REQUEST,
   statuses: e2e.statuses,
   server_rss_max_mb: Math.round(e2e.maxRss),
+  // Steadier than rates on a shared machine: the server's CPU (all threads) per durable span.
+  server_cpu_us_per_span: Number(e2e.cpuMicrosPerSpan.toFixed(2)),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
 });
 rmSync(dir, { recursive: true, force: true });

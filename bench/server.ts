@@ -11,6 +11,8 @@ export interface BenchServer {
   maxRssMb(): number;
   /** Resets the peak to the current RSS. */
   resetPeak(): void;
+  /** CPU seconds (user + system, all threads) the server has used so far. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -46,12 +48,23 @@ export async function startBenchServer(
     resetPeak: () => {
       peak = rssMb(pid);
     },
+    cpuSeconds: () => cpuSeconds(pid),
     async stop() {
       clearInterval(sampler);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** utime + stime of a process from /proc (clock ticks; 100 per second on Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function rssMb(pid: number): number {

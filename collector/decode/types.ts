@@ -2,6 +2,7 @@
  * What both OTLP decoders (protobuf and JSON) produce: only the fields costtrace keeps, in one shape,
  * so everything downstream is encoding-agnostic.
  */
+import { CollectorError } from '../errors.ts';
 import { MAX_ATTRIBUTES_PER_REQUEST, MAX_SPANS_PER_REQUEST } from '../limits.ts';
 
 /** An OTLP AnyValue. int64 is a number when safe, else a bigint; kvlist is a Map (no prototype keys). */
@@ -30,16 +31,17 @@ export interface DecodedSpan {
 }
 
 /**
- * The body was not a well-formed OTLP request (400), or is over a per-request limit (413): the whole
- * request is rejected. Neither is retryable as it is (OTLP/HTTP "Failures").
+ * The body was not a well-formed OTLP request (malformed), or is over a per-request limit (too_large): the
+ * whole request is rejected. Neither is retryable as it is (OTLP/HTTP "Failures").
  */
-export class DecodeError extends Error {
+export class DecodeError extends CollectorError {
   override readonly name = 'DecodeError';
-  constructor(
-    message: string,
-    readonly statusCode: 400 | 413 = 400,
-  ) {
-    super(message);
+  constructor(message: string, kind: 'malformed' | 'too_large' = 'malformed') {
+    super(kind, message);
+  }
+
+  override get publicMessage(): string {
+    return this.kind === 'malformed' ? `invalid OTLP request: ${this.message}` : this.message;
   }
 }
 
@@ -71,7 +73,7 @@ export class DecodeBudget {
 }
 
 function overLimit(what: string): DecodeError {
-  return new DecodeError(`request has ${what} (limit per request); send smaller batches`, 413);
+  return new DecodeError(`request has ${what} (limit per request); send smaller batches`, 'too_large');
 }
 
 /** Nesting limit for AnyValue arrays/kvlists: bad input must not blow the stack. */

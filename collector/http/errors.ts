@@ -4,11 +4,9 @@
  * unexpected is a 500 whose details go to the log, not the client.
  */
 
-import { DecodeError } from '../decode/types.ts';
+import { CollectorError, type FailureKind } from '../errors.ts';
 import { MAX_PROBLEMS_REPORTED } from '../limits.ts';
-import { BodyError } from '../receiver/body.ts';
 import { RPC_CODE } from '../receiver/status.ts';
-import { DataRefusedError, OverloadedError, UnavailableError } from '../store/ingest-queue.ts';
 
 export interface HttpFailure {
   readonly statusCode: number;
@@ -64,6 +62,17 @@ const RPC_BY_STATUS: Record<number, number> = {
   503: RPC_CODE.UNAVAILABLE,
 };
 
+/** The one mapping from failure kinds (collector/errors.ts) to HTTP statuses. */
+const STATUS_BY_KIND: Record<FailureKind, number> = {
+  malformed: 400,
+  refused: 400,
+  timeout: 408,
+  too_large: 413,
+  unsupported: 415,
+  overloaded: 429,
+  unavailable: 503,
+};
+
 function failure(statusCode: number, message: string, extra: Partial<HttpFailure> = {}): HttpFailure {
   return {
     statusCode,
@@ -83,15 +92,10 @@ interface FastifyLikeError {
 }
 
 export function classify(err: unknown): HttpFailure {
-  if (err instanceof BodyError) {
-    return failure(err.statusCode, err.message, err.statusCode === 429 ? { retryAfterSeconds: 1 } : {});
+  if (err instanceof CollectorError) {
+    const retry = err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds };
+    return failure(STATUS_BY_KIND[err.kind], err.publicMessage, retry);
   }
-  if (err instanceof DataRefusedError) return failure(400, err.message);
-  if (err instanceof DecodeError) {
-    return failure(err.statusCode, err.statusCode === 400 ? `invalid OTLP request: ${err.message}` : err.message);
-  }
-  if (err instanceof OverloadedError) return failure(429, err.message, { retryAfterSeconds: err.retryAfterSeconds });
-  if (err instanceof UnavailableError) return failure(503, err.message, { retryAfterSeconds: err.retryAfterSeconds });
   if (err instanceof InputError) return failure(422, err.message, { detail: err.detail });
   if (err instanceof HttpError) return failure(err.statusCode, err.message);
   const e = err as FastifyLikeError;

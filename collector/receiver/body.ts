@@ -10,15 +10,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { CollectorError } from '../errors.ts';
 import { BODY_IDLE_TIMEOUT_MS } from '../limits.ts';
 
-export class BodyError extends Error {
+/** A body that cannot be read: malformed (bad gzip), stalled, too large, an unknown encoding, or over budget. */
+export class BodyError extends CollectorError {
   override readonly name = 'BodyError';
-  constructor(
-    readonly statusCode: 400 | 408 | 413 | 415 | 429,
-    message: string,
-  ) {
-    super(message);
+  constructor(kind: 'malformed' | 'timeout' | 'too_large' | 'unsupported' | 'overloaded', message: string) {
+    super(kind, message, kind === 'overloaded' ? 1 : undefined);
   }
 }
 
@@ -80,7 +79,7 @@ export function readBody(
     req.resume();
     return Promise.reject(
       new BodyError(
-        415,
+        'unsupported',
         `unsupported Content-Encoding: ${clip(encoding)} (supported: ${SUPPORTED_CONTENT_ENCODINGS.join(', ')})`,
       ),
     );
@@ -133,12 +132,12 @@ export function readBody(
       if (idle) clearTimeout(idle);
       // A stalled sender is answered now (the reply closes the connection) rather than waited for.
       idle = setTimeout(() => {
-        fail(new BodyError(408, `no request body bytes received for ${idleMs / 1000} s; closing`));
+        fail(new BodyError('timeout', `no request body bytes received for ${idleMs / 1000} s; closing`));
         settle();
       }, idleMs);
       idle.unref();
     };
-    const tooLarge = (): BodyError => new BodyError(413, `request body exceeds the limit of ${maxBytes} bytes`);
+    const tooLarge = (): BodyError => new BodyError('too_large', `request body exceeds the limit of ${maxBytes} bytes`);
     const collect = (chunk: Buffer): void => {
       if (failure) return;
       outBytes += chunk.length;
@@ -150,7 +149,7 @@ export function readBody(
         const budgetBytes = budget.capacityBytes;
         fail(
           new BodyError(
-            429,
+            'overloaded',
             `server memory for request bodies is in use (upload budget of ${budgetBytes} bytes); retry later`,
           ),
         );
@@ -162,7 +161,7 @@ export function readBody(
 
     if (gunzip) {
       gunzip.on('data', collect);
-      gunzip.on('error', (err) => fail(new BodyError(400, `invalid gzip body: ${err.message}`)));
+      gunzip.on('error', (err) => fail(new BodyError('malformed', `invalid gzip body: ${err.message}`)));
       gunzip.on('end', settle);
     }
     armIdle();
@@ -181,7 +180,7 @@ export function readBody(
       else settle();
     });
     req.on('error', (err) => {
-      fail(new BodyError(400, `request body could not be read: ${err.message}`));
+      fail(new BodyError('malformed', `request body could not be read: ${err.message}`));
       settle();
     });
   });

@@ -21,7 +21,7 @@ export interface DecodeRequest {
 
 export type DecodeResponse =
   | { id: number; ok: true; received: number; records: SpanRecord[]; rejected: Rejection[] }
-  | { id: number; ok: false; decodeError: 400 | 413 | null; message: string };
+  | { id: number; ok: false; decodeError: 'malformed' | 'too_large' | null; message: string };
 
 export interface Decoded {
   readonly received: number;

@@ -20,7 +20,7 @@ parentPort?.on('message', (req: DecodeRequest) => {
     res = {
       id: req.id,
       ok: false,
-      decodeError: err instanceof DecodeError ? err.statusCode : null,
+      decodeError: err instanceof DecodeError ? (err.kind as 'malformed' | 'too_large') : null,
       message: err instanceof Error ? err.message : String(err),
     };
   }

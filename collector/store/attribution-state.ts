@@ -11,21 +11,9 @@
  */
 import { type AttributedSpan, type Attribution, effectiveCustomer, type SpanRecord } from '../../src/records.ts';
 import { type ChainNode, missingParents, resolveTrace } from '../pipeline/attribution.ts';
-import type { AttributionUpdate } from './span-writes.ts';
+import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
 
-export interface PendingSpan extends ChainNode {
-  readonly traceId: string;
-  readonly resourceCustomer: string | null;
-  readonly tsMicros: bigint;
-  /** What the span adds to the rollup, moved when its customer is resolved. */
-  readonly costPicocents: bigint | null;
-  readonly revenuePicocents: bigint | null;
-}
-
-export interface SettledSpan extends Attribution {
-  readonly traceId: string;
-  readonly spanId: string;
-}
+export type { PendingSpan, SettledSpan } from './attribution-types.ts';
 
 export type SettledLoader = (keys: Array<{ traceId: string; spanId: string }>) => Promise<SettledSpan[]>;
 

@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { EventInput } from '../events/validate.ts';
-import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
+import { appendRows } from './appender.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { appendRecord } from './record-row.ts';
 import { RollupDeltas } from './rollup.ts';
 import { inTransaction } from './span-writes.ts';
 
@@ -171,36 +172,37 @@ async function appendEvents(
   await appendRows(conn, 'records', (app) => {
     for (const { id, e, rootKey, rootPending } of rows) {
       const nanos = e.timestampMicros * 1000n;
-      const key = keys.get(e.customerExternalId);
-      app.appendVarchar('event');
-      app.appendVarchar('');
-      app.appendVarchar(id);
-      appendVarcharOrNull(app, e.parentId);
-      app.appendVarchar(e.name);
-      app.appendUInteger(0);
-      app.appendNull(); // service_name
-      app.appendVarchar('');
-      app.appendUBigInt(nanos);
-      app.appendUBigInt(nanos);
-      app.appendTimestamp(timestampValue(e.timestampMicros));
-      app.appendUInteger(0);
-      app.appendVarchar(e.customerExternalId); // customer_own
-      app.appendNull(); // resource_customer
-      app.appendVarchar(e.customerExternalId); // chain_customer
-      app.appendBoolean(false);
-      app.appendVarchar(e.customerExternalId);
-      if (key === undefined) app.appendNull();
-      else app.appendInteger(key);
-      appendMoneyOrNull(app, e.costPicocents);
-      appendVarcharOrNull(app, e.costPicocents === null ? null : 'provided');
-      appendMoneyOrNull(app, e.revenuePicocents);
-      app.appendVarchar(attributesJson(e));
-      app.appendTimestamp(ingested);
-      appendVarcharOrNull(app, e.llm?.vendor.toLowerCase() ?? null);
-      appendVarcharOrNull(app, e.llm?.model ?? null);
-      app.appendVarchar(rootKey);
-      app.appendBoolean(rootPending);
-      app.endRow();
+      appendRecord(
+        app,
+        {
+          source: 'event',
+          traceId: '',
+          spanId: id,
+          parentSpanId: e.parentId,
+          name: e.name,
+          kind: 0,
+          serviceName: null,
+          scopeName: '',
+          startTimeUnixNano: nanos,
+          endTimeUnixNano: nanos,
+          statusCode: 0,
+          customerOwn: e.customerExternalId,
+          resourceCustomer: null,
+          chainCustomer: e.customerExternalId,
+          attributionPending: false,
+          customerId: e.customerExternalId,
+          customerKey: keys.get(e.customerExternalId),
+          costPicocents: e.costPicocents,
+          costSource: e.costPicocents === null ? null : 'provided',
+          revenuePicocents: e.revenuePicocents,
+          attributesJson: attributesJson(e),
+          llmVendor: e.llm?.vendor.toLowerCase() ?? null,
+          llmModel: e.llm?.model ?? null,
+          rootKey,
+          rootPending,
+        },
+        ingested,
+      );
     }
   });
 }

@@ -14,6 +14,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SpanRecord } from '../../src/records.ts';
+import { CollectorError } from '../errors.ts';
 import type { EventInput } from '../events/validate.ts';
 import type { AttributionState } from './attribution-state.ts';
 import type { CustomerRegistry } from './customers.ts';
@@ -22,31 +23,25 @@ import { type EventsWritten, writeEventRequests } from './event-writes.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 import { isDataRefusal } from './store-errors.ts';
 
-export class OverloadedError extends Error {
+export class OverloadedError extends CollectorError {
   override readonly name = 'OverloadedError';
-  constructor(
-    readonly retryAfterSeconds: number,
-    message = 'ingest queue is full (records waiting for commit); retry later',
-  ) {
-    super(message);
+  constructor(retryAfterSeconds: number, message = 'ingest queue is full (records waiting for commit); retry later') {
+    super('overloaded', message, retryAfterSeconds);
   }
 }
 
-export class UnavailableError extends Error {
+export class UnavailableError extends CollectorError {
   override readonly name = 'UnavailableError';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
+  constructor(message: string, retryAfterSeconds: number) {
+    super('unavailable', message, retryAfterSeconds);
   }
 }
 
 /** The store refused this request's own data (e.g. a value it cannot hold): permanent, the client's to fix. */
-export class DataRefusedError extends Error {
+export class DataRefusedError extends CollectorError {
   override readonly name = 'DataRefusedError';
   constructor() {
-    super("the store refused this request's data (store_refused); nothing from it was stored");
+    super('refused', "the store refused this request's data (store_refused); nothing from it was stored");
   }
 }
 

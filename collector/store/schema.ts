@@ -66,37 +66,7 @@ export const CREATE_SCHEMA: readonly string[] = [
   )`,
 ];
 
-/** Column order used by the Appender (staging table has the same columns, no key). */
-export const RECORD_COLUMNS = [
-  'source',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'name',
-  'kind',
-  'service_name',
-  'scope_name',
-  'start_time_unix_nano',
-  'end_time_unix_nano',
-  'ts',
-  'status_code',
-  'customer_own',
-  'resource_customer',
-  'chain_customer',
-  'attribution_pending',
-  'customer_id',
-  'customer_key',
-  'cost_amount',
-  'cost_source',
-  'revenue_amount',
-  'attributes',
-  'ingested_at',
-  'llm_vendor',
-  'llm_model',
-  'root_key',
-  'root_pending',
-] as const;
-
+/** Row layout (column order for the Appender): store/record-row.ts. */
 export const CREATE_STAGING: readonly string[] = [
   `CREATE TEMP TABLE IF NOT EXISTS stage_rollup (
     customer_key INTEGER NOT NULL,

@@ -5,26 +5,15 @@
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
-import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
-import type { PendingSpan, SettledSpan } from './attribution-state.ts';
+import { appendRows, appendVarcharOrNull } from './appender.ts';
+import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
 import type { CustomerPlan, CustomerRegistry } from './customers.ts';
 import { decimal } from './metric-reads.ts';
+import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
 
-export interface AttributionUpdate {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly chainCustomer: string | null;
-  readonly pending: boolean;
-  readonly customerId: string | null;
-  /** The customer the span had while pending (its resource's, or none). */
-  readonly previousCustomerId: string | null;
-  /** Start of the span, µs: the sighting time if this makes a customer appear. */
-  readonly tsMicros: bigint;
-  readonly costPicocents: bigint | null;
-  readonly revenuePicocents: bigint | null;
-}
+export type { AttributionUpdate } from './attribution-types.ts';
 
 export interface BatchWritten {
   readonly inserted: number;
@@ -171,34 +160,37 @@ async function appendSpans(
     for (let i = 0; i < spans.length; i++) {
       const { record: s, attribution: a } = spans[i] as AttributedSpan;
       const customerId = customerIds[i] ?? null;
-      app.appendVarchar('span');
-      app.appendVarchar(s.traceId);
-      app.appendVarchar(s.spanId);
-      appendVarcharOrNull(app, s.parentSpanId);
-      app.appendVarchar(s.name);
-      app.appendUInteger(s.kind);
-      appendVarcharOrNull(app, s.serviceName);
-      app.appendVarchar(s.scopeName);
-      app.appendUBigInt(s.startTimeUnixNano);
-      app.appendUBigInt(s.endTimeUnixNano);
-      app.appendTimestamp(timestampValue(s.startTimeUnixNano / 1000n));
-      app.appendUInteger(s.statusCode);
-      appendVarcharOrNull(app, s.customerOwn);
-      appendVarcharOrNull(app, s.resourceCustomer);
-      appendVarcharOrNull(app, a.chainCustomer);
-      app.appendBoolean(a.pending);
-      appendVarcharOrNull(app, customerId);
-      appendKey(app, customerId, keys);
-      appendMoneyOrNull(app, s.costPicocents);
-      appendVarcharOrNull(app, s.costSource);
-      appendMoneyOrNull(app, s.revenuePicocents);
-      app.appendVarchar(s.attributesJson);
-      app.appendTimestamp(ingested);
-      appendVarcharOrNull(app, s.llmVendor);
-      appendVarcharOrNull(app, s.llmModel);
-      app.appendNull(); // root_key: a span's tree is its trace
-      app.appendBoolean(false);
-      app.endRow();
+      appendRecord(
+        app,
+        {
+          source: 'span',
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId,
+          name: s.name,
+          kind: s.kind,
+          serviceName: s.serviceName,
+          scopeName: s.scopeName,
+          startTimeUnixNano: s.startTimeUnixNano,
+          endTimeUnixNano: s.endTimeUnixNano,
+          statusCode: s.statusCode,
+          customerOwn: s.customerOwn,
+          resourceCustomer: s.resourceCustomer,
+          chainCustomer: a.chainCustomer,
+          attributionPending: a.pending,
+          customerId,
+          customerKey: customerId === null ? undefined : keys.get(customerId),
+          costPicocents: s.costPicocents,
+          costSource: s.costSource,
+          revenuePicocents: s.revenuePicocents,
+          attributesJson: s.attributesJson,
+          llmVendor: s.llmVendor,
+          llmModel: s.llmModel,
+          rootKey: null,
+          rootPending: false,
+        },
+        ingested,
+      );
     }
   });
 }

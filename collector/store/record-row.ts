@@ -1,0 +1,68 @@
+/**
+ * The one layout of a `records` row (schema.ts): spans and events are both written through `appendRecord`,
+ * so the 27 positional Appender columns are listed once, in table order.
+ */
+import { type DuckDBAppender, timestampValue } from '@duckdb/node-api';
+import { appendMoneyOrNull, appendVarcharOrNull } from './appender.ts';
+
+export interface RecordRow {
+  readonly source: 'span' | 'event';
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | null;
+  readonly name: string;
+  readonly kind: number;
+  readonly serviceName: string | null;
+  readonly scopeName: string;
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
+  readonly statusCode: number;
+  readonly customerOwn: string | null;
+  readonly resourceCustomer: string | null;
+  readonly chainCustomer: string | null;
+  readonly attributionPending: boolean;
+  readonly customerId: string | null;
+  readonly customerKey: number | undefined;
+  readonly costPicocents: bigint | null;
+  readonly costSource: string | null;
+  readonly revenuePicocents: bigint | null;
+  readonly attributesJson: string;
+  readonly llmVendor: string | null;
+  readonly llmModel: string | null;
+  /** Events: the id of the event tree's root; spans: null (their tree is the trace). */
+  readonly rootKey: string | null;
+  readonly rootPending: boolean;
+}
+
+/** Appends one row; `ingestedAt` is shared by the batch (a TIMESTAMP value made once). */
+export function appendRecord(app: DuckDBAppender, r: RecordRow, ingestedAt: ReturnType<typeof timestampValue>): void {
+  app.appendVarchar(r.source);
+  app.appendVarchar(r.traceId);
+  app.appendVarchar(r.spanId);
+  appendVarcharOrNull(app, r.parentSpanId);
+  app.appendVarchar(r.name);
+  app.appendUInteger(r.kind);
+  appendVarcharOrNull(app, r.serviceName);
+  app.appendVarchar(r.scopeName);
+  app.appendUBigInt(r.startTimeUnixNano);
+  app.appendUBigInt(r.endTimeUnixNano);
+  app.appendTimestamp(timestampValue(r.startTimeUnixNano / 1000n)); // ts: the start, µs
+  app.appendUInteger(r.statusCode);
+  appendVarcharOrNull(app, r.customerOwn);
+  appendVarcharOrNull(app, r.resourceCustomer);
+  appendVarcharOrNull(app, r.chainCustomer);
+  app.appendBoolean(r.attributionPending);
+  appendVarcharOrNull(app, r.customerId);
+  if (r.customerKey === undefined) app.appendNull();
+  else app.appendInteger(r.customerKey);
+  appendMoneyOrNull(app, r.costPicocents);
+  appendVarcharOrNull(app, r.costSource);
+  appendMoneyOrNull(app, r.revenuePicocents);
+  app.appendVarchar(r.attributesJson);
+  app.appendTimestamp(ingestedAt);
+  appendVarcharOrNull(app, r.llmVendor);
+  appendVarcharOrNull(app, r.llmModel);
+  appendVarcharOrNull(app, r.rootKey);
+  app.appendBoolean(r.rootPending);
+  app.endRow();
+}
