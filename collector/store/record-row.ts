@@ -3,32 +3,17 @@
  * so the 27 positional Appender columns are listed once, in table order.
  */
 import { type DuckDBAppender, timestampValue } from '@duckdb/node-api';
+import type { SpanRecord } from '../../src/records.ts';
 import { appendMoneyOrNull, appendVarcharOrNull } from './appender.ts';
 
-export interface RecordRow {
+/** A span's fields (events fill the same ones), plus what attribution and the event tree add. */
+export interface RecordRow extends Omit<SpanRecord, 'costSource'> {
   readonly source: 'span' | 'event';
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string | null;
-  readonly name: string;
-  readonly kind: number;
-  readonly serviceName: string | null;
-  readonly scopeName: string;
-  readonly startTimeUnixNano: bigint;
-  readonly endTimeUnixNano: bigint;
-  readonly statusCode: number;
-  readonly customerOwn: string | null;
-  readonly resourceCustomer: string | null;
+  readonly costSource: string | null;
   readonly chainCustomer: string | null;
   readonly attributionPending: boolean;
   readonly customerId: string | null;
   readonly customerKey: number | undefined;
-  readonly costPicocents: bigint | null;
-  readonly costSource: string | null;
-  readonly revenuePicocents: bigint | null;
-  readonly attributesJson: string;
-  readonly llmVendor: string | null;
-  readonly llmModel: string | null;
   /** Events: the id of the event tree's root; spans: null (their tree is the trace). */
   readonly rootKey: string | null;
   readonly rootPending: boolean;
