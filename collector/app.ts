@@ -21,6 +21,7 @@ import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
 import type { Database } from './store/database.ts';
 import type { IngestQueue } from './store/ingest-queue.ts';
+import { createStore } from './store/store.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -77,6 +78,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const jsonBudget = new UploadBudget(config.uploadBudgetBytes - otlpBudget.capacityBytes);
   const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const authorize = createAuthorizer(config.tokens);
+  // Routes see the store's domain methods, never a connection.
+  const store = createStore(deps.db, deps.queue);
 
   const enforce = async (scope: Scope, request: FastifyRequest, reply: FastifyReply) => {
     const outcome = authorize(scope, request.headers.authorization);
@@ -125,14 +128,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     response: { 200: STATUS_BODY, 503: STATUS_BODY },
   };
   app.get('/readyz', { config: { scope: 'public' }, schema: readiness }, async (_request, reply) => {
-    const ready =
-      deps.queue.healthy &&
-      (await deps.db
-        .read((c) => c.run('SELECT 1'))
-        .then(
-          () => true,
-          () => false,
-        ));
+    const ready = await store.ready();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
   });
   const prometheus = {
@@ -155,15 +151,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     budget: otlpBudget,
     idleTimeoutMs,
   });
-  await app.register(tracesApi, { db: deps.db });
-  await app.register(metricsApi, { db: deps.db });
-  await app.register(customerMetricsApi, { db: deps.db });
+  await app.register(tracesApi, { store });
+  await app.register(metricsApi, { store });
+  await app.register(customerMetricsApi, { store });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under their share of the upload budget.
     useBoundedJsonBodies(writes, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs });
     await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
-    await writes.register(customersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+    await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
   });
   await app.register(dashboard);
   return app;

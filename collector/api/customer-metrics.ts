@@ -10,10 +10,9 @@ import { MAX_OFFSET } from '../limits.ts';
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
 import { ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
-import { costDrivers, GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
-import { CUSTOMER_SORTS, type CustomerSort, customerMetrics } from '../store/customer-metric-reads.ts';
-import type { Database } from '../store/database.ts';
-import { customerKeysOf } from '../store/metric-reads.ts';
+import { GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
+import { CUSTOMER_SORTS, type CustomerSort } from '../store/customer-metric-reads.ts';
+import type { Store } from '../store/store.ts';
 
 interface WindowQuery {
   start_date: string;
@@ -50,7 +49,7 @@ function windowMicros(q: WindowQuery): { fromMicros: bigint; toMicros: bigint } 
 
 const money = (p: bigint) => picocentsToNumber(p);
 
-export async function customerMetricsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+export async function customerMetricsApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
   app.get<{ Querystring: WindowQuery & { sort: CustomerSort; limit: number; offset: number; query?: string } }>(
     '/v1/metrics/customers',
     {
@@ -70,15 +69,13 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
-      const { rows, total, allCosts, unattributedCosts } = await deps.db.read((conn) =>
-        customerMetrics(conn, {
-          ...window,
-          sort: q.sort,
-          limit: q.limit,
-          offset: q.offset,
-          ...(q.query ? { query: q.query } : {}),
-        }),
-      );
+      const { rows, total, allCosts, unattributedCosts } = await deps.store.customerMetrics({
+        ...window,
+        sort: q.sort,
+        limit: q.limit,
+        offset: q.offset,
+        ...(q.query ? { query: q.query } : {}),
+      });
       return {
         items: rows.map((r) => {
           const profit = r.revenue - r.costs;
@@ -121,10 +118,7 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { db: Datab
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
-      const { groups, total } = await deps.db.read(async (conn) => {
-        const customerKeys = q.customer_id === undefined ? null : await customerKeysOf(conn, [q.customer_id]);
-        return costDrivers(conn, { ...window, customerKeys }, q.group_by, q.limit);
-      });
+      const { groups, total } = await deps.store.costDrivers(window, q.customer_id, q.group_by, q.limit);
       return {
         group_by: q.group_by,
         customer_id: q.customer_id ?? null,

@@ -8,8 +8,7 @@ import { parseTimestamp, TIMESTAMP_FORMAT } from '../events/validate.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { CUSTOMER, CUSTOMER_LIST, errors, READ_ERRORS, WRITE_ERRORS } from '../http/schemas.ts';
 import { MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
-import type { Database } from '../store/database.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import type { Store } from '../store/store.ts';
 
 interface CustomerBody {
   external_id: string;
@@ -18,30 +17,11 @@ interface CustomerBody {
   created_at?: string | null;
 }
 
-const CUSTOMER_COLUMNS = `external_id, name, email, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ')`;
-
-function toCustomer(r: unknown[]) {
-  return {
-    external_id: String(r[0]),
-    name: r[1] === null ? null : String(r[1]),
-    email: r[2] === null ? null : String(r[2]),
-    created_at: String(r[3]),
-  };
-}
-
 export async function customersApi(
   app: FastifyInstance,
-  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint },
+  deps: { store: Store; nowMicros: () => bigint },
 ): Promise<void> {
-  const readOne = (externalId: string) =>
-    deps.db.read(async (conn) => {
-      const r = await conn.runAndReadAll(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE external_id = ?`, [
-        externalId,
-      ]);
-      const row = r.getRows()[0];
-      return row ? toCustomer(row) : null;
-    });
-
+  const { store } = deps;
   app.post<{ Body: CustomerBody }>(
     '/v1/customers',
     {
@@ -85,18 +65,8 @@ export async function customersApi(
         email: text(b.email),
         createdAtMicros,
       };
-      await deps.queue.exclusive(async (conn, customers) => {
-        await conn.run('BEGIN TRANSACTION');
-        try {
-          const plan = await customers.upsert(conn, upsert, deps.nowMicros());
-          await conn.run('COMMIT');
-          customers.apply(plan);
-        } catch (err) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      });
-      return readOne(upsert.externalId);
+      await store.upsertCustomer(upsert, deps.nowMicros());
+      return store.customer(upsert.externalId);
     },
   );
 
@@ -116,7 +86,7 @@ export async function customersApi(
       },
     },
     async (request) => {
-      const c = await readOne(canonicalText(request.params.external_id));
+      const c = await store.customer(canonicalText(request.params.external_id));
       if (c === null) throw new HttpError(404, `customer ${request.params.external_id} not found`);
       return c;
     },
@@ -143,21 +113,8 @@ export async function customersApi(
     },
     async (request) => {
       const { limit, offset, query } = request.query;
-      return deps.db.read(async (conn) => {
-        const where = query
-          ? `WHERE contains(lower(external_id || ' ' || coalesce(name, '') || ' ' || coalesce(email, '')), lower(?))`
-          : '';
-        const params = query ? [query] : [];
-        const rows = await conn.runAndReadAll(
-          `SELECT ${CUSTOMER_COLUMNS} FROM customers ${where} ORDER BY created_at, external_id LIMIT ? OFFSET ?`,
-          [...params, limit, offset],
-        );
-        const total = await conn.runAndReadAll(`SELECT count(*) FROM customers ${where}`, params);
-        return {
-          items: rows.getRows().map(toCustomer),
-          pagination: { total_count: Number(total.getRows()[0]?.[0]), limit, offset },
-        };
-      });
+      const { items, total } = await store.customers({ limit, offset, query });
+      return { items, pagination: { total_count: total, limit, offset } };
     },
   );
 }

@@ -8,8 +8,8 @@ import { key, localToUtcMs, nextPeriod, periodStarts, ZoneRange } from '../metri
 import { computeMetrics } from '../metrics/compute.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import { type MetricsQuery, parseMetricsQuery, type RawMetricsQuery } from '../metrics/params.ts';
-import type { Database } from '../store/database.ts';
-import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from '../store/metric-reads.ts';
+import type { MetricScope } from '../store/metric-reads.ts';
+import type { Store } from '../store/store.ts';
 
 export const METRICS_QUERYSTRING = {
   type: 'object',
@@ -25,7 +25,7 @@ export const METRICS_QUERYSTRING = {
   },
 } as const;
 
-export async function metricsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+export async function metricsApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
   app.get<{ Querystring: RawMetricsQuery }>(
     '/v1/metrics',
     {
@@ -37,11 +37,11 @@ export async function metricsApi(app: FastifyInstance, deps: { db: Database }): 
         response: { 200: METRICS_RESPONSE, ...READ_ERRORS },
       },
     },
-    async (request) => runMetrics(deps.db, parseMetricsQuery(request.query)),
+    async (request) => runMetrics(deps.store, parseMetricsQuery(request.query)),
   );
 }
 
-export async function runMetrics(db: Database, q: MetricsQuery) {
+export async function runMetrics(store: Store, q: MetricsQuery) {
   const periods = periodStarts(q.start, q.end, q.interval);
   const first = periods[0];
   const last = periods[periods.length - 1];
@@ -49,13 +49,12 @@ export async function runMetrics(db: Database, q: MetricsQuery) {
   const fromMs = localToUtcMs(first, q.timezone);
   const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
   const zone = ZoneRange.create(q.timezone, fromMs, toMs);
-  const customerKeys =
-    q.customerIds === null ? null : await db.read((conn) => customerKeysOf(conn, q.customerIds ?? []));
+  const customerKeys = q.customerIds === null ? null : await store.customerKeys(q.customerIds);
   const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
   // Two independent scans: run them on two pooled connections at once.
   const [buckets, totals] = await Promise.all([
-    db.read((conn) => bucketSums(conn, scope, q.interval, zone.segments)),
-    db.read((conn) => rangeTotals(conn, scope)),
+    store.bucketSums(scope, q.interval, zone.segments),
+    store.rangeTotals(scope),
   ]);
   const computed = computeMetrics({
     periods: periods.map((p) => buckets.get(key(p)) ?? { revenue: 0n, costs: 0n, activeUsers: 0 }),

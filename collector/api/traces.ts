@@ -7,8 +7,8 @@ import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { COST_TRACE, errors, READ_ERRORS, TRACE_LIST } from '../http/schemas.ts';
 import { MAX_OFFSET } from '../limits.ts';
-import type { Database } from '../store/database.ts';
-import { listTraces, readTraceSpans, TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
+import { TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
+import type { Store } from '../store/store.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 import { buildCostTrace, isoNanos } from './trace-tree.ts';
 
@@ -23,8 +23,8 @@ interface ListQuery {
   offset: number;
 }
 
-export async function tracesApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
-  const { db } = deps;
+export async function tracesApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
+  const { store } = deps;
 
   app.get<{ Params: { trace_id: string } }>(
     '/v1/traces/:trace_id',
@@ -47,7 +47,7 @@ export async function tracesApi(app: FastifyInstance, deps: { db: Database }): P
         throw new InputError([{ loc: ['path', 'trace_id'], msg: 'must be 32 hex digits', type: 'value_error' }]);
       }
       const traceId = raw.toLowerCase();
-      const spans = await db.read((conn) => readTraceSpans(conn, traceId));
+      const spans = await store.traceSpans(traceId);
       if (spans.length === 0) throw new HttpError(404, `trace ${traceId} not found`);
       return buildCostTrace(traceId, spans);
     },
@@ -84,16 +84,14 @@ export async function tracesApi(app: FastifyInstance, deps: { db: Database }): P
           { loc: ['query', 'end_date'], msg: 'end_date is before start_date', type: 'value_error' },
         ]);
       }
-      const { items, total } = await db.read((conn) =>
-        listTraces(conn, {
-          ...(q.customer_id === undefined ? {} : { customerId: q.customer_id }),
-          ...(fromMicros === undefined ? {} : { fromMicros }),
-          ...(toMicros === undefined ? {} : { toMicros }),
-          sort: q.sort,
-          limit: q.limit,
-          offset: q.offset,
-        }),
-      );
+      const { items, total } = await store.listTraces({
+        ...(q.customer_id === undefined ? {} : { customerId: q.customer_id }),
+        ...(fromMicros === undefined ? {} : { fromMicros }),
+        ...(toMicros === undefined ? {} : { toMicros }),
+        sort: q.sort,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return {
         items: items.map((t) => ({
           trace_id: t.traceId,

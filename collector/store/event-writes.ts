@@ -12,7 +12,7 @@ import { appendRows } from './appender.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas } from './rollup.ts';
-import { inTransaction } from './span-writes.ts';
+import { transaction } from './transaction.ts';
 
 export const MAX_DEPTH = 100;
 
@@ -54,7 +54,7 @@ export async function writeEventRequests(
       origin.set(id, request);
     }
   });
-  const result = await inTransaction(conn, async () => {
+  const result = await transaction(conn, async (afterCommit) => {
     for (const id of await existingIds(conn, [...byId.keys()])) byId.delete(id);
     const rows = [...byId.values()];
     const sightings = new Map<string, bigint>();
@@ -63,6 +63,7 @@ export async function writeEventRequests(
       if (prev === undefined || e.timestampMicros < prev) sightings.set(e.customerExternalId, e.timestampMicros);
     }
     const { keys, plan } = await customers.record(conn, sightings);
+    afterCommit(() => customers.apply(plan));
     const outside = rows.map((r) => r.e.parentId).filter((p): p is string => p !== null && !byId.has(p));
     const stored = await storedNodes(conn, outside);
     for (const r of rows) resolveRoot(r, byId, stored);
@@ -75,9 +76,8 @@ export async function writeEventRequests(
       }
       await rollup.apply(conn);
     }
-    return { rows, plan };
+    return { rows };
   });
-  customers.apply(result.plan);
   const inserted = requests.map(() => 0);
   for (const r of result.rows) {
     const request = origin.get(r.id) as number;

@@ -264,9 +264,8 @@ export class IngestQueue {
       plan.updates,
       this.options.nowMicros(),
       this.customers,
+      () => this.attribution.apply(plan),
     );
-    this.attribution.apply(plan);
-    this.customers.apply(written.customers);
     this.succeeded();
     this.observer.committed('spans', records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
     for (const item of items) item.resolve();

@@ -7,17 +7,17 @@ import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
 import { appendRows, appendVarcharOrNull } from './appender.ts';
 import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
-import type { CustomerPlan, CustomerRegistry } from './customers.ts';
+import type { CustomerRegistry } from './customers.ts';
 import { decimal } from './metric-reads.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
+import { transaction } from './transaction.ts';
 
 export type { AttributionUpdate } from './attribution-types.ts';
 
 export interface BatchWritten {
   readonly inserted: number;
-  readonly customers: CustomerPlan;
 }
 
 export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
@@ -36,13 +36,17 @@ export async function writeSpanBatch(
   updates: readonly AttributionUpdate[],
   ingestedAtMicros: bigint,
   customers: CustomerRegistry,
+  /** Memory to update once the batch has committed (the attribution state). */
+  onCommit: () => void,
 ): Promise<BatchWritten> {
   // Each span's customer, resolved once: sightings, rows and rollup all need it.
   const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
   const sightings = customerSightings(spans, customerIds, updates);
   try {
-    return await inTransaction(conn, async () => {
+    return await transaction(conn, async (afterCommit) => {
       const { keys, plan } = await customers.record(conn, sightings);
+      afterCommit(() => customers.apply(plan));
+      afterCommit(onCommit);
       if (spans.length > 0) await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
       await applyUpdates(conn, updates, keys);
       const rollup = new RollupDeltas();
@@ -52,13 +56,15 @@ export async function writeSpanBatch(
       });
       addUpdateMoves(rollup, updates, keys, customers);
       await rollup.apply(conn);
-      return { inserted: spans.length, customers: plan };
+      return { inserted: spans.length };
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
-  return inTransaction(conn, async () => {
+  return transaction(conn, async (afterCommit) => {
     const { keys, plan } = await customers.record(conn, sightings);
+    afterCommit(() => customers.apply(plan));
+    afterCommit(onCommit);
     await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
     // Only rows not stored before count in the rollup.
     await stageRollupFrom(
@@ -73,7 +79,7 @@ export async function writeSpanBatch(
     const rollup = new RollupDeltas();
     addUpdateMoves(rollup, updates, keys, customers);
     await rollup.apply(conn);
-    return { inserted: result.rowsChanged, customers: plan };
+    return { inserted: result.rowsChanged };
   });
 }
 
@@ -116,18 +122,6 @@ function customerSightings(
   });
   for (const u of updates) see(u.customerId, u.tsMicros);
   return seen;
-}
-
-export async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    const result = await fn();
-    await conn.run('COMMIT');
-    return result;
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
 }
 
 async function applyUpdates(
