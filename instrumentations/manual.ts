@@ -7,19 +7,22 @@ import {
   ATTR_COST_SOURCE,
   ATTR_REVENUE_AMOUNT,
   ATTR_REVENUE_CURRENCY,
+  type CostMethod,
+  DEFAULT_CURRENCY,
+  SUPPORTED_CURRENCIES,
 } from './semconv.ts';
 
 /** Sets the active span's own cost (cents, ≥ 0). Returns false (and logs via diag) when it cannot. */
-export function recordCost(amountCents: number | string, currency = 'usd'): boolean {
+export function recordCost(amountCents: number | string, currency = DEFAULT_CURRENCY): boolean {
   return record(amountCents, currency, false, (span, amount) => {
     span.setAttribute(ATTR_COST_AMOUNT, amount);
     span.setAttribute(ATTR_COST_CURRENCY, currency.toLowerCase());
-    span.setAttribute(ATTR_COST_SOURCE, 'manual');
+    span.setAttribute(ATTR_COST_SOURCE, 'manual' satisfies CostMethod);
   });
 }
 
 /** Sets revenue booked by the active span (cents; negative for refunds). */
-export function recordRevenue(amountCents: number | string, currency = 'usd'): boolean {
+export function recordRevenue(amountCents: number | string, currency = DEFAULT_CURRENCY): boolean {
   return record(amountCents, currency, true, (span, amount) => {
     span.setAttribute(ATTR_REVENUE_AMOUNT, amount);
     span.setAttribute(ATTR_REVENUE_CURRENCY, currency.toLowerCase());
@@ -38,7 +41,7 @@ function record(
     return false;
   }
   const parsed = parseAmount(amountCents);
-  if (!parsed.ok || (!allowNegative && parsed.picocents < 0n) || currency.toLowerCase() !== 'usd') {
+  if (!parsed.ok || (!allowNegative && parsed.picocents < 0n) || !SUPPORTED_CURRENCIES.has(currency.toLowerCase())) {
     diag.warn(`costtrace: ignored amount ${String(amountCents)} ${currency}`);
     return false;
   }

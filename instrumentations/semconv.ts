@@ -2,15 +2,15 @@
 export {
   ATTR_COST_AMOUNT,
   ATTR_COST_CURRENCY,
+  ATTR_COST_SOURCE,
+  ATTR_COST_UNPRICED,
   ATTR_CUSTOMER_ID,
   ATTR_REVENUE_AMOUNT,
   ATTR_REVENUE_CURRENCY,
+  type CostMethod,
+  DEFAULT_CURRENCY,
+  SUPPORTED_CURRENCIES,
 } from '../src/semconv.ts';
-
-/** How a `_cost` was computed: `llm_price_table`, `reported`, `http_rule`, `db_rule` or `manual`. */
-export const ATTR_COST_SOURCE = '_cost.source';
-/** Set (true) on an LLM span whose model has no known price: never priced at $0. */
-export const ATTR_COST_UNPRICED = '_cost.unpriced';
 
 export const HTTP_HOST_KEYS = ['server.address', 'net.peer.name', 'http.host'] as const;
 export const HTTP_METHOD_KEYS = ['http.request.method', 'http.method'] as const;

@@ -1,6 +1,9 @@
 import type { Picocents } from './money.ts';
 
-/** Where a record's cost came from (CONTRACT.md §2). */
+/**
+ * Where a record's cost came from (CONTRACT.md §2): `provided` by the sender (the SDK's `_cost.source` then says
+ * how: src/semconv.ts CostMethod), `inferred` by the collector from token usage, or `unpriced`.
+ */
 export type CostSource = 'provided' | 'inferred' | 'unpriced';
 
 /** Which rule gave a record its customer: its own attribute, an ancestor span, or its resource. */

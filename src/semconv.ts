@@ -13,8 +13,18 @@ export const ATTR_REVENUE = '_revenue';
 export const ATTR_REVENUE_AMOUNT = '_revenue.amount';
 export const ATTR_REVENUE_CURRENCY = '_revenue.currency';
 
-/** Currencies accepted for `_cost` / `_revenue` (compared case-insensitively). */
-export const SUPPORTED_CURRENCIES: ReadonlySet<string> = new Set(['usd']);
+/** Currencies accepted for `_cost` / `_revenue` (compared case-insensitively), and the one written by default. */
+export const DEFAULT_CURRENCY = 'usd';
+export const SUPPORTED_CURRENCIES: ReadonlySet<string> = new Set([DEFAULT_CURRENCY]);
+
+/**
+ * How the SDK computed a span's `_cost` (`_cost.source`). The collector stores every SDK-computed cost as
+ * `cost_source: provided` (CONTRACT.md §2) and keeps this finer method among the span's attributes.
+ */
+export const ATTR_COST_SOURCE = '_cost.source';
+export type CostMethod = 'llm_price_table' | 'reported' | 'http_rule' | 'db_rule' | 'manual';
+/** Set (true) on an LLM span whose model has no known price: never priced at $0. */
+export const ATTR_COST_UNPRICED = '_cost.unpriced';
 
 /**
  * Attribute key prefixes kept on stored spans (shown in cost traces and used for cost drivers).

@@ -10,7 +10,14 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import { formatPicocents, type Picocents } from '../../src/money.ts';
 import { priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
 import { dbCost, httpCost, type SpanFacts } from '../rules.ts';
-import { ATTR_COST_AMOUNT, ATTR_COST_CURRENCY, ATTR_COST_SOURCE, ATTR_COST_UNPRICED } from '../semconv.ts';
+import {
+  ATTR_COST_AMOUNT,
+  ATTR_COST_CURRENCY,
+  ATTR_COST_SOURCE,
+  ATTR_COST_UNPRICED,
+  type CostMethod,
+  DEFAULT_CURRENCY,
+} from '../semconv.ts';
 import type { CostRules } from '../types.ts';
 
 export class CostSpanProcessor implements SpanProcessor {
@@ -62,8 +69,8 @@ export class CostSpanProcessor implements SpanProcessor {
   }
 }
 
-function set(span: Span, picocents: Picocents, source: string): void {
+function set(span: Span, picocents: Picocents, source: CostMethod): void {
   span.setAttribute(ATTR_COST_AMOUNT, formatPicocents(picocents));
-  span.setAttribute(ATTR_COST_CURRENCY, 'usd');
+  span.setAttribute(ATTR_COST_CURRENCY, DEFAULT_CURRENCY);
   span.setAttribute(ATTR_COST_SOURCE, source);
 }
