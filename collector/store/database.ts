@@ -3,7 +3,33 @@
  * One connection is reserved for the writer; reads use a small pool of their own connections.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { CREATE_SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { BASE_SCHEMA_VERSION, MIGRATIONS, type Migration, migrate, SchemaError } from './migrations.ts';
+import { CREATE_SCHEMA } from './schema.ts';
+
+/** The file's schema version; a new (empty) file gets the base layout first. */
+async function schemaVersion(writer: DuckDBConnection, path: string): Promise<number> {
+  const tables = (
+    await writer.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'`)
+  )
+    .getRows()
+    .map(([name]) => String(name));
+  if (tables.length === 0) {
+    await writer.run('BEGIN TRANSACTION');
+    for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
+    await writer.run(`INSERT INTO costtrace_meta VALUES ('schema_version', '${BASE_SCHEMA_VERSION}')`);
+    await writer.run('COMMIT');
+    return BASE_SCHEMA_VERSION;
+  }
+  if (!tables.includes('costtrace_meta')) {
+    throw new SchemaError(
+      `${path} is a DuckDB file but not a costtrace database (no costtrace_meta table); not opened.`,
+    );
+  }
+  const rows = (await writer.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows();
+  const version = Number(rows[0]?.[0]);
+  if (!Number.isInteger(version)) throw new SchemaError(`${path} has no readable schema version; not opened.`);
+  return version;
+}
 
 export interface Database {
   readonly writer: DuckDBConnection;
@@ -20,7 +46,11 @@ const READ_POOL_SIZE = 4;
  */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '2GB';
 
-export async function openDatabase(path: string, memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT): Promise<Database> {
+export async function openDatabase(
+  path: string,
+  memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<Database> {
   const instance = await DuckDBInstance.create(path, {
     // Offline machines: never try to download extensions (parquet/json/icu are built in).
     autoinstall_known_extensions: 'false',
@@ -34,17 +64,12 @@ export async function openDatabase(path: string, memoryLimit = DEFAULT_DUCKDB_ME
     return conn;
   };
   const writer = await connect();
-  for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
-  await writer.run(`INSERT OR IGNORE INTO costtrace_meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
-  const version = (
-    await writer.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)
-  ).getRows();
-  if (String(version[0]?.[0]) !== String(SCHEMA_VERSION)) {
+  try {
+    await migrate(writer, path, await schemaVersion(writer, path), migrations);
+  } catch (err) {
     writer.closeSync();
     instance.closeSync();
-    throw new Error(
-      `${path} has schema version ${String(version[0]?.[0])}; this costtrace needs ${SCHEMA_VERSION}. Use a new --db file.`,
-    );
+    throw err;
   }
   const idle: DuckDBConnection[] = [];
   const all: DuckDBConnection[] = [writer];

@@ -9,7 +9,7 @@
  * `root_key` = the id of its root event once the chain is known (`root_pending` until then).
  * Spans leave `root_key` NULL: their tree is the trace.
  */
-export const SCHEMA_VERSION = 3;
+/** This file creates schema version 3 (migrations.ts BASE_SCHEMA_VERSION); later changes are migrations. */
 
 export const CREATE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS costtrace_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,

@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
 
@@ -31,6 +32,20 @@ describe('costtrace serve', () => {
     const r = spawnSync(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('refusing to listen on 0.0.0.0 without authentication');
+  });
+
+  it('refuses to start on a file it cannot upgrade or that is not ours, saying why, with exit code 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'costtrace-cli-'));
+    dirs.push(dir);
+    const foreign = join(dir, 'foreign.duckdb');
+    const instance = await DuckDBInstance.create(foreign);
+    const conn = await instance.connect();
+    await conn.run('CREATE TABLE orders (id INTEGER)');
+    conn.closeSync();
+    instance.closeSync();
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', foreign], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`costtrace: ${foreign} is a DuckDB file but not a costtrace database`);
   });
 
   it('explains an unknown command', () => {

@@ -1,0 +1,71 @@
+/**
+ * Upgrades in place: schema version 3 (the first released layout, `schema.ts`) plus an ordered list of numbered
+ * migrations. Opening a file runs the migrations it has not seen, all in one transaction: a failure rolls back
+ * and leaves the file as it was, and the collector refuses to start with a message saying what failed. A file
+ * written by a newer costtrace is refused (never downgraded). Every schema change from now on is a migration
+ * here, and `test/collector/upgrade.test.ts` opens the committed schema-3 fixture with it.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+export interface Migration {
+  /** The schema version this migration produces (consecutive from BASE_SCHEMA_VERSION + 1). */
+  readonly version: number;
+  readonly description: string;
+  up(conn: DuckDBConnection): Promise<void>;
+}
+
+/** The layout `schema.ts` creates: new files start there and run every migration, like upgraded ones. */
+export const BASE_SCHEMA_VERSION = 3;
+
+export const MIGRATIONS: readonly Migration[] = [];
+
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return BASE_SCHEMA_VERSION + migrations.length;
+}
+
+/** The file cannot be opened by this version: an upgrade failed, or it is newer or not ours. */
+export class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+}
+
+/**
+ * Brings the writer's database from `current` to the latest version in one transaction; returns the versions
+ * applied. Throws SchemaError (after ROLLBACK) when a migration fails.
+ */
+export async function migrate(
+  conn: DuckDBConnection,
+  path: string,
+  current: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const latest = latestVersion(migrations);
+  if (current > latest) {
+    throw new SchemaError(
+      `${path} was written by a newer costtrace (schema version ${current}); this one reads up to ${latest}. ` +
+        'Upgrade costtrace; the file was not changed.',
+    );
+  }
+  if (current < BASE_SCHEMA_VERSION) {
+    throw new SchemaError(`${path} has schema version ${current}, older than any released costtrace; not opened.`);
+  }
+  const pending = migrations.filter((m) => m.version > current);
+  if (pending.length === 0) return [];
+  await conn.run('BEGIN TRANSACTION');
+  let running: Migration | undefined;
+  try {
+    for (const m of pending) {
+      running = m;
+      await m.up(conn);
+    }
+    await conn.run(`UPDATE costtrace_meta SET value = ? WHERE key = 'schema_version'`, [String(latest)]);
+    await conn.run('COMMIT');
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new SchemaError(
+      `could not upgrade ${path} from schema version ${current} to ${latest}: migration ${running?.version} ` +
+        `(${running?.description}) failed: ${reason}. The file was not changed; this costtrace cannot open it.`,
+    );
+  }
+  return pending.map((m) => m.version);
+}

@@ -1,0 +1,109 @@
+/**
+ * Users keep their data across versions: a database written by the release with schema version 3
+ * (test/fixtures/schema-v3, made by its make.ts with that release's code) opens with this code and answers
+ * every question exactly as it did then; a failing migration leaves the file byte-identical and refuses to open;
+ * a file from a newer costtrace, or a DuckDB file that is not ours, is refused with a clear message.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../collector/store/database.ts';
+import { BASE_SCHEMA_VERSION, latestVersion, MIGRATIONS, type Migration } from '../../collector/store/migrations.ts';
+import { QUESTIONS } from '../fixtures/schema-v3/questions.ts';
+import { startTestCollector } from '../helpers/collector.ts';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function copyOfFixture(name: string): string {
+  const path = join(dir, `${name}.duckdb`);
+  copyFileSync(join(FIXTURE, 'costtrace.duckdb'), path);
+  return path;
+}
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('upgrades in place', () => {
+  it('lists migrations in order, consecutive from the base version', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => BASE_SCHEMA_VERSION + 1 + i));
+  });
+
+  it('opens the schema-3 fixture and answers every question exactly as that release did', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE, 'answers.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(answers)).toEqual([...QUESTIONS]);
+    const c = await startTestCollector({ dbPath: copyOfFixture('answers') });
+    try {
+      for (const q of QUESTIONS) {
+        const res = await fetch(`${c.url}${q}`);
+        expect({ q, status: res.status }).toEqual({ q, status: 200 });
+        expect({ q, body: await res.json() }).toEqual({ q, body: answers[q] });
+      }
+      const version = await c.collector.db.read(async (conn) =>
+        (await conn.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows(),
+      );
+      expect(version).toEqual([[String(latestVersion())]]);
+    } finally {
+      await c.close(false);
+    }
+  });
+
+  it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
+    const path = copyOfFixture('failing');
+    const before = sha256(path);
+    const failing: Migration[] = [
+      ...MIGRATIONS,
+      {
+        version: latestVersion() + 1,
+        description: 'adds a table',
+        up: async (conn) => {
+          await conn.run('CREATE TABLE upgrade_probe (x INTEGER)');
+        },
+      },
+      {
+        version: latestVersion() + 2,
+        description: 'breaks on purpose',
+        up: async (conn) => {
+          await conn.run('SELECT * FROM no_such_table');
+        },
+      },
+    ];
+    await expect(openDatabase(path, '256MB', failing)).rejects.toThrow(
+      new RegExp(
+        `could not upgrade .*failing\\.duckdb from schema version ${latestVersion()} to ${latestVersion() + 2}: ` +
+          `migration ${latestVersion() + 2} \\(breaks on purpose\\) failed: [\\s\\S]*no_such_table[\\s\\S]*The file was not changed`,
+      ),
+    );
+    expect(sha256(path)).toBe(before);
+    // And it still opens with this version's migrations, without the probe table.
+    const db = await openDatabase(path, '256MB');
+    const tables = await db.read(async (conn) =>
+      (
+        await conn.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'upgrade_probe'`)
+      ).getRows(),
+    );
+    expect(tables).toEqual([[0n]]);
+    await db.close();
+  });
+
+  it('refuses a file written by a newer costtrace, and a DuckDB file that is not ours', async () => {
+    const newer = copyOfFixture('newer');
+    const instance = await DuckDBInstance.create(newer);
+    const conn = await instance.connect();
+    await conn.run(`UPDATE costtrace_meta SET value = '${latestVersion() + 1}' WHERE key = 'schema_version'`);
+    conn.closeSync();
+    instance.closeSync();
+    await expect(openDatabase(newer)).rejects.toThrow(/was written by a newer costtrace \(schema version \d+\)/);
+
+    const foreign = join(dir, 'foreign.duckdb');
+    const other = await DuckDBInstance.create(foreign);
+    const oc = await other.connect();
+    await oc.run('CREATE TABLE orders (id INTEGER)');
+    oc.closeSync();
+    other.closeSync();
+    await expect(openDatabase(foreign)).rejects.toThrow(/not a costtrace database/);
+  });
+});
