@@ -3,6 +3,7 @@
  * Prometheus metrics. It never listens (collector/server.ts does), so tests drive it with inject().
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { adminApi } from './api/admin.ts';
 import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
@@ -154,6 +155,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(tracesApi, { store });
   await app.register(metricsApi, { store });
   await app.register(customerMetricsApi, { store });
+  await app.register(adminApi, { store });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under their share of the upload budget.
@@ -182,6 +184,7 @@ const ERROR_NAMES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  409: 'conflict',
   408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',

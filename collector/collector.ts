@@ -18,6 +18,7 @@ export interface CollectorOptions {
   readonly maxBodyBytes: number;
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
+  readonly adminTokens?: readonly string[];
   readonly logLevel?: string;
   /** Records (spans, events) queued for commit before new requests get 429. */
   readonly maxQueuedRecords?: number;
@@ -74,7 +75,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       maxBodyBytes: options.maxBodyBytes,
       uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
       ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
-      tokens: { ingest: options.ingestTokens, read: options.readTokens },
+      tokens: { ingest: options.ingestTokens, read: options.readTokens, admin: options.adminTokens ?? [] },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
     {

@@ -12,6 +12,8 @@ export interface ServeConfig {
   readonly maxBodyBytes: number;
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
+  /** COSTTRACE_ADMIN_TOKEN: operations such as snapshots. */
+  readonly adminTokens: readonly string[];
   /** DuckDB memory_limit (COSTTRACE_DUCKDB_MEMORY_LIMIT), e.g. "2GB"; undefined for the default. */
   readonly duckdbMemoryLimit?: string;
 }
@@ -68,6 +70,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
   );
   const ingestTokens = splitTokens(env.COSTTRACE_INGEST_TOKEN);
   const readTokens = splitTokens(env.COSTTRACE_READ_TOKEN);
+  const adminTokens = splitTokens(env.COSTTRACE_ADMIN_TOKEN);
   if (host === '') problems.push('--host must not be empty');
   if (dbPath === '') problems.push('--db must not be empty');
   if ((ingestTokens.length === 0 || readTokens.length === 0) && !isLoopback(host)) {
@@ -87,6 +90,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     maxBodyBytes,
     ingestTokens,
     readTokens,
+    adminTokens,
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
   };
 }

@@ -18,6 +18,7 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     maxBodyBytes: config.maxBodyBytes,
     ingestTokens: config.ingestTokens,
     readTokens: config.readTokens,
+    adminTokens: config.adminTokens,
     ...(config.duckdbMemoryLimit ? { duckdbMemoryLimit: config.duckdbMemoryLimit } : {}),
     logLevel,
   });

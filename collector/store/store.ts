@@ -11,6 +11,7 @@ import type { CustomerUpsert } from './customers.ts';
 import type { Database } from './database.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './metric-reads.ts';
+import { writeSnapshot } from './snapshot.ts';
 import { listTraces, readTraceSpans, type TraceListQuery } from './span-reads.ts';
 
 export type Store = ReturnType<typeof createStore>;
@@ -45,6 +46,8 @@ export function createStore(db: Database, queue: IngestQueue) {
     customer: (externalId: string) => db.read((c) => readCustomer(c, externalId)),
     customers: (q: { limit: number; offset: number; query?: string | undefined }) =>
       db.read((c) => listCustomers(c, q)),
+    /** A consistent copy at `path` (snapshot.ts), on a read connection: ingest goes on meanwhile. */
+    snapshot: (path: string) => db.read((c) => writeSnapshot(c, path)),
     upsertCustomer: (u: CustomerUpsert, nowMicros: bigint) =>
       queue.exclusive((conn, registry) => upsertCustomer(conn, registry, u, nowMicros)),
     /** Open and answering: a trivial read succeeds and the writer's last commit did. */

@@ -55,6 +55,7 @@ describe('OpenAPI document', () => {
         'POST /v1/customers',
         'GET /v1/customers/{external_id}',
         'GET /v1/customers',
+        'POST /v1/admin/snapshot',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.
