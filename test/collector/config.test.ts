@@ -10,6 +10,7 @@ describe('serve configuration', () => {
       maxBodyBytes: DEFAULTS.maxBodyBytes,
       ingestTokens: [],
       readTokens: [],
+      adminTokens: [],
     });
   });
 
@@ -21,6 +22,7 @@ describe('serve configuration', () => {
       COSTTRACE_MAX_BODY_BYTES: '4096',
       COSTTRACE_INGEST_TOKEN: ' a , b,',
       COSTTRACE_READ_TOKEN: 'r',
+      COSTTRACE_ADMIN_TOKEN: 'adm',
     };
     expect(parseServeConfig([], env)).toEqual({
       host: '::1',
@@ -29,6 +31,7 @@ describe('serve configuration', () => {
       maxBodyBytes: 4096,
       ingestTokens: ['a', 'b'],
       readTokens: ['r'],
+      adminTokens: ['adm'],
     });
     expect(parseServeConfig(['--port', '0', '--db', 'x.duckdb', '--host', 'localhost'], env)).toMatchObject({
       host: 'localhost',
