@@ -185,6 +185,7 @@ const ERROR_NAMES: Record<number, string> = {
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
+  410: 'gone',
   408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',

@@ -32,6 +32,10 @@ export interface CollectorOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
+  /** Raw spans older than this many days are removed in the background (0, the default, keeps all). */
+  readonly retainSpansDays?: number;
+  /** How often the retention job runs (default once a minute). */
+  readonly retentionIntervalMs?: number;
   /** Tests: checks every JSON response against its route's response schema. */
   readonly checkResponse?: ResponseCheck;
   /** Clock, µs since epoch (tests pin it). */
@@ -43,8 +47,12 @@ export interface Collector {
   readonly db: Database;
   readonly queue: IngestQueue;
   readonly decoder: DecodePool;
+  /** Runs retention now (cutoff: now − retainSpansDays); resolves with the spans removed. 0 when it is off. */
+  runRetention(): Promise<number>;
   close(): Promise<void>;
 }
+
+const DAY_MICROS = 86_400_000_000n;
 
 const RECENT_SPANS_REMEMBERED = 200_000;
 const PENDING_SPANS_REMEMBERED = 200_000;
@@ -88,13 +96,34 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     },
   );
   let closing: Promise<void> | null = null;
+  const retainDays = options.retainSpansDays ?? 0;
+  let retention: Promise<number> | null = null;
+  const runRetention = (): Promise<number> => {
+    if (retainDays <= 0 || closing) return Promise.resolve(0);
+    // One run at a time; a tick that finds one running waits for it.
+    retention ??= queue
+      .removeSpansBefore(nowMicros() - BigInt(retainDays) * DAY_MICROS)
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'retention failed; will retry at the next tick');
+        return 0;
+      })
+      .finally(() => {
+        retention = null;
+      });
+    return retention;
+  };
+  const timer = retainDays > 0 ? setInterval(() => void runRetention(), options.retentionIntervalMs ?? 60_000) : null;
+  timer?.unref();
   return {
     app,
     db,
     queue,
     decoder,
+    runRetention,
     close() {
       closing ??= (async () => {
+        if (timer) clearInterval(timer);
+        await retention;
         await app.close();
         await decoder.close();
         await queue.close();

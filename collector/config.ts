@@ -12,6 +12,8 @@ export interface ServeConfig {
   readonly maxBodyBytes: number;
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
+  /** Raw spans older than this many days are removed (summaries keep every answer); 0 keeps everything. */
+  readonly retainSpansDays: number;
   /** COSTTRACE_ADMIN_TOKEN: operations such as snapshots. */
   readonly adminTokens: readonly string[];
   /** DuckDB memory_limit (COSTTRACE_DUCKDB_MEMORY_LIMIT), e.g. "2GB"; undefined for the default. */
@@ -46,6 +48,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
         port: { type: 'string' },
         db: { type: 'string' },
         'max-body-bytes': { type: 'string' },
+        'retain-spans-days': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -71,6 +74,14 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
   const ingestTokens = splitTokens(env.COSTTRACE_INGEST_TOKEN);
   const readTokens = splitTokens(env.COSTTRACE_READ_TOKEN);
   const adminTokens = splitTokens(env.COSTTRACE_ADMIN_TOKEN);
+  const retainSpansDays = parseInteger(
+    pick('retain-spans-days', 'COSTTRACE_RETAIN_SPANS_DAYS'),
+    0,
+    0,
+    36_500,
+    '--retain-spans-days',
+    problems,
+  );
   if (host === '') problems.push('--host must not be empty');
   if (dbPath === '') problems.push('--db must not be empty');
   if ((ingestTokens.length === 0 || readTokens.length === 0) && !isLoopback(host)) {
@@ -91,6 +102,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     ingestTokens,
     readTokens,
     adminTokens,
+    retainSpansDays,
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
   };
 }

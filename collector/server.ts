@@ -19,6 +19,7 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     ingestTokens: config.ingestTokens,
     readTokens: config.readTokens,
     adminTokens: config.adminTokens,
+    retainSpansDays: config.retainSpansDays,
     ...(config.duckdbMemoryLimit ? { duckdbMemoryLimit: config.duckdbMemoryLimit } : {}),
     logLevel,
   });

@@ -38,7 +38,7 @@ export async function tracesApi(app: FastifyInstance, deps: { store: Store }): P
           properties: { trace_id: { type: 'string', description: '32 hex digits' } },
           required: ['trace_id'],
         },
-        response: { 200: COST_TRACE, ...READ_ERRORS, ...errors(404) },
+        response: { 200: COST_TRACE, ...READ_ERRORS, ...errors(404, 410) },
       },
     },
     async (request) => {
@@ -48,7 +48,15 @@ export async function tracesApi(app: FastifyInstance, deps: { store: Store }): P
       }
       const traceId = raw.toLowerCase();
       const spans = await store.traceSpans(traceId);
-      if (spans.length === 0) throw new HttpError(404, `trace ${traceId} not found`);
+      if (spans.length === 0) {
+        if (await store.traceRemoved(traceId)) {
+          throw new HttpError(
+            410,
+            `trace ${traceId} is past retention: its spans were removed; its cost remains in metrics, cost drivers and trace lists`,
+          );
+        }
+        throw new HttpError(404, `trace ${traceId} not found`);
+      }
       return buildCostTrace(traceId, spans);
     },
   );

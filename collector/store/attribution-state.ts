@@ -133,6 +133,18 @@ export class AttributionState {
     }
   }
 
+  /** Retention settled every span that started before the cutoff: they stop waiting for ancestors. */
+  settleBefore(cutoffMicros: bigint): void {
+    for (const [traceId, spans] of this.pending) {
+      for (const [spanId, p] of spans) {
+        if (p.tsMicros >= cutoffMicros) continue;
+        spans.delete(spanId);
+        this.pendingCount--;
+      }
+      if (spans.size === 0) this.pending.delete(traceId);
+    }
+  }
+
   private addPending(p: PendingSpan): void {
     let m = this.pending.get(p.traceId);
     if (!m) {

@@ -37,23 +37,36 @@ export async function costDrivers(
   limit: number,
 ): Promise<{ groups: DriverGroup[]; total: Picocents }> {
   const filter = scopeFilter(scope);
+  const slots = scopeFilter(scope, 'slot');
   const traceKey = `CASE WHEN source = 'event' THEN root_key ELSE trace_id END`;
-  // Root names need the roots, which may lie outside the window: look them up for the traces in it.
+  // Spans removed by retention count through their 15-minute summaries (retention.ts); span names are kept only
+  // on live spans, so `span_name` covers the retention window.
+  const column = GROUP_BY[groupBy];
+  const removed = (g: string) =>
+    groupBy === 'span_name'
+      ? ''
+      : `UNION ALL SELECT trace_id AS tk, cost, records, ${g} AS g FROM driver_slots WHERE ${slots.sql}`;
+  const recordsSql = (g: string) =>
+    `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g
+     FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql} ${removed(g)}`;
+  // Root names need the roots, which may lie outside the window (or be removed): look them up for the traces.
   const base =
     groupBy === 'root_name'
-      ? `SELECT b.tk, b.cost_amount, coalesce(r.name, '(root not received)') AS g
-         FROM (SELECT ${traceKey} AS tk, source, cost_amount FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}) b
+      ? `SELECT b.tk, b.cost, b.records, coalesce(r.name, '(root not received)') AS g
+         FROM (${recordsSql('NULL')}) b
          LEFT JOIN (
-           SELECT trace_id AS tk, arg_min(name, start_time_unix_nano) AS name FROM records
-           WHERE source = 'span' AND parent_span_id IS NULL GROUP BY trace_id
+           SELECT tk, arg_min(name, start_ns) AS name FROM (
+             SELECT trace_id AS tk, name, start_time_unix_nano AS start_ns FROM records
+             WHERE source = 'span' AND parent_span_id IS NULL
+             UNION ALL SELECT trace_id, root_name, root_start_ns FROM trace_roots) GROUP BY tk
            UNION ALL
            SELECT span_id AS tk, name FROM records WHERE source = 'event' AND parent_span_id IS NULL
          ) r USING (tk)`
-      : `SELECT ${traceKey} AS tk, cost_amount, ${GROUP_BY[groupBy]} AS g
-         FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}`;
+      : recordsSql(column);
+  const baseParams = [...filter.params, ...(groupBy === 'span_name' ? [] : slots.params)];
   const reader = await conn.runAndReadAll(
     `WITH base AS (${base}),
-     per_trace AS (SELECT g, tk, sum(cost_amount) AS c, count(*) AS n FROM base GROUP BY g, tk),
+     per_trace AS (SELECT g, tk, sum(cost) AS c, sum(records) AS n FROM base GROUP BY g, tk),
      stats AS (
        SELECT g, sum(c) AS cost, sum(n) AS records, count(*) AS traces,
          quantile_disc(c, 0.5) AS p50, quantile_disc(c, 0.9) AS p90, quantile_disc(c, 0.99) AS p99
@@ -66,7 +79,7 @@ export async function costDrivers(
        outliers.items, (SELECT sum(c) FROM per_trace)::VARCHAR
      FROM top LEFT JOIN outliers ON top.g IS NOT DISTINCT FROM outliers.g
      ORDER BY top.cost DESC, top.g NULLS LAST`,
-    [...filter.params, limit] as never,
+    [...baseParams, limit] as never,
   );
   const rows = reader.getRows();
   return {

@@ -20,6 +20,7 @@ import type { AttributionState } from './attribution-state.ts';
 import type { CustomerRegistry } from './customers.ts';
 import type { Database } from './database.ts';
 import { type EventsWritten, writeEventRequests } from './event-writes.ts';
+import { removeOldSpans } from './retention.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 import { isDataRefusal } from './store-errors.ts';
 
@@ -159,6 +160,21 @@ export class IngestQueue {
       });
       if (!this.running) this.running = this.pump();
     });
+  }
+
+  /**
+   * Retention: removes spans that started before the cutoff, one batch per writer turn (ingest interleaves
+   * between batches), until none is left; returns how many were removed.
+   */
+  async removeSpansBefore(cutoffMicros: bigint): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const n = await this.exclusive((conn) =>
+        removeOldSpans(conn, cutoffMicros, (cutoff) => this.attribution.settleBefore(cutoff)),
+      );
+      removed += n;
+      if (n === 0) return removed;
+    }
   }
 
   /** Stops taking work and waits for everything queued to be committed. */

@@ -17,7 +17,27 @@ export interface Migration {
 /** The layout `schema.ts` creates: new files start there and run every migration, like upgraded ones. */
 export const BASE_SCHEMA_VERSION = 3;
 
-export const MIGRATIONS: readonly Migration[] = [];
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 4,
+    description: 'summaries of spans removed by retention (trace days, cost-driver slots, trace roots)',
+    async up(conn) {
+      // What trace lists need of removed spans, per trace, customer and UTC day (windows are whole UTC days).
+      await conn.run(`CREATE TABLE trace_days (
+        trace_id VARCHAR NOT NULL, customer_id VARCHAR, day DATE NOT NULL, cost DECIMAL(38,12),
+        span_count BIGINT NOT NULL, start_ns UBIGINT NOT NULL, first_name VARCHAR NOT NULL)`);
+      await conn.run('CREATE INDEX trace_days_trace ON trace_days (trace_id)');
+      // What cost drivers need, per trace, customer, 15-minute slot (windows are local days: unions of slots)
+      // and grouping key.
+      await conn.run(`CREATE TABLE driver_slots (
+        trace_id VARCHAR NOT NULL, customer_key INTEGER, slot TIMESTAMP NOT NULL, llm_model VARCHAR,
+        llm_vendor VARCHAR, service_name VARCHAR, cost DECIMAL(38,12) NOT NULL, records BIGINT NOT NULL)`);
+      // Root spans removed, so traces keep their root name (arg_min by start across removed and live roots).
+      await conn.run(`CREATE TABLE trace_roots (
+        trace_id VARCHAR NOT NULL, root_name VARCHAR NOT NULL, root_start_ns UBIGINT NOT NULL)`);
+    },
+  },
+];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
   return BASE_SCHEMA_VERSION + migrations.length;

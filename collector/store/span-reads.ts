@@ -85,29 +85,45 @@ export async function listTraces(
   conn: DuckDBConnection,
   q: TraceListQuery,
 ): Promise<{ items: TraceSummary[]; total: number }> {
-  const where: string[] = [`source = 'span'`];
-  const params: Array<string | bigint> = [];
+  // Live spans, plus the per-day summaries of spans removed by retention (retention.ts): the same sums, counts,
+  // earliest start and its name, so a list reads the same before and after removal.
+  const live: string[] = [`source = 'span'`];
+  const removed: string[] = ['true'];
+  const liveParams: Array<string | bigint> = [];
+  const removedParams: Array<string | bigint> = [];
   if (q.customerId !== undefined) {
-    where.push('customer_id = ?');
-    params.push(q.customerId);
+    live.push('customer_id = ?');
+    removed.push('customer_id = ?');
+    liveParams.push(q.customerId);
+    removedParams.push(q.customerId);
   }
   if (q.fromMicros !== undefined) {
-    where.push('ts >= make_timestamp(?::BIGINT)');
-    params.push(q.fromMicros);
+    live.push('ts >= make_timestamp(?::BIGINT)');
+    removed.push('day >= CAST(make_timestamp(?::BIGINT) AS DATE)');
+    liveParams.push(q.fromMicros);
+    removedParams.push(q.fromMicros);
   }
   if (q.toMicros !== undefined) {
-    where.push('ts < make_timestamp(?::BIGINT)');
-    params.push(q.toMicros);
+    live.push('ts < make_timestamp(?::BIGINT)');
+    removed.push('day < CAST(make_timestamp(?::BIGINT) AS DATE)');
+    liveParams.push(q.toMicros);
+    removedParams.push(q.toMicros);
   }
   const reader = await conn.runAndReadAll(
-    `WITH t AS (
-       SELECT trace_id, sum(cost_amount) AS cost, count(*) AS span_count,
-         min(start_time_unix_nano) AS start_ts,
-         arg_min(name, start_time_unix_nano) AS root_name
-       FROM records WHERE ${where.join(' AND ')} GROUP BY trace_id)
+    `WITH parts AS (
+       SELECT trace_id, sum(cost_amount) AS cost, count(*) AS n, min(start_time_unix_nano) AS start_ns,
+         arg_min(name, start_time_unix_nano) AS first_name
+       FROM records WHERE ${live.join(' AND ')} GROUP BY trace_id
+       UNION ALL
+       SELECT trace_id, sum(cost), sum(span_count), min(start_ns), arg_min(first_name, start_ns)
+       FROM trace_days WHERE ${removed.join(' AND ')} GROUP BY trace_id),
+     t AS (
+       SELECT trace_id, sum(cost) AS cost, sum(n) AS span_count, min(start_ns) AS start_ts,
+         arg_min(first_name, start_ns) AS root_name
+       FROM parts GROUP BY trace_id)
      SELECT trace_id, coalesce(cost, 0)::VARCHAR, span_count, start_ts, root_name, count(*) OVER ()
      FROM t ORDER BY ${TRACE_SORTS[q.sort]} LIMIT ? OFFSET ?`,
-    [...params, q.limit, q.offset],
+    [...liveParams, ...removedParams, q.limit, q.offset],
   );
   const rows = reader.getRows();
   return {

@@ -11,6 +11,7 @@ import type { CustomerUpsert } from './customers.ts';
 import type { Database } from './database.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './metric-reads.ts';
+import { traceRemoved } from './retention.ts';
 import { writeSnapshot } from './snapshot.ts';
 import { listTraces, readTraceSpans, type TraceListQuery } from './span-reads.ts';
 
@@ -20,6 +21,8 @@ export function createStore(db: Database, queue: IngestQueue) {
   return {
     traceSpans: (traceId: string) => db.read((c) => readTraceSpans(c, traceId)),
     listTraces: (q: TraceListQuery) => db.read((c) => listTraces(c, q)),
+    /** True when retention removed this trace's spans (its cost lives on in the summaries). */
+    traceRemoved: (traceId: string) => db.read((c) => traceRemoved(c, traceId)),
     /** Integer keys of the named customers (unknown ids are left out). */
     customerKeys: (externalIds: readonly string[]) => db.read((c) => customerKeysOf(c, externalIds)),
     bucketSums: (scope: MetricScope, interval: Interval, segments: readonly OffsetSegment[]) =>

@@ -73,7 +73,7 @@ describe('upgrades in place', () => {
     ];
     await expect(openDatabase(path, '256MB', failing)).rejects.toThrow(
       new RegExp(
-        `could not upgrade .*failing\\.duckdb from schema version ${latestVersion()} to ${latestVersion() + 2}: ` +
+        `could not upgrade .*failing\\.duckdb from schema version ${BASE_SCHEMA_VERSION} to ${latestVersion() + 2}: ` +
           `migration ${latestVersion() + 2} \\(breaks on purpose\\) failed: [\\s\\S]*no_such_table[\\s\\S]*The file was not changed`,
       ),
     );
