@@ -171,3 +171,68 @@ async function count(where: string): Promise<number> {
     Number((await conn.runAndReadAll(`SELECT count(*) FROM records WHERE ${where}`)).getRows()[0]?.[0]),
   );
 }
+
+describe('retention (property)', () => {
+  it('cost drivers and trace lists from summaries equal those from raw spans, for any data and cutoff', async () => {
+    const { default: fc } = await import('fast-check');
+    const spanGen = fc.record({
+      trace: fc.nat({ max: 7 }),
+      day: fc.nat({ max: 40 }),
+      root: fc.boolean(),
+      customer: fc.constantFrom('a', 'b', null),
+      model: fc.constantFrom('m1', 'm2', null),
+      cost: fc.bigInt({ min: 0n, max: 10n ** 15n }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(spanGen, { minLength: 1, maxLength: 40 }), fc.nat({ max: 40 }), async (spans, keep) => {
+        run++;
+        const now = BigInt(START_S + 41 * DAY_S) * 1_000_000n;
+        const p = await startTestCollector({ nowMicros: () => now, retainSpansDays: keep + 1 });
+        try {
+          const body = jsonRequest(
+            spans.map((s, i) => ({
+              traceId: hex(run * 100 + s.trace + 1, 32),
+              spanId: hex(i + 1, 16),
+              ...(s.root ? {} : { parentSpanId: hex(1000 + (i % 3), 16) }),
+              name: `op${i % 3}`,
+              startTimeUnixNano: at(s.day, i),
+              endTimeUnixNano: at(s.day, i + 1),
+              attributes: {
+                '_cost.amount': { stringValue: `${s.cost}.5` },
+                ...(s.customer === null ? {} : { 'customer.id': s.customer }),
+                ...(s.model === null ? {} : { 'gen_ai.request.model': s.model, 'gen_ai.system': 'v' }),
+              },
+            })),
+          );
+          const res = await fetch(`${p.url}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          expect(res.status).toBe(200);
+          const questions = [
+            ...['model', 'vendor', 'service', 'root_name'].map(
+              (g) => `/v1/cost-drivers?start_date=2025-01-01&end_date=2025-02-15&group_by=${g}`,
+            ),
+            '/v1/cost-drivers?start_date=2025-01-05&end_date=2025-01-20&group_by=root_name&customer_id=a',
+            '/v1/traces?sort=-cost&limit=1000',
+            '/v1/traces?customer_id=b&start_date=2025-01-03&end_date=2025-01-30&sort=start_time',
+            '/v1/metrics/customers?start_date=2025-01-01&end_date=2025-02-15',
+          ];
+          const ask = async () => {
+            const out: unknown[] = [];
+            for (const q of questions) out.push(await (await fetch(`${p.url}${q}`)).json());
+            return out;
+          };
+          const before = await ask();
+          await p.collector.runRetention();
+          expect(await ask()).toEqual(before);
+        } finally {
+          await p.close();
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 12) },
+    );
+  });
+});
