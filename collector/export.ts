@@ -89,12 +89,13 @@ export async function exportParquet(o: ExportOptions): Promise<{ records: number
     const version = Number(
       (await conn.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows()[0]?.[0],
     );
-    if (version !== latestVersion()) {
+    // Read-only, so no upgrade: any version up to ours has the tables exported (summaries from version 4 on).
+    if (!(version <= latestVersion())) {
       throw new ExportError(
-        `${o.dbPath} has schema version ${version}; this costtrace exports version ${latestVersion()}. ` +
-          'Open it once with costtrace serve (which upgrades it in place), then export.',
+        `${o.dbPath} has schema version ${version}, newer than this costtrace (${latestVersion()}); upgrade costtrace`,
       );
     }
+    const hasSummaries = version >= 4;
     const from = o.startDate ? `ts >= TIMESTAMP '${o.startDate}'` : 'true';
     const to = o.endDate ? `ts < TIMESTAMP '${o.endDate}' + INTERVAL 1 DAY` : 'true';
     const where = `${from} AND ${to}`;
@@ -112,13 +113,26 @@ export async function exportParquet(o: ExportOptions): Promise<{ records: number
       `COPY (SELECT * FROM rollup_15m WHERE ${slotWhere} ORDER BY slot, customer_key)
        TO '${out('rollups/rollup_15m.parquet')}' (FORMAT PARQUET)`,
     );
+    // Traces whose spans retention removed come from their summaries (no root customer or unpriced flag kept).
+    const removedTraces = hasSummaries
+      ? `UNION ALL SELECT trace_id, NULL, NULL, NULL, NULL, min(make_timestamp((start_ns // 1000)::BIGINT)), sum(cost),
+           sum(span_count), false
+         FROM trace_days WHERE ${where.replaceAll('ts', 'CAST(day AS TIMESTAMP)')} GROUP BY trace_id`
+      : '';
     await conn.run(
-      `COPY (SELECT trace_id,
-               arg_min(name, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_name,
-               arg_min(customer_id, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS customer_id,
-               min(ts) AS start, coalesce(sum(cost_amount), 0)::DECIMAL(38,12) AS total_cost,
-               count(*) AS span_count, bool_or(cost_source = 'unpriced') AS unpriced
-             FROM records WHERE source = 'span' AND ${where} GROUP BY trace_id ORDER BY start, trace_id)
+      `COPY (SELECT trace_id, arg_min(root_name, root_start) AS root_name, arg_min(customer_id, root_start) AS customer_id,
+               min(start) AS start, coalesce(sum(total_cost), 0)::DECIMAL(38,12) AS total_cost,
+               sum(span_count)::BIGINT AS span_count, bool_or(unpriced) AS unpriced
+             FROM (
+               SELECT trace_id,
+                 arg_min(name, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_name,
+                 min(start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS root_start,
+                 arg_min(customer_id, start_time_unix_nano) FILTER (WHERE parent_span_id IS NULL) AS customer_id,
+                 NULL AS unused, min(ts) AS start, sum(cost_amount) AS total_cost, count(*) AS span_count,
+                 bool_or(cost_source = 'unpriced') AS unpriced
+               FROM records WHERE source = 'span' AND ${where} GROUP BY trace_id
+               ${removedTraces})
+             GROUP BY trace_id ORDER BY start, trace_id)
        TO '${out('traces/traces.parquet')}' (FORMAT PARQUET)`,
     );
     const n = (await conn.runAndReadAll(`SELECT count(*) FROM records WHERE ${where}`)).getRows()[0]?.[0];

@@ -11,6 +11,7 @@ describe('serve configuration', () => {
       ingestTokens: [],
       readTokens: [],
       adminTokens: [],
+      retainSpansDays: 0,
     });
   });
 
@@ -32,6 +33,7 @@ describe('serve configuration', () => {
       ingestTokens: ['a', 'b'],
       readTokens: ['r'],
       adminTokens: ['adm'],
+      retainSpansDays: 0,
     });
     expect(parseServeConfig(['--port', '0', '--db', 'x.duckdb', '--host', 'localhost'], env)).toMatchObject({
       host: 'localhost',

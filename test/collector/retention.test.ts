@@ -3,7 +3,13 @@
  * per-customer metrics, cost drivers (model, vendor, service, root_name), trace lists, exact decimals — and
  * survives a restart; a removed trace answers 410; spans waiting for an ancestor past the cutoff are settled.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportParquet } from '../../collector/export.ts';
+import { formatPicocents, parseDecimalString } from '../../src/money.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
 
@@ -171,6 +177,41 @@ async function count(where: string): Promise<number> {
     Number((await conn.runAndReadAll(`SELECT count(*) FROM records WHERE ${where}`)).getRows()[0]?.[0]),
   );
 }
+
+describe('export after retention', () => {
+  it('exports every trace, removed ones from their summaries, with the same totals as the trace list', async () => {
+    const list = (await (await fetch(`${c.url}/v1/traces?sort=-cost&limit=1000`)).json()) as {
+      items: Array<{ cost_exact: string }>;
+      pagination: { total_count: number };
+    };
+    await c.collector.close();
+    const out = mkdtempSync(join(tmpdir(), 'costtrace-retention-export-'));
+    try {
+      await exportParquet({ dbPath, outDir: join(out, 'x') });
+      const instance = await DuckDBInstance.create(':memory:');
+      const conn = await instance.connect();
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT count(*), sum(total_cost)::VARCHAR FROM read_parquet('${join(out, 'x')}/traces/traces.parquet')`,
+        )
+      ).getRows();
+      conn.closeSync();
+      instance.closeSync();
+      const total = list.items.reduce(
+        (n, t) => n + (parseDecimalString(t.cost_exact) as { picocents: bigint }).picocents,
+        0n,
+      );
+      const exported = (parseDecimalString(String(rows[0]?.[1])) as { picocents: bigint }).picocents;
+      expect([rows[0]?.[0], formatPicocents(exported)]).toEqual([
+        BigInt(list.pagination.total_count),
+        formatPicocents(total),
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      c = await startTestCollector({ dbPath, nowMicros: () => NOW_MICROS, retainSpansDays: RETAIN_DAYS });
+    }
+  });
+});
 
 describe('retention (property)', () => {
   it('cost drivers and trace lists from summaries equal those from raw spans, for any data and cutoff', async () => {
