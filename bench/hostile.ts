@@ -5,14 +5,13 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { emptySpansRequest, slowEventUploads, slowUpload } from '../test/helpers/hostile.ts';
 import { type BenchServer, startBenchServer } from './server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-bench-hostile-'));
-const MiB = 1024 * 1024;
 
 function count(into: Record<string, number>, status: number) {
   into[status] = (into[status] ?? 0) + 1;
@@ -41,32 +40,6 @@ async function bystander(url: string, until: () => boolean, statuses: Record<str
   }
 }
 
-/** A chunked upload the caller feeds; resolves with the status (0 if the connection closed unanswered). */
-function upload(url: string, path: string) {
-  const u = new URL(url);
-  const req = request({
-    host: u.hostname,
-    port: u.port,
-    path,
-    method: 'POST',
-    agent: false,
-    headers: { 'content-type': path === '/v1/traces' ? 'application/json' : 'application/json' },
-  });
-  const done = new Promise<number>((resolve) => {
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-  });
-  req.flushHeaders();
-  return {
-    done,
-    write: (b: Buffer | string) => !req.destroyed && req.write(b),
-    end: () => !req.destroyed && req.end(),
-  };
-}
-
 async function measure(name: string, attack: (server: BenchServer) => Promise<Record<string, number>>) {
   const server = await startBenchServer(dir, name);
   await new Promise((r) => setTimeout(r, 500));
@@ -93,23 +66,8 @@ async function measure(name: string, attack: (server: BenchServer) => Promise<Re
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-function emptySpansFlood(spans: number): Buffer {
-  const varint = (n: number) => {
-    const out: number[] = [];
-    while (n > 0x7f) {
-      out.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return Buffer.from(out);
-  };
-  const scope = Buffer.alloc(spans * 2, Buffer.from([0x12, 0x00]));
-  const scopeMsg = Buffer.concat([Buffer.from([0x12]), varint(scope.length), scope]);
-  return gzipSync(Buffer.concat([Buffer.from([0x0a]), varint(scopeMsg.length), scopeMsg]));
-}
-
 await measure('gzipped_empty_span_flood_8x10MB', async (server) => {
-  const body = emptySpansFlood(5_000_000);
+  const body = gzipSync(emptySpansRequest(5_000_000));
   const statuses: Record<string, number> = { request_bytes: body.length };
   for (let round = 0; round < 3; round++) {
     await Promise.all(
@@ -129,31 +87,19 @@ await measure('gzipped_empty_span_flood_8x10MB', async (server) => {
 
 await measure('slowloris_70_trickling_uploads', async (server) => {
   const statuses: Record<string, number> = {};
-  const slow = Array.from({ length: 70 }, () => upload(server.url, '/v1/traces'));
+  const slow = Array.from({ length: 70 }, () => slowUpload(server.url, '/v1/traces', 'application/json'));
   for (const s of slow) s.write('{"resourceSpans":');
   for (let i = 0; i < 8; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     for (const s of slow) s.write(' ');
   }
-  for (const code of await Promise.all(slow.map((s) => s.done))) count(statuses, code);
+  for (const { status } of await Promise.all(slow.map((s) => s.done))) count(statuses, status);
   return statuses;
 });
 
 await measure('slow_5MB_event_uploads_x100', async (server) => {
   const statuses: Record<string, number> = {};
-  const event = JSON.stringify({ name: 'bulk', external_customer_id: 'bulk', metadata: { note: 'x'.repeat(400) } });
-  const chunk = Buffer.from(`${event},`.repeat(Math.floor(MiB / (event.length + 1))));
-  const uploads = Array.from({ length: 100 }, () => upload(server.url, '/v1/events/ingest'));
-  for (const u of uploads) u.write('{"events":[');
-  for (let mb = 0; mb < 5; mb++) {
-    for (const u of uploads) u.write(chunk);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  for (const u of uploads) {
-    u.write(`${event}]}`);
-    u.end();
-  }
-  for (const code of await Promise.all(uploads.map((u) => u.done))) count(statuses, code);
+  for (const { status } of await slowEventUploads(server.url, 100, 5, 200)) count(statuses, status);
   return statuses;
 });
 

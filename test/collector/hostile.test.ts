@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataRefusedError } from '../../collector/store/ingest-queue.ts';
 import type { SpanRecord } from '../../src/records.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
-import { rssGrowthDuring, slowUpload, withBystander } from '../helpers/hostile.ts';
+import { emptySpansRequest, rssGrowthDuring, slowEventUploads, slowUpload, withBystander } from '../helpers/hostile.ts';
 import { jsonRequest, protobufRequest } from '../helpers/otlp.ts';
 
 const MiB = 1024 * 1024;
@@ -203,23 +203,6 @@ describe('money bounds: nothing acknowledged can overflow a sum', () => {
 });
 
 describe('amplification: a tiny upload cannot make millions of objects', () => {
-  function emptySpansRequest(spans: number): Buffer {
-    // ExportTraceServiceRequest{resource_spans: ResourceSpans{scope_spans: ScopeSpans{spans: Span{} × n}}}
-    const scope = Buffer.concat([Buffer.from(Buffer.alloc(spans * 2, Buffer.from([0x12, 0x00])))]);
-    const scopeMsg = Buffer.concat([Buffer.from([0x12]), varint(scope.length), scope]);
-    const rs = Buffer.concat([Buffer.from([0x0a]), varint(scopeMsg.length), scopeMsg]);
-    return rs;
-  }
-  function varint(n: number): Buffer {
-    const out: number[] = [];
-    while (n > 0x7f) {
-      out.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return Buffer.from(out);
-  }
-
   it('answers 413 naming the span limit to a gzipped flood of empty spans, with bounded memory', async () => {
     const body = gzipSync(emptySpansRequest(5_000_000)); // 10 MB inflated, ~10 KB on the wire
     expect(body.length).toBeLessThan(64 * 1024);
@@ -291,26 +274,9 @@ describe('events API backpressure', () => {
   it('slow 5 MB event uploads are bounded by their share of the upload budget (429 naming it), memory stays bounded', async () => {
     const small = await startTestCollector({ bodyIdleTimeoutMs: 1_000, uploadBudgetBytes: 32 * MiB });
     try {
-      const event = JSON.stringify({ name: 'bulk', external_customer_id: 'bulk', metadata: { note: 'x'.repeat(400) } });
-      const chunk = Buffer.from(`${event},`.repeat(Math.floor(MiB / (event.length + 1))));
       const report = await withBystander(
         small.url,
-        () =>
-          rssGrowthDuring(async () => {
-            const uploads = Array.from({ length: 40 }, () =>
-              slowUpload(small.url, '/v1/events/ingest', 'application/json'),
-            );
-            for (const u of uploads) u.write('{"events":[');
-            for (let mb = 0; mb < 5; mb++) {
-              for (const u of uploads) u.write(chunk);
-              await new Promise((r) => setTimeout(r, 50));
-            }
-            for (const u of uploads) {
-              u.write(`${event}]}`);
-              u.end();
-            }
-            return Promise.all(uploads.map((u) => u.done));
-          }),
+        () => rssGrowthDuring(() => slowEventUploads(small.url, 40, 5, 50)),
         { events: true },
       );
       const statuses = report.result.result.map((r) => r.status);

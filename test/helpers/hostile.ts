@@ -121,3 +121,49 @@ export function slowUpload(url: string, path: string, contentType: string): Slow
     destroy: () => req.destroy(),
   };
 }
+
+/**
+ * A protobuf ExportTraceServiceRequest of `spans` empty spans (two bytes each on the wire): the amplification
+ * attack — tiny once gzipped, millions of objects if decoded without limits.
+ */
+export function emptySpansRequest(spans: number): Buffer {
+  const varint = (n: number): Buffer => {
+    const out: number[] = [];
+    let rest = n;
+    while (rest > 0x7f) {
+      out.push((rest & 0x7f) | 0x80);
+      rest = Math.floor(rest / 128);
+    }
+    out.push(rest);
+    return Buffer.from(out);
+  };
+  // ExportTraceServiceRequest{resource_spans: ResourceSpans{scope_spans: ScopeSpans{spans: Span{} × n}}}
+  const scope = Buffer.alloc(spans * 2, Buffer.from([0x12, 0x00]));
+  const scopeMsg = Buffer.concat([Buffer.from([0x12]), varint(scope.length), scope]);
+  return Buffer.concat([Buffer.from([0x0a]), varint(scopeMsg.length), scopeMsg]);
+}
+
+/**
+ * `count` uploads of `megabytes` MB of events each to `/v1/events/ingest`, sent slowly (a pause after each MB
+ * of every upload); resolves with each upload's answer.
+ */
+export async function slowEventUploads(
+  url: string,
+  count: number,
+  megabytes: number,
+  pauseMs: number,
+): Promise<Array<{ status: number; body: string; closed: boolean }>> {
+  const event = JSON.stringify({ name: 'bulk', external_customer_id: 'bulk', metadata: { note: 'x'.repeat(400) } });
+  const chunk = Buffer.from(`${event},`.repeat(Math.floor((1024 * 1024) / (event.length + 1))));
+  const uploads = Array.from({ length: count }, () => slowUpload(url, '/v1/events/ingest', 'application/json'));
+  for (const u of uploads) u.write('{"events":[');
+  for (let mb = 0; mb < megabytes; mb++) {
+    for (const u of uploads) u.write(chunk);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  for (const u of uploads) {
+    u.write(`${event}]}`);
+    u.end();
+  }
+  return Promise.all(uploads.map((u) => u.done));
+}
