@@ -172,7 +172,7 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
 
 describe('money bounds: nothing acknowledged can overflow a sum', () => {
   it('rejects 26-digit costs one by one and every read endpoint still answers', async () => {
-    const traceId = 'f'.repeat(31) + '1';
+    const traceId = `${'f'.repeat(31)}1`;
     const huge = '99999999999999999999999999';
     const res = await postJson(
       '/v1/traces',
