@@ -10,7 +10,14 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 
 export const SPANS_PER_REQUEST = 1000;
 
-export async function makeFixture(): Promise<{ requestBody(k: number): Buffer; bytes: number }> {
+export interface Fixture {
+  requestBody(k: number): Buffer;
+  readonly bytes: number;
+  /** Where each span's start and end time (fixed64, little-endian ns) sit in the body, for benches that move them. */
+  readonly timeOffsets: readonly number[];
+}
+
+export async function makeFixture(): Promise<Fixture> {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'bench-api', 'host.name': 'bench-1', 'process.pid': 1234 }),
@@ -55,9 +62,18 @@ export async function makeFixture(): Promise<{ requestBody(k: number): Buffer; b
     const needle = Buffer.from(traceId, 'hex');
     for (let at = template.indexOf(needle); at !== -1; at = template.indexOf(needle, at + 1)) offsets.push(at);
   }
+  const timeOffsets: number[] = [];
+  const nanos = (t: readonly [number, number]) => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+  const times = new Set(spans.flatMap((s) => [nanos(s.startTime), nanos(s.endTime)]));
+  for (const t of times) {
+    const needle = Buffer.alloc(8);
+    needle.writeBigUInt64LE(t);
+    for (let at = template.indexOf(needle); at !== -1; at = template.indexOf(needle, at + 1)) timeOffsets.push(at);
+  }
   await provider.shutdown();
   return {
     bytes: template.length,
+    timeOffsets,
     requestBody(k: number) {
       const body = Buffer.from(template);
       for (const at of offsets) body.writeUInt32BE(k >>> 0, at);
