@@ -5,6 +5,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { BASE_SCHEMA_VERSION, MIGRATIONS, type Migration, migrate, SchemaError } from './migrations.ts';
 import { CREATE_SCHEMA } from './schema.ts';
+import { transaction } from './transaction.ts';
 
 /** The file's schema version; a new (empty) file gets the base layout first. */
 async function schemaVersion(writer: DuckDBConnection, path: string): Promise<number> {
@@ -14,10 +15,10 @@ async function schemaVersion(writer: DuckDBConnection, path: string): Promise<nu
     .getRows()
     .map(([name]) => String(name));
   if (tables.length === 0) {
-    await writer.run('BEGIN TRANSACTION');
-    for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
-    await writer.run(`INSERT INTO costtrace_meta VALUES ('schema_version', '${BASE_SCHEMA_VERSION}')`);
-    await writer.run('COMMIT');
+    await transaction(writer, async () => {
+      for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
+      await writer.run(`INSERT INTO costtrace_meta VALUES ('schema_version', '${BASE_SCHEMA_VERSION}')`);
+    });
     return BASE_SCHEMA_VERSION;
   }
   if (!tables.includes('costtrace_meta')) {

@@ -6,6 +6,7 @@
  * here, and `test/collector/upgrade.test.ts` opens the committed schema-3 fixture with it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { transaction } from './transaction.ts';
 
 export interface Migration {
   /** The schema version this migration produces (consecutive from BASE_SCHEMA_VERSION + 1). */
@@ -70,17 +71,16 @@ export async function migrate(
   }
   const pending = migrations.filter((m) => m.version > current);
   if (pending.length === 0) return [];
-  await conn.run('BEGIN TRANSACTION');
   let running: Migration | undefined;
   try {
-    for (const m of pending) {
-      running = m;
-      await m.up(conn);
-    }
-    await conn.run(`UPDATE costtrace_meta SET value = ? WHERE key = 'schema_version'`, [String(latest)]);
-    await conn.run('COMMIT');
+    await transaction(conn, async () => {
+      for (const m of pending) {
+        running = m;
+        await m.up(conn);
+      }
+      await conn.run(`UPDATE costtrace_meta SET value = ? WHERE key = 'schema_version'`, [String(latest)]);
+    });
   } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
     const reason = err instanceof Error ? err.message : String(err);
     throw new SchemaError(
       `could not upgrade ${path} from schema version ${current} to ${latest}: migration ${running?.version} ` +

@@ -6,6 +6,7 @@
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { transaction } from './transaction.ts';
 
 export async function writeSnapshot(conn: DuckDBConnection, path: string): Promise<{ bytes: number }> {
   const partial = `${path}.partial`;
@@ -17,14 +18,7 @@ export async function writeSnapshot(conn: DuckDBConnection, path: string): Promi
   const source = String((await conn.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
   await conn.run(`ATTACH '${partial.replace(/'/g, "''")}' AS ${alias}`);
   try {
-    await conn.run('BEGIN TRANSACTION');
-    try {
-      await conn.run(`COPY FROM DATABASE "${source.replace(/"/g, '""')}" TO ${alias}`);
-      await conn.run('COMMIT');
-    } catch (err) {
-      await conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    await transaction(conn, () => conn.run(`COPY FROM DATABASE "${source.replace(/"/g, '""')}" TO ${alias}`));
   } catch (err) {
     await conn.run(`DETACH ${alias}`).catch(() => undefined);
     cleanup();
