@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openCollector } from '../collector/collector.ts';
 import { rebuildRollup } from '../collector/store/rollup.ts';
+import { foldAllSettledSpans } from '../collector/store/trace-summaries.ts';
 import { startPostgres } from '../examples/support/postgres.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
@@ -66,6 +67,7 @@ await collector.queue.exclusive(async (conn) => {
       NULL, false
     FROM range(${ROWS}) t(i)`);
   await rebuildRollup(conn);
+  await foldAllSettledSpans(conn);
   await conn.run('CHECKPOINT');
 });
 print({ step: 'generate_duckdb', rows: ROWS, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });

@@ -108,6 +108,7 @@ export async function tracesApi(app: FastifyInstance, deps: { store: Store }): P
           span_count: t.spanCount,
           cost: picocentsToNumber(t.costPicocents),
           cost_exact: formatPicocents(t.costPicocents),
+          unpriced_spans: t.unpricedSpans,
         })),
         pagination: { total_count: total, limit: q.limit, offset: q.offset },
       };

@@ -118,6 +118,10 @@ export const TRACE_LIST = {
           span_count: { type: 'integer' },
           cost: { type: 'number' },
           cost_exact: { type: 'string' },
+          unpriced_spans: {
+            type: 'integer',
+            description: 'spans of the trace (in the window) whose cost could not be priced',
+          },
         },
       },
     },

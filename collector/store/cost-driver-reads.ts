@@ -39,26 +39,25 @@ export async function costDrivers(
   const filter = scopeFilter(scope);
   const slots = scopeFilter(scope, 'slot');
   const traceKey = `CASE WHEN source = 'event' THEN root_key ELSE trace_id END`;
-  // Spans removed by retention count through their 15-minute summaries (retention.ts); span names are kept only
-  // on live spans, so `span_name` covers the retention window.
+  // Settled spans count through their per-trace summaries (trace-summaries.ts, kept at ingest and through
+  // retention); events and spans still pending are read live. Span names are kept only on live spans, so
+  // `span_name` reads raw records and covers the retention window.
   const column = GROUP_BY[groupBy];
-  const removed = (g: string) =>
-    groupBy === 'span_name'
-      ? ''
-      : `UNION ALL SELECT trace_id AS tk, cost, records, ${g} AS g FROM driver_slots WHERE ${slots.sql}`;
   const recordsSql = (g: string) =>
-    `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g
-     FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql} ${removed(g)}`;
+    groupBy === 'span_name'
+      ? `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g
+         FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}`
+      : `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g
+         FROM records WHERE cost_amount IS NOT NULL AND (source = 'event' OR attribution_pending) AND ${filter.sql}
+         UNION ALL SELECT trace_id AS tk, cost, records, ${g} AS g FROM driver_slots WHERE ${slots.sql}`;
   // Root names need the roots, which may lie outside the window (or be removed): look them up for the traces.
   const base =
     groupBy === 'root_name'
       ? `SELECT b.tk, b.cost, b.records, coalesce(r.name, '(root not received)') AS g
          FROM (${recordsSql('NULL')}) b
          LEFT JOIN (
-           SELECT tk, arg_min(name, start_ns) AS name FROM (
-             SELECT trace_id AS tk, name, start_time_unix_nano AS start_ns FROM records
-             WHERE source = 'span' AND parent_span_id IS NULL
-             UNION ALL SELECT trace_id, root_name, root_start_ns FROM trace_roots) GROUP BY tk
+           SELECT trace_id AS tk, arg_min(root_name, (root_start_ns, root_name)) AS name FROM trace_roots
+           GROUP BY trace_id
            UNION ALL
            SELECT span_id AS tk, name FROM records WHERE source = 'event' AND parent_span_id IS NULL
          ) r USING (tk)`

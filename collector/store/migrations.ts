@@ -38,6 +38,32 @@ export const MIGRATIONS: readonly Migration[] = [
         trace_id VARCHAR NOT NULL, root_name VARCHAR NOT NULL, root_start_ns UBIGINT NOT NULL)`);
     },
   },
+  {
+    version: 5,
+    description: 'per-trace summaries of every settled span, kept at ingest (plus unpriced spans per trace day)',
+    async up(conn) {
+      // Summaries now hold every trace: the index (kept for "was this trace removed?") would grow with all of
+      // them and slow every ingest; that rare question scans instead.
+      await conn.run('DROP INDEX trace_days_trace');
+      await conn.run('ALTER TABLE trace_days ADD COLUMN unpriced_spans BIGINT DEFAULT 0');
+      // Fold the spans stored so far (frozen copy of trace-summaries.ts foldParts as of version 5: a migration
+      // must keep doing what it did when later code changes).
+      const parts = `SELECT trace_id, customer_id, customer_key, ts, start_time_unix_nano AS start_ns, name,
+          parent_span_id IS NULL AS is_root, cost_amount AS cost, cost_source = 'unpriced' AS unpriced, llm_model,
+          llm_vendor, service_name
+        FROM records WHERE source = 'span' AND NOT attribution_pending`;
+      await conn.run(`INSERT INTO trace_days
+        SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost), count(*), min(start_ns),
+          arg_min(name, (start_ns, name)), count(*) FILTER (WHERE unpriced)
+        FROM (${parts}) GROUP BY trace_id, customer_id, CAST(ts AS DATE)`);
+      await conn.run(`INSERT INTO driver_slots
+        SELECT trace_id, customer_key, time_bucket(INTERVAL 15 MINUTE, ts), llm_model, llm_vendor, service_name,
+          sum(cost), count(*)
+        FROM (${parts}) WHERE cost IS NOT NULL GROUP BY ALL`);
+      await conn.run(`INSERT INTO trace_roots
+        SELECT trace_id, arg_min(name, (start_ns, name)), min(start_ns) FROM (${parts}) WHERE is_root GROUP BY trace_id`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

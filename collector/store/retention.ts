@@ -1,11 +1,12 @@
 /**
- * Retention (CONTRACT.md §10): raw spans older than the cutoff are removed in small transactions, each first
- * folded into the summaries that keep every answer the same — `rollup_15m` already holds metrics; `trace_days`
- * feeds trace lists, `driver_slots` and `trace_roots` feed cost drivers (migration 4). Events, customers and
- * rollups are never removed. Spans still waiting for an ancestor past the cutoff are settled with the customer
- * they have (no longer pending, in the file and in memory), so a late ancestor cannot move cost that is summarized.
+ * Retention (CONTRACT.md §10): raw spans older than the cutoff are removed in small transactions. Every answer
+ * stays the same because nothing reads them alone: `rollup_15m` holds metrics and the per-trace summaries
+ * (trace-summaries.ts) feed trace lists and cost drivers, both kept at ingest. Events, customers, rollups and
+ * summaries are never removed. Spans still waiting for an ancestor past the cutoff are settled with the customer
+ * they have (summarized, no longer pending, in the file and in memory), so a late ancestor cannot move cost.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { foldParts, PARTS_FROM_RECORDS } from './trace-summaries.ts';
 import { transaction } from './transaction.ts';
 
 /** Spans removed per transaction: one batch is the longest ingest waits for the writer. */
@@ -22,41 +23,37 @@ export async function removeOldSpans(
   batchSpans = RETENTION_BATCH_SPANS,
 ): Promise<number> {
   return transaction(conn, async (afterCommit) => {
-    const cutoff = [cutoffMicros] as never;
+    const cutoff = [cutoffMicros];
+    const old = `source = 'span' AND ts < make_timestamp(?::BIGINT)`;
+    // Pending spans past the cutoff settle with the customer they have, and join the summaries as they are.
+    await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM records WHERE attribution_pending AND ${old}`, cutoff);
     await conn.run(
-      `UPDATE records SET attribution_pending = false
-       WHERE attribution_pending AND source = 'span' AND ts < make_timestamp(?::BIGINT)`,
-      cutoff,
+      `UPDATE records SET attribution_pending = false WHERE attribution_pending AND ${old}`,
+      cutoff as never,
     );
     afterCommit(() => settled(cutoffMicros));
+    // Every other span was summarized when it was written: removing it changes no answer.
     await conn.run(
       `CREATE OR REPLACE TEMP TABLE retention_batch AS
-       SELECT * FROM records WHERE source = 'span' AND ts < make_timestamp(?::BIGINT) LIMIT ${batchSpans}`,
-      cutoff,
+       SELECT trace_id, span_id FROM records WHERE ${old} LIMIT ${batchSpans}`,
+      cutoff as never,
     );
     const n = Number((await conn.runAndReadAll('SELECT count(*) FROM retention_batch')).getRows()[0]?.[0]);
-    if (n === 0) return 0;
-    await conn.run(`INSERT INTO trace_days
-      SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost_amount), count(*), min(start_time_unix_nano),
-        arg_min(name, start_time_unix_nano)
-      FROM retention_batch GROUP BY ALL`);
-    await conn.run(`INSERT INTO driver_slots
-      SELECT trace_id, customer_key, time_bucket(INTERVAL 15 MINUTE, ts), llm_model, llm_vendor, service_name,
-        sum(cost_amount), count(*)
-      FROM retention_batch WHERE cost_amount IS NOT NULL GROUP BY ALL`);
-    await conn.run(`INSERT INTO trace_roots
-      SELECT trace_id, arg_min(name, start_time_unix_nano), min(start_time_unix_nano)
-      FROM retention_batch WHERE parent_span_id IS NULL GROUP BY trace_id`);
-    await conn.run(
-      `DELETE FROM records USING retention_batch b
-       WHERE records.trace_id = b.trace_id AND records.span_id = b.span_id`,
-    );
+    if (n > 0) {
+      await conn.run(
+        `DELETE FROM records USING retention_batch b
+         WHERE records.trace_id = b.trace_id AND records.span_id = b.span_id`,
+      );
+    }
     await conn.run('DROP TABLE retention_batch');
     return n;
   });
 }
 
-/** True when spans of this trace were removed by retention (its summaries remain). */
+/**
+ * Whether a trace with no stored spans was removed by retention: its summaries remain (every settled span is
+ * summarized, so ask this only when the trace has no spans left).
+ */
 export async function traceRemoved(conn: DuckDBConnection, traceId: string): Promise<boolean> {
   const r = await conn.runAndReadAll('SELECT 1 FROM trace_days WHERE trace_id = ? LIMIT 1', [traceId]);
   return r.getRows().length > 0;

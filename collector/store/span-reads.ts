@@ -79,15 +79,16 @@ export interface TraceSummary {
   readonly startTimeUnixNano: bigint;
   readonly spanCount: number;
   readonly costPicocents: Picocents;
+  readonly unpricedSpans: number;
 }
 
 export async function listTraces(
   conn: DuckDBConnection,
   q: TraceListQuery,
 ): Promise<{ items: TraceSummary[]; total: number }> {
-  // Live spans, plus the per-day summaries of spans removed by retention (retention.ts): the same sums, counts,
-  // earliest start and its name, so a list reads the same before and after removal.
-  const live: string[] = [`source = 'span'`];
+  // Per-day trace summaries (trace-summaries.ts: every settled span, removed by retention or not), plus the few
+  // spans still pending, read live: the same sums, counts, earliest start and its name as the raw spans.
+  const live: string[] = [`source = 'span' AND attribution_pending`];
   const removed: string[] = ['true'];
   const liveParams: Array<string | bigint> = [];
   const removedParams: Array<string | bigint> = [];
@@ -112,16 +113,17 @@ export async function listTraces(
   const reader = await conn.runAndReadAll(
     `WITH parts AS (
        SELECT trace_id, sum(cost_amount) AS cost, count(*) AS n, min(start_time_unix_nano) AS start_ns,
-         arg_min(name, start_time_unix_nano) AS first_name
+         arg_min(name, (start_time_unix_nano, name)) AS first_name, count(*) FILTER (WHERE cost_source = 'unpriced') AS u
        FROM records WHERE ${live.join(' AND ')} GROUP BY trace_id
        UNION ALL
-       SELECT trace_id, sum(cost), sum(span_count), min(start_ns), arg_min(first_name, start_ns)
+       SELECT trace_id, sum(cost), sum(span_count), min(start_ns), arg_min(first_name, (start_ns, first_name)),
+         sum(unpriced_spans)
        FROM trace_days WHERE ${removed.join(' AND ')} GROUP BY trace_id),
      t AS (
        SELECT trace_id, sum(cost) AS cost, sum(n) AS span_count, min(start_ns) AS start_ts,
-         arg_min(first_name, start_ns) AS root_name
+         arg_min(first_name, (start_ns, first_name)) AS root_name, sum(u) AS unpriced
        FROM parts GROUP BY trace_id)
-     SELECT trace_id, coalesce(cost, 0)::VARCHAR, span_count, start_ts, root_name, count(*) OVER ()
+     SELECT trace_id, coalesce(cost, 0)::VARCHAR, span_count, start_ts, root_name, count(*) OVER (), unpriced
      FROM t ORDER BY ${TRACE_SORTS[q.sort]} LIMIT ? OFFSET ?`,
     [...liveParams, ...removedParams, q.limit, q.offset],
   );
@@ -134,6 +136,7 @@ export async function listTraces(
       spanCount: Number(r[2]),
       startTimeUnixNano: r[3] as bigint,
       rootName: String(r[4]),
+      unpricedSpans: Number(r[6] ?? 0),
     })),
   };
 }

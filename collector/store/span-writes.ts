@@ -12,6 +12,7 @@ import { decimal } from './metric-reads.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
+import { foldNewSpans, foldParts, foldSettledByUpdates, PARTS_FROM_RECORDS } from './trace-summaries.ts';
 import { transaction } from './transaction.ts';
 
 export type { AttributionUpdate } from './attribution-types.ts';
@@ -47,7 +48,10 @@ export async function writeSpanBatch(
       const { keys, plan } = await customers.record(conn, sightings);
       afterCommit(() => customers.apply(plan));
       afterCommit(onCommit);
-      if (spans.length > 0) await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
+      if (spans.length > 0) {
+        await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
+        await foldNewSpans(conn, spans, customerIds, keys);
+      }
       await applyUpdates(conn, updates, keys);
       const rollup = new RollupDeltas();
       spans.forEach(({ record: r }, i) => {
@@ -66,13 +70,12 @@ export async function writeSpanBatch(
     afterCommit(() => customers.apply(plan));
     afterCommit(onCommit);
     await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
-    // Only rows not stored before count in the rollup.
-    await stageRollupFrom(
-      conn,
-      `SELECT * FROM stage_records s WHERE NOT EXISTS
-         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`,
-    );
+    // Only rows not stored before count in the rollup and the trace summaries.
+    const fresh = `SELECT * FROM stage_records s WHERE NOT EXISTS
+         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`;
+    await stageRollupFrom(conn, fresh);
     await upsertStagedRollup(conn);
+    await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
     await applyUpdates(conn, updates, keys);
@@ -131,6 +134,7 @@ async function applyUpdates(
 ): Promise<void> {
   if (updates.length === 0) return;
   await appendUpdates(conn, updates, keys);
+  await foldSettledByUpdates(conn);
   await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
       attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
     FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);

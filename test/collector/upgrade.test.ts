@@ -1,7 +1,7 @@
 /**
- * Users keep their data across versions: a database written by the release with schema version 3
- * (test/fixtures/schema-v3, made by its make.ts with that release's code) opens with this code and answers
- * every question exactly as it did then; a failing migration leaves the file byte-identical and refuses to open;
+ * Users keep their data across versions: databases written by the releases with schema versions 3 and 4
+ * (test/fixtures/schema-v3 and schema-v4, made by make.ts with those releases' code; the v4 one with retention
+ * on) open with this code and answer every question exactly as they did then; a failing migration leaves the file byte-identical and refuses to open;
  * a file from a newer costtrace, or a DuckDB file that is not ours, is refused with a clear message.
  */
 import { createHash } from 'node:crypto';
@@ -17,6 +17,7 @@ import { QUESTIONS } from '../fixtures/schema-v3/questions.ts';
 import { startTestCollector } from '../helpers/collector.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url));
+const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,6 +25,28 @@ function copyOfFixture(name: string): string {
   const path = join(dir, `${name}.duckdb`);
   copyFileSync(join(FIXTURE, 'costtrace.duckdb'), path);
   return path;
+}
+/** Opens `path` with this code and asks every question; each answer must be what `expected` says. */
+async function expectAnswers(path: string, expected: (q: string) => { status: number; body: unknown }) {
+  const c = await startTestCollector({ dbPath: path });
+  try {
+    for (const q of QUESTIONS) {
+      const res = await fetch(`${c.url}${q}`);
+      const want = expected(q);
+      // Exactly what that release answered; fields added since (e.g. `unpriced_spans`) may come on top.
+      expect({ q, status: res.status, body: await res.json() }).toMatchObject({
+        q,
+        ...want,
+        body: want.body as object,
+      });
+    }
+    const version = await c.collector.db.read(async (conn) =>
+      (await conn.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows(),
+    );
+    expect(version).toEqual([[String(latestVersion())]]);
+  } finally {
+    await c.close(false);
+  }
 }
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -35,20 +58,19 @@ describe('upgrades in place', () => {
   it('opens the schema-3 fixture and answers every question exactly as that release did', async () => {
     const answers = JSON.parse(readFileSync(join(FIXTURE, 'answers.json'), 'utf8')) as Record<string, unknown>;
     expect(Object.keys(answers)).toEqual([...QUESTIONS]);
-    const c = await startTestCollector({ dbPath: copyOfFixture('answers') });
-    try {
-      for (const q of QUESTIONS) {
-        const res = await fetch(`${c.url}${q}`);
-        expect({ q, status: res.status }).toEqual({ q, status: 200 });
-        expect({ q, body: await res.json() }).toEqual({ q, body: answers[q] });
-      }
-      const version = await c.collector.db.read(async (conn) =>
-        (await conn.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows(),
-      );
-      expect(version).toEqual([[String(latestVersion())]]);
-    } finally {
-      await c.close(false);
-    }
+    await expectAnswers(copyOfFixture('answers'), (q) => ({ status: 200, body: answers[q] }));
+  });
+
+  it('opens the schema-4 fixture (with spans removed by its retention) and answers as that release did', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE_V4, 'answers.json'), 'utf8')) as Record<
+      string,
+      { status: number; body: unknown }
+    >;
+    expect(Object.keys(answers)).toEqual([...QUESTIONS]);
+    expect(Object.values(answers).filter((a) => a.status === 410)).toHaveLength(2);
+    const path = join(dir, 'v4.duckdb');
+    copyFileSync(join(FIXTURE_V4, 'costtrace.duckdb'), path);
+    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown });
   });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
