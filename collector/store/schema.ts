@@ -84,19 +84,4 @@ export const CREATE_STAGING: readonly string[] = [
     customer_id VARCHAR,
     customer_key INTEGER
   )`,
-  // Parts of per-trace summaries (trace-summaries.ts), one per settled span of a batch.
-  `CREATE TEMP TABLE IF NOT EXISTS stage_trace_parts (
-    trace_id VARCHAR NOT NULL,
-    customer_id VARCHAR,
-    customer_key INTEGER,
-    ts TIMESTAMP NOT NULL,
-    start_ns UBIGINT NOT NULL,
-    name VARCHAR NOT NULL,
-    is_root BOOLEAN NOT NULL,
-    cost DECIMAL(38,12),
-    unpriced BOOLEAN NOT NULL,
-    llm_model VARCHAR,
-    llm_vendor VARCHAR,
-    service_name VARCHAR
-  )`,
 ];

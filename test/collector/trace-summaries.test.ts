@@ -89,25 +89,26 @@ describe('per-trace summaries (property)', () => {
     const { default: fc } = await import('fast-check');
     const spanGen = fc.record({
       parent: fc.nat({ max: 5 }),
-      day: fc.nat({ max: 25 }),
-      customer: fc.constantFrom('a', null, null, null),
+      // Few distinct days: spans of a trace often share a day and a 15-minute slot (their parts merge).
+      day: fc.constantFrom(2, 5, 5, 12, 20),
+      customer: fc.constantFrom('a', 'a', null, null),
       model: fc.constantFrom('m1', 'm2', 'm3', null),
-      cost: fc.option(fc.bigInt({ min: 0n, max: 10n ** 14n }), { freq: 4 }),
-      unpriced: fc.boolean(),
+      cost: fc.option(fc.bigInt({ min: 0n, max: 10n ** 12n }), { freq: 2 }), // within the per-record cap (10^13)
+      unpriced: fc.constantFrom(true, true, true, false),
     });
     const traceGen = fc.record({
       rootCustomer: fc.constantFrom('a', 'b', null),
       rootName: fc.constantFrom('POST /answer', 'GET /report'),
       rootDay: fc.nat({ max: 25 }),
       rootArrives: fc.constantFrom(true, true, true, false),
-      children: fc.array(spanGen, { maxLength: 6 }),
+      children: fc.array(spanGen, { minLength: 1, maxLength: 10 }),
     });
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(traceGen, { minLength: 1, maxLength: 8 }),
-        fc.array(fc.nat({ max: 2 }), { minLength: 60, maxLength: 60 }),
-        fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+        fc.array(traceGen, { minLength: 2, maxLength: 8 }),
+        fc.array(fc.nat({ max: 2 }), { minLength: 90, maxLength: 90 }),
+        fc.array(fc.boolean(), { minLength: 90, maxLength: 90 }),
         async (traces, requestOf, resend) => {
           run++;
           const spans: SpanSpec[] = [];
@@ -150,10 +151,10 @@ describe('per-trace summaries (property)', () => {
           // Roots come last (their children wait for them, then settle); other spans go to any request. Some
           // spans are sent again with the last request, so it mixes new spans and re-sent ones.
           spans.forEach((s, i) => {
-            requests[s.parentSpanId === undefined ? 2 : (requestOf[i % 60] as number)]?.push(s);
+            requests[s.parentSpanId === undefined ? 2 : (requestOf[i % 90] as number)]?.push(s);
           });
           spans.forEach((s, i) => {
-            if (resend[i % 60]) requests[2]?.push(s);
+            if (resend[i % 90]) requests[2]?.push(s);
           });
           const c = await startTestCollector({ nowMicros: () => BigInt(START_S + 40 * DAY_S) * 1_000_000n });
           try {
@@ -203,4 +204,43 @@ describe('per-trace summaries (property)', () => {
       { numRuns: Number(process.env.FUZZ_RUNS ?? 15), endOnFailure: true },
     );
   }, 180_000);
+});
+
+describe('per-trace summaries at the edges of time', () => {
+  it('puts spans past 2^53 µs (year 2255) up to 2^64 ns in the same UTC day and slot as the store does', async () => {
+    const c = await startTestCollector();
+    try {
+      const starts = ['9007199254740991999', '9007199254740993000', '17999999999999999999', '18446744073709551615'];
+      const spans: SpanSpec[] = starts.map((start, i) => ({
+        traceId: hex(i + 1, 32),
+        spanId: hex(1, 16),
+        name: 'late',
+        startTimeUnixNano: start,
+        endTimeUnixNano: start,
+        attributes: { 'customer.id': 'a', '_cost.amount': '1.5' },
+      }));
+      const res = await fetch(`${c.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(jsonRequest(spans)),
+      });
+      expect(res.status).toBe(200);
+      const summarized = await rows(
+        c,
+        `SELECT d.trace_id, d.day::VARCHAR, s.slot::VARCHAR FROM trace_days d JOIN driver_slots s USING (trace_id)
+         ORDER BY 1`,
+        [],
+      );
+      const fromRecords = await rows(
+        c,
+        `SELECT trace_id, CAST(ts AS DATE)::VARCHAR, time_bucket(INTERVAL 15 MINUTE, ts)::VARCHAR FROM records
+         ORDER BY 1`,
+        [],
+      );
+      expect(summarized).toHaveLength(4);
+      expect(summarized).toEqual(fromRecords);
+    } finally {
+      await c.close();
+    }
+  });
 });
