@@ -2,7 +2,7 @@
  * `npm run bench:soak`: ingest through HTTP (OTLP/protobuf, 1000-span requests) into one `costtrace serve` with
  * retention on until the store has taken SOAK_TOTAL spans (default 50,000,000); after every SOAK_STEP
  * (default 5,000,000) prints one JSON line: spans/s over the step, server RSS (now and peak), file size, bytes on
- * disk per span, server CPU µs per span, and the latency of the four `bench:query` questions. Span start times
+ * disk per span, server CPU µs per span, and the latency of six questions (those of `bench:query`). Span start times
  * are spread over the last SOAK_SPREAD_DAYS days (default 60) so retention (SOAK_RETAIN_DAYS, default 30)
  * removes part of what arrives, as in production.
  */
@@ -39,6 +39,8 @@ const questions = {
   metrics_daily_one_customer: `/v1/metrics?start_date=${first}&end_date=${today}&interval=day&customer_id=customer-7`,
   customers_top50_by_profit: `/v1/metrics/customers?start_date=${first}&end_date=${today}&sort=-profit&limit=50`,
   cost_drivers_by_model: `/v1/cost-drivers?start_date=${first}&end_date=${today}&group_by=model`,
+  cost_drivers_one_customer: `/v1/cost-drivers?start_date=${first}&end_date=${today}&group_by=model&customer_id=customer-7`,
+  traces_one_customer_by_cost: `/v1/traces?customer_id=customer-7&start_date=${first}&end_date=${today}&sort=-cost`,
 };
 
 async function latencies(): Promise<Record<string, number>> {
