@@ -8,6 +8,7 @@ import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { metricsApi } from './api/metrics.ts';
+import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
@@ -16,6 +17,8 @@ import { registerOpenApi } from './http/openapi.ts';
 import { errors, STATUS_BODY, TRACE_SPAN } from './http/schemas.ts';
 import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
 import type { CollectorMetrics } from './observability.ts';
+import { PRICE_BOOK_SCHEMA } from './prices/book-schema.ts';
+import type { Prices } from './prices/service.ts';
 import { UploadBudget } from './receiver/body.ts';
 import type { DecodePool } from './receiver/decode-pool.ts';
 import { useBoundedJsonBodies } from './receiver/json-body.ts';
@@ -55,6 +58,7 @@ export interface AppDeps {
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
   readonly decoder: DecodePool;
+  readonly prices: Prices;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;
   /** Tests: called with each JSON response before it is serialized. */
@@ -108,6 +112,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   }
   await registerOpenApi(app, (request, reply) => enforce('read', request, reply));
   app.addSchema(TRACE_SPAN);
+  app.addSchema(PRICE_BOOK_SCHEMA);
 
   app.setErrorHandler((err, request, reply) => {
     if (classify(err).internal) request.log.error({ err }, 'request failed');
@@ -162,6 +167,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     useBoundedJsonBodies(writes, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs });
     await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
+    await writes.register(pricesApi, { prices: deps.prices });
   });
   await app.register(dashboard);
   return app;

@@ -8,10 +8,10 @@ import { ExportError, exportParquet, parseExportArgs } from './export.ts';
 import { serveUntilSignal } from './server.ts';
 
 const USAGE = `usage: costtrace serve [--host 127.0.0.1] [--port 4318] [--db ./costtrace.duckdb] [--max-body-bytes 20971520]
-                       [--retain-spans-days 0]
+                       [--retain-spans-days 0] [--prices FILE]
        costtrace export --db FILE --out DIR [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
   environment: COSTTRACE_HOST, COSTTRACE_PORT, COSTTRACE_DB, COSTTRACE_MAX_BODY_BYTES, COSTTRACE_RETAIN_SPANS_DAYS,
-               COSTTRACE_INGEST_TOKEN, COSTTRACE_READ_TOKEN, COSTTRACE_ADMIN_TOKEN (comma-separated lists)`;
+               COSTTRACE_PRICES_FILE, COSTTRACE_INGEST_TOKEN, COSTTRACE_READ_TOKEN, COSTTRACE_ADMIN_TOKEN (comma-separated lists)`;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...rest] = argv;

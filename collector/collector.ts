@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ResponseCheck } from './app.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
+import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
 import { CustomerRegistry } from './store/customers.ts';
@@ -40,6 +41,8 @@ export interface CollectorOptions {
   readonly checkResponse?: ResponseCheck;
   /** Clock, µs since epoch (tests pin it). */
   readonly nowMicros?: () => bigint;
+  /** A price book file (JSON, CONTRACT.md §8) to price spans with; replaceable later through PUT /v1/prices. */
+  readonly pricesFile?: string;
 }
 
 export interface Collector {
@@ -78,6 +81,15 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     metrics,
   );
   const decoder = new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers());
+  let prices: Prices;
+  try {
+    prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile);
+  } catch (err) {
+    await decoder.close();
+    await queue.close();
+    await db.close();
+    throw err;
+  }
   const app = await buildApp(
     {
       maxBodyBytes: options.maxBodyBytes,
@@ -92,6 +104,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       metrics,
       nowMicros,
       decoder,
+      prices,
       ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     },
   );

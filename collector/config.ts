@@ -18,6 +18,8 @@ export interface ServeConfig {
   readonly adminTokens: readonly string[];
   /** DuckDB memory_limit (COSTTRACE_DUCKDB_MEMORY_LIMIT), e.g. "2GB"; undefined for the default. */
   readonly duckdbMemoryLimit?: string;
+  /** `--prices FILE` / COSTTRACE_PRICES_FILE: the price book to price spans with. */
+  readonly pricesFile?: string;
 }
 
 export const DEFAULTS = {
@@ -49,6 +51,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
         db: { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'retain-spans-days': { type: 'string' },
+        prices: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -82,6 +85,8 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     '--retain-spans-days',
     problems,
   );
+  const pricesFile = pick('prices', 'COSTTRACE_PRICES_FILE');
+  if (pricesFile === '') problems.push('--prices must not be empty');
   if (host === '') problems.push('--host must not be empty');
   if (dbPath === '') problems.push('--db must not be empty');
   if ((ingestTokens.length === 0 || readTokens.length === 0) && !isLoopback(host)) {
@@ -104,6 +109,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     adminTokens,
     retainSpansDays,
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
+    ...(pricesFile === undefined ? {} : { pricesFile }),
   };
 }
 

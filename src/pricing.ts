@@ -42,7 +42,7 @@ const CACHE_WRITE_KEYS = [
   'gen_ai.usage.cache_creation_input_tokens',
   'llm.token_count.prompt_details.cache_write',
 ];
-const REPORTED_COST_KEYS = ['llm.cost.total'];
+const REPORTED_COST_KEYS = ['gen_ai.usage.cost', 'llm.cost.total'];
 
 /** Semconv provider names → genai-prices provider ids, where they differ. */
 const PROVIDER_IDS: Record<string, string> = {

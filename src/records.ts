@@ -1,10 +1,13 @@
 import type { Picocents } from './money.ts';
 
 /**
- * Where a record's cost came from (CONTRACT.md §2): `provided` by the sender (the SDK's `_cost.source` then says
- * how: src/semconv.ts CostMethod), `inferred` by the collector from token usage, or `unpriced`.
+ * Where a record's cost came from (CONTRACT.md §2, §8), in order of precedence: `provided` by the sender (the
+ * SDK's `_cost.source` then says how: src/semconv.ts CostMethod), `reported` by the provider on the span
+ * (`gen_ai.usage.cost`, `llm.cost.total`), `priced` by the collector's price book, `inferred` from the bundled
+ * model table, or `unpriced` (token usage with no price: never $0).
  */
-export type CostSource = 'provided' | 'inferred' | 'unpriced';
+export type CostSource = 'provided' | 'reported' | 'priced' | 'inferred' | 'unpriced';
+export const COST_SOURCES: readonly CostSource[] = ['provided', 'reported', 'priced', 'inferred', 'unpriced'];
 
 /** Which rule gave a record its customer: its own attribute, an ancestor span, or its resource. */
 export type CustomerSource = 'span' | 'ancestor' | 'resource';
@@ -30,6 +33,8 @@ export interface SpanRecord {
   readonly resourceCustomer: string | null;
   readonly costPicocents: Picocents | null;
   readonly costSource: CostSource | null;
+  /** The price book version that priced it (`priced`), else null. */
+  readonly priceVersion: number | null;
   readonly revenuePicocents: Picocents | null;
   /** Allow-listed attributes (see KEPT_ATTRIBUTE_PREFIXES) as a JSON object text, as stored. */
   readonly attributesJson: string;

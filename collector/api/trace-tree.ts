@@ -22,6 +22,7 @@ export interface TraceNode {
   cost: number | null;
   cost_exact: string | null;
   cost_source: string | null;
+  price_version: number | null;
   revenue: number | null;
   subtree_cost: number;
   subtree_cost_exact: string;
@@ -127,6 +128,7 @@ function toNode(s: StoredSpan): TraceNode {
     cost: s.costPicocents === null ? null : picocentsToNumber(s.costPicocents),
     cost_exact: s.costPicocents === null ? null : formatPicocents(s.costPicocents),
     cost_source: s.costSource,
+    price_version: s.priceVersion,
     revenue: s.revenuePicocents === null ? null : picocentsToNumber(s.revenuePicocents),
     subtree_cost: 0,
     subtree_cost_exact: '0',

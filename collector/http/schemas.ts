@@ -3,6 +3,7 @@
  * and @fastify/swagger builds the OpenAPI document (`GET /openapi.json`) from the same objects — so the
  * document cannot drift from what the routes send. Money is cents as a number plus an exact decimal string.
  */
+import { COST_SOURCES } from '../../src/records.ts';
 
 const nullable = (type: string) => ({ type: [type, 'null'] }) as const;
 
@@ -76,7 +77,8 @@ export const TRACE_SPAN = {
     attribution_pending: { type: 'boolean' },
     cost: { type: ['number', 'null'], description: 'the span’s own cost, cents' },
     cost_exact: nullable('string'),
-    cost_source: { type: ['string', 'null'], enum: ['provided', 'inferred', 'unpriced', null] },
+    cost_source: { type: ['string', 'null'], enum: [...COST_SOURCES, null] },
+    price_version: { type: ['integer', 'null'], description: 'the price book version that priced it (`priced`)' },
     revenue: nullable('number'),
     subtree_cost: { type: 'number' },
     subtree_cost_exact: { type: 'string' },

@@ -19,6 +19,8 @@ import {
 } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../limits.ts';
+import { priceSpan } from '../prices/price-span.ts';
+import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
 
 export interface Rejection {
@@ -52,7 +54,8 @@ const MAX_KEPT_ATTRIBUTES = 64;
 const MAX_STRING_LENGTH = 1024;
 const MAX_ARRAY_ITEMS = 64;
 
-export function normalizeSpans(spans: readonly DecodedSpan[]): Normalized {
+/** `pricing`: the price book in force (NO_PRICING: none; the bundled model table still prices token usage). */
+export function normalizeSpans(spans: readonly DecodedSpan[], pricing: Pricing = NO_PRICING): Normalized {
   const records: SpanRecord[] = [];
   const rejected: Rejection[] = [];
   const resourceCache = new Map<object, { serviceName: string | null; customer: string | null | Error }>();
@@ -65,7 +68,7 @@ export function normalizeSpans(spans: readonly DecodedSpan[]): Normalized {
       };
       resourceCache.set(span.resource, res);
     }
-    const result = normalizeSpan(span, res.serviceName, res.customer);
+    const result = normalizeSpan(span, res.serviceName, res.customer, pricing);
     if (typeof result === 'string') rejected.push({ spanId: span.spanId, reason: result });
     else records.push(result);
   }
@@ -77,6 +80,7 @@ function normalizeSpan(
   span: DecodedSpan,
   serviceName: string | null,
   resourceCustomer: string | null | Error,
+  pricing: Pricing,
 ): SpanRecord | string {
   if (!TRACE_ID_RE.test(span.traceId) || span.traceId === ZERO_TRACE_ID) {
     return `invalid trace id "${clip(span.traceId)}" (want 32 hex digits, not all zero)`;
@@ -99,7 +103,7 @@ function normalizeSpan(
   if (cost.kind === 'invalid') return cost.reason;
   const revenue = readMoney(span.attributes, REVENUE_KEYS);
   if (revenue.kind === 'invalid') return revenue.reason;
-  const priced = costOf(cost, span);
+  const priced = costOf(cost, span, pricing);
   // Inferred prices too: absurd token counts must not make a cost no sum can hold.
   const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
   if (costProblem !== null) return `cost ${costProblem}`;
@@ -148,22 +152,38 @@ function keptAttributesJson(attributes: AttrMap): string {
   return `{${out}}`;
 }
 
+type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'>;
+const NOT_PRICED: Priced = { costPicocents: null, costSource: null, priceVersion: null };
+
 /**
- * The span's own `_cost`, else a price inferred from its GenAI token usage (CONTRACT.md §2): `inferred`, or
- * `unpriced` (no amount, never $0) when the model has no price.
+ * A span's cost by the precedence of CONTRACT.md §8: its own `_cost` (`provided`) > a cost the provider reported
+ * on it (`reported`) > the price book (`priced`, remembering the book version) > the bundled model table for
+ * token usage (`inferred`) > `unpriced` (usage with no price: no amount, never $0).
  */
-function costOf(
-  cost: MoneyRead,
-  span: DecodedSpan,
-): { costPicocents: bigint | null; costSource: SpanRecord['costSource'] } {
-  if (cost.kind === 'ok') return { costPicocents: cost.picocents, costSource: 'provided' };
-  const usage = usageFromAttributes((k) => span.attributes.get(k));
-  if (usage === null) return { costPicocents: null, costSource: null };
+function costOf(cost: MoneyRead, span: DecodedSpan, pricing: Pricing): Priced {
+  if (cost.kind === 'ok') return { costPicocents: cost.picocents, costSource: 'provided', priceVersion: null };
+  const get = (k: string) => span.attributes.get(k);
+  const usage = usageFromAttributes(get);
   const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
-  const price = priceLlmUsage(usage, Number.isNaN(at.getTime()) ? new Date(0) : at);
-  return price.kind === 'priced'
-    ? { costPicocents: price.picocents, costSource: 'inferred' }
-    : { costPicocents: null, costSource: 'unpriced' };
+  const llm = usage === null ? null : priceLlmUsage(usage, Number.isNaN(at.getTime()) ? new Date(0) : at);
+  if (llm?.kind === 'priced' && llm.source === 'reported') {
+    return { costPicocents: llm.picocents, costSource: 'reported', priceVersion: null };
+  }
+  if (pricing.version > 0) {
+    const booked = priceSpan(pricing.book, {
+      name: span.name,
+      startTimeUnixNano: span.startTimeUnixNano,
+      endTimeUnixNano: span.endTimeUnixNano,
+      get,
+      usage,
+    });
+    if (booked !== null)
+      return { costPicocents: booked.picocents, costSource: 'priced', priceVersion: pricing.version };
+  }
+  if (llm === null) return NOT_PRICED;
+  return llm.kind === 'priced'
+    ? { costPicocents: llm.picocents, costSource: 'inferred', priceVersion: null }
+    : { costPicocents: null, costSource: 'unpriced', priceVersion: null };
 }
 
 function llmOf(attributes: AttrMap): { llmVendor: string | null; llmModel: string | null } {

@@ -105,12 +105,16 @@ const validate = new Ajv({ allErrors: true, strict: false }).compile(PRICE_BOOK_
 /** Parses a book (already JSON-decoded); every problem is reported, with its location in the book. */
 export function parsePriceBook(input: unknown): BookParse {
   if (!validate(input)) {
+    // Structure first (the checks of meaning need a well-formed book). An amount that is neither a number nor a
+    // decimal string fails each `anyOf` branch too: report it once.
     return {
       ok: false,
-      problems: (validate.errors ?? []).map((e) => ({
-        loc: pointerToLoc(e.instancePath, e.params as Record<string, unknown>),
-        msg: e.message ?? 'is invalid',
-      })),
+      problems: (validate.errors ?? [])
+        .filter((e) => !e.schemaPath.includes('/anyOf/'))
+        .map((e) => ({
+          loc: pointerToLoc(e.instancePath, e.params as Record<string, unknown>),
+          msg: e.keyword === 'anyOf' ? 'must be a number or a decimal string' : (e.message ?? 'is invalid'),
+        })),
     };
   }
   const reader = new Reader();

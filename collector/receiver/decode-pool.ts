@@ -10,14 +10,14 @@ import { decodeTraceRequestJson } from '../decode/json.ts';
 import { decodeTraceRequestProtobuf } from '../decode/protobuf.ts';
 import { DecodeError } from '../decode/types.ts';
 import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
+import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import { UnavailableError } from '../store/ingest-queue.ts';
 import type { Encoding } from './status.ts';
 
-export interface DecodeRequest {
-  readonly id: number;
-  readonly encoding: Encoding;
-  readonly body: ArrayBuffer;
-}
+export type DecodeRequest =
+  | { readonly kind: 'decode'; readonly id: number; readonly encoding: Encoding; readonly body: ArrayBuffer }
+  /** The price book in force from now on (messages to a worker are handled in order). */
+  | { readonly kind: 'pricing'; readonly pricing: Pricing };
 
 export type DecodeResponse =
   | { id: number; ok: true; received: number; records: SpanRecord[]; rejected: Rejection[] }
@@ -55,6 +55,7 @@ export class DecodePool {
   private nextId = 1;
   private next = 0;
   private closed = false;
+  private pricing: Pricing = NO_PRICING;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -62,7 +63,7 @@ export class DecodePool {
 
   decode(encoding: Encoding, body: Buffer): Promise<Decoded> {
     if (this.slots.length === 0 || body.length < INLINE_BELOW_BYTES)
-      return Promise.resolve(decodeInline(encoding, body));
+      return Promise.resolve(decodeInline(encoding, body, this.pricing));
     const slot = this.slots[this.next++ % this.slots.length] as Slot;
     const id = this.nextId++;
     // Transfer the body's memory when the Buffer owns all of it; else hand over a copy.
@@ -72,8 +73,14 @@ export class DecodePool {
     ) as ArrayBuffer;
     return new Promise<Decoded>((resolve, reject) => {
       slot.inFlight.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, encoding, body: buffer } satisfies DecodeRequest, [buffer]);
+      slot.worker.postMessage({ kind: 'decode', id, encoding, body: buffer } satisfies DecodeRequest, [buffer]);
     });
+  }
+
+  /** Requests decoded after this are priced with `pricing` (inline at once; each worker in message order). */
+  setPricing(pricing: Pricing): void {
+    this.pricing = pricing;
+    for (const slot of this.slots) slot.worker.postMessage({ kind: 'pricing', pricing } satisfies DecodeRequest);
   }
 
   async close(): Promise<void> {
@@ -84,6 +91,8 @@ export class DecodePool {
   private spawn(): Slot {
     const worker = new Worker(WORKER_ENTRY);
     worker.unref();
+    if (this.pricing.version > 0)
+      worker.postMessage({ kind: 'pricing', pricing: this.pricing } satisfies DecodeRequest);
     const slot: Slot = { worker, inFlight: new Map() };
     worker.on('message', (res: DecodeResponse) => {
       const waiting = slot.inFlight.get(res.id);
@@ -113,8 +122,8 @@ export class DecodePool {
   }
 }
 
-function decodeInline(encoding: Encoding, body: Buffer): Decoded {
+function decodeInline(encoding: Encoding, body: Buffer, pricing: Pricing): Decoded {
   const spans = encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
-  const { records, rejected } = normalizeSpans(spans);
+  const { records, rejected } = normalizeSpans(spans, pricing);
   return { received: spans.length, records, rejected };
 }

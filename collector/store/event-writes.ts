@@ -194,6 +194,7 @@ async function appendEvents(
           customerKey: keys.get(e.customerExternalId),
           costPicocents: e.costPicocents,
           costSource: e.costPicocents === null ? null : 'provided',
+          priceVersion: null,
           revenuePicocents: e.revenuePicocents,
           attributesJson: attributesJson(e),
           llmVendor: e.llm?.vendor.toLowerCase() ?? null,

@@ -64,6 +64,15 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT trace_id, arg_min(name, (start_ns, name)), min(start_ns) FROM (${parts}) WHERE is_root GROUP BY trace_id`);
     },
   },
+  {
+    version: 6,
+    description: 'price books (versions kept) and the book version that priced each record',
+    async up(conn) {
+      await conn.run('ALTER TABLE records ADD COLUMN price_version INTEGER');
+      await conn.run(`CREATE TABLE price_books (
+        version INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, origin VARCHAR NOT NULL, book VARCHAR NOT NULL)`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

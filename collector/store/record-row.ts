@@ -49,5 +49,8 @@ export function appendRecord(app: DuckDBAppender, r: RecordRow, ingestedAt: Retu
   appendVarcharOrNull(app, r.llmModel);
   appendVarcharOrNull(app, r.rootKey);
   app.appendBoolean(r.rootPending);
+  // Added by migration 6 (columns added later go last).
+  if (r.priceVersion === null) app.appendNull();
+  else app.appendInteger(r.priceVersion);
   app.endRow();
 }

@@ -21,6 +21,7 @@ export interface StoredSpan {
   readonly pending: boolean;
   readonly costPicocents: Picocents | null;
   readonly costSource: CostSource | null;
+  readonly priceVersion: number | null;
   readonly revenuePicocents: Picocents | null;
   readonly attributes: Record<string, JsonValue>;
 }
@@ -29,7 +30,7 @@ export async function readTraceSpans(conn: DuckDBConnection, traceId: string): P
   const reader = await conn.runAndReadAll(
     `SELECT trace_id, span_id, parent_span_id, name, kind, service_name, start_time_unix_nano,
        end_time_unix_nano, customer_own, chain_customer, resource_customer, attribution_pending,
-       cost_amount::VARCHAR, cost_source, revenue_amount::VARCHAR, attributes::VARCHAR
+       cost_amount::VARCHAR, cost_source, revenue_amount::VARCHAR, attributes::VARCHAR, price_version
      FROM records WHERE trace_id = ? AND source = 'span'
      ORDER BY start_time_unix_nano, span_id`,
     [traceId],
@@ -51,6 +52,7 @@ export async function readTraceSpans(conn: DuckDBConnection, traceId: string): P
     costSource: nullableString(r[13]) as CostSource | null,
     revenuePicocents: decimalOrNull(r[14]),
     attributes: JSON.parse(String(r[15] ?? '{}')) as Record<string, JsonValue>,
+    priceVersion: r[16] === null ? null : Number(r[16]),
   }));
 }
 

@@ -180,6 +180,7 @@ async function appendSpans(
           customerKey: customerId === null ? undefined : keys.get(customerId),
           costPicocents: s.costPicocents,
           costSource: s.costSource,
+          priceVersion: s.priceVersion,
           revenuePicocents: s.revenuePicocents,
           attributesJson: s.attributesJson,
           llmVendor: s.llmVendor,

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecodeError } from '../../collector/decode/types.ts';
+import { parsePriceBook } from '../../collector/prices/book.ts';
 import { DecodePool } from '../../collector/receiver/decode-pool.ts';
 import { jsonRequest, protobufRequest, type SpanSpec } from '../helpers/otlp.ts';
 
@@ -22,6 +23,29 @@ const spans: SpanSpec[] = Array.from({ length: 600 }, (_, i) => ({
 }));
 
 describe('decode pool', () => {
+  it('prices with the book it was last given, on workers and inline alike', async () => {
+    const parsed = parsePriceBook({ spans: [{ name: 'priced-op', cents_per_span: '2.5' }] });
+    if (!parsed.ok) throw new Error('book');
+    const named = spans.map((s) => ({ ...s, name: 'priced-op', attributes: { note: 'x'.repeat(100) } }));
+    const body = protobufRequest(jsonRequest(named));
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    const priced = new DecodePool(1);
+    const plain = new DecodePool(0);
+    try {
+      const before = await priced.decode('protobuf', Buffer.from(body));
+      expect(before.records[0]).toMatchObject({ costPicocents: null, costSource: null, priceVersion: null });
+      priced.setPricing({ version: 3, book: parsed.book });
+      plain.setPricing({ version: 3, book: parsed.book });
+      const onWorker = await priced.decode('protobuf', Buffer.from(body));
+      expect(onWorker).toEqual(await plain.decode('protobuf', Buffer.from(body)));
+      expect(onWorker.records.every((r) => r.costPicocents === 2_500_000_000_000n && r.priceVersion === 3)).toBe(true);
+      expect(onWorker.records[0]?.costSource).toBe('priced');
+    } finally {
+      await priced.close();
+      await plain.close();
+    }
+  });
+
   it.each(['protobuf', 'json'] as const)(
     'decodes a large %s request on a worker exactly as inline',
     async (encoding) => {

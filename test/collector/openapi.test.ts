@@ -56,6 +56,8 @@ describe('OpenAPI document', () => {
         'GET /v1/customers/{external_id}',
         'GET /v1/customers',
         'POST /v1/admin/snapshot',
+        'GET /v1/prices',
+        'PUT /v1/prices',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.

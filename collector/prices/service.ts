@@ -1,0 +1,84 @@
+/**
+ * The price book in force and its replacement. At start-up a `--prices FILE` is authoritative: when its content
+ * differs from the latest stored version it becomes a new version (`file`); without a file the latest stored
+ * book (from an earlier PUT) stays in force. `replace` (PUT /v1/prices) validates, stores a new version (`api`)
+ * and hands it to the decoders; a refused book changes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import type { DecodePool } from '../receiver/decode-pool.ts';
+import type { Database } from '../store/database.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+import { type BookOrigin, latestBook, type StoredBook, saveBook } from '../store/price-books.ts';
+import { type BookProblem, parsePriceBook } from './book.ts';
+import { NO_PRICING, type Pricing } from './pricing.ts';
+
+/** A price book file that cannot be used: the collector does not start (every problem listed). */
+export class PriceBookFileError extends Error {
+  override readonly name = 'PriceBookFileError';
+}
+
+export type Replaced = { ok: true; stored: StoredBook } | { ok: false; problems: BookProblem[] };
+
+export class Prices {
+  private constructor(
+    private readonly queue: IngestQueue,
+    private readonly decoder: DecodePool,
+    private readonly nowMicros: () => bigint,
+    private stored: StoredBook | null,
+  ) {}
+
+  static async open(
+    db: Database,
+    queue: IngestQueue,
+    decoder: DecodePool,
+    nowMicros: () => bigint,
+    file: string | undefined,
+  ): Promise<Prices> {
+    const latest = await db.read((conn) => latestBook(conn));
+    const prices = new Prices(queue, decoder, nowMicros, latest);
+    if (file !== undefined) {
+      let input: unknown;
+      try {
+        input = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new PriceBookFileError(`cannot read the price book ${file}: ${(err as Error).message}`);
+      }
+      const r = await prices.replace(input, 'file');
+      if (!r.ok) {
+        const listed = r.problems.map((p) => `  ${p.loc.join('.') || '(book)'}: ${p.msg}`).join('\n');
+        throw new PriceBookFileError(`the price book ${file} has ${r.problems.length} problem(s):\n${listed}`);
+      }
+    } else if (latest !== null) {
+      const parsed = parsePriceBook(JSON.parse(latest.json));
+      if (!parsed.ok) throw new PriceBookFileError(`stored price book version ${latest.version} no longer parses`);
+      decoder.setPricing({ version: latest.version, book: parsed.book });
+    }
+    return prices;
+  }
+
+  /** The latest stored version, or null when there has never been a book. */
+  current(): StoredBook | null {
+    return this.stored;
+  }
+
+  pricing(): Pricing {
+    if (this.stored === null) return NO_PRICING;
+    const parsed = parsePriceBook(JSON.parse(this.stored.json));
+    return parsed.ok ? { version: this.stored.version, book: parsed.book } : NO_PRICING;
+  }
+
+  async replace(input: unknown, origin: BookOrigin): Promise<Replaced> {
+    const parsed = parsePriceBook(input);
+    if (!parsed.ok) return parsed;
+    const json = JSON.stringify(input);
+    if (this.stored !== null && this.stored.json === json) {
+      // The same book again (a restart with the same file, a repeated PUT): no new version.
+      this.decoder.setPricing({ version: this.stored.version, book: parsed.book });
+      return { ok: true, stored: this.stored };
+    }
+    const stored = await this.queue.exclusive((conn) => saveBook(conn, json, origin, this.nowMicros()));
+    this.stored = stored;
+    this.decoder.setPricing({ version: stored.version, book: parsed.book });
+    return { ok: true, stored };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The collector's price book prices spans from the plain OpenTelemetry SDK (no costtrace instrumentation, the
+ * official OTLP/protobuf exporter) by their semantic-convention attributes alone — each rule kind, current and
+ * older attribute names — with the precedence provided > reported > priced > inferred > unpriced. The book is
+ * versioned: loaded from a file, shown by GET /v1/prices, replaced by PUT /v1/prices (admin scope; a bad book
+ * is one 422 listing every problem and changes nothing), kept across restarts.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openCollector } from '../../collector/collector.ts';
+import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'costtrace-prices-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const EXAMPLE = readFileSync(new URL('../../examples/price-book.json', import.meta.url), 'utf8');
+
+interface TraceNode {
+  name: string;
+  cost_exact: string | null;
+  cost_source: string | null;
+  price_version: number | null;
+  children: TraceNode[];
+}
+
+/** Sends one trace of CLIENT spans (name → attributes, duration) under a root; returns the stored nodes by name. */
+async function sendTrace(
+  c: TestCollector,
+  spans: Array<{ name: string; attributes: Record<string, string | number>; ms?: number }>,
+  tokens: { ingest?: string; read?: string } = {},
+): Promise<Map<string, TraceNode>> {
+  const auth = (t: string | undefined): Record<string, string> => (t ? { authorization: `Bearer ${t}` } : {});
+  const exporter = new OTLPTraceExporter({ url: `${c.url}/v1/traces`, headers: auth(tokens.ingest) });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'billing-py' }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('plain-sdk');
+  const start = Date.parse('2026-03-01T12:00:00Z');
+  const root = tracer.startSpan('POST /job', {
+    kind: SpanKind.SERVER,
+    attributes: { 'customer.id': 'acme' },
+    startTime: start,
+  });
+  const ctx = trace.setSpan(context.active(), root);
+  for (const s of spans) {
+    tracer
+      .startSpan(s.name, { kind: SpanKind.CLIENT, attributes: s.attributes, startTime: start }, ctx)
+      .end(start + (s.ms ?? 0));
+  }
+  root.end(start + 1000);
+  await provider.forceFlush();
+  await provider.shutdown();
+  const traceId = root.spanContext().traceId;
+  const res = await fetch(`${c.url}/v1/traces/${traceId}`, { headers: auth(tokens.read) });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { spans: TraceNode[] };
+  const byName = new Map<string, TraceNode>();
+  const walk = (n: TraceNode) => {
+    byName.set(n.name, n);
+    n.children.forEach(walk);
+  };
+  body.spans.forEach(walk);
+  return byName;
+}
+
+describe('the price book prices plain OpenTelemetry spans', () => {
+  let c: TestCollector;
+  afterAll(async () => c?.close());
+
+  it('prices each rule kind from semconv attributes, with the precedence of §8', async () => {
+    const file = join(dir, 'book.json');
+    writeFileSync(file, EXAMPLE);
+    c = await startTestCollector({ pricesFile: file, decodeWorkers: 1 });
+    const nodes = await sendTrace(c, [
+      // model: a fine-tuned model by prefix, cached input at its own rate (600 × 0.30 + 400 × 0.15 + 100 × 1.2 µUSD)
+      {
+        name: 'chat ft',
+        attributes: {
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'ft:gpt-4o-mini:acme:2026',
+          'gen_ai.usage.input_tokens': 1000,
+          'gen_ai.usage.cache_read.input_tokens': 400,
+          'gen_ai.usage.output_tokens': 100,
+        },
+      },
+      // HTTP with the older attribute names (http.method, http.url)
+      { name: 'sendgrid', attributes: { 'http.method': 'POST', 'http.url': 'https://api.sendgrid.com/v3/mail/send' } },
+      // DB with db.system.name and a 25 ms SELECT at 0.0001 cents per ms
+      { name: 'select', attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' }, ms: 25 },
+      // DB with the older db.system and a statement: per query
+      { name: 'insert', attributes: { 'db.system': 'postgresql', 'db.statement': 'INSERT INTO t VALUES (1)' } },
+      // span rule by name, per ms
+      { name: 'render_pdf', attributes: {}, ms: 1500 },
+      // span rule by attribute
+      { name: 'transcode', attributes: { 'job.queue': 'video' } },
+      // precedence: the app's own _cost wins over the book
+      {
+        name: 'sendgrid provided',
+        attributes: {
+          'http.request.method': 'POST',
+          'server.address': 'api.sendgrid.com',
+          'url.path': '/v3/mail/send',
+          '_cost.amount': '0.5',
+        },
+      },
+      // a cost the provider reported wins over the book (USD → cents)
+      {
+        name: 'chat reported',
+        attributes: {
+          'gen_ai.request.model': 'ft:gpt-4o-mini:x',
+          'gen_ai.usage.input_tokens': 10,
+          'gen_ai.usage.cost': 0.0123,
+        },
+      },
+      // not in the book: the bundled table prices a known model; an unknown one is unpriced
+      {
+        name: 'chat bundled',
+        attributes: {
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'gpt-4o',
+          'gen_ai.usage.input_tokens': 1000,
+          'gen_ai.usage.output_tokens': 0,
+        },
+      },
+      { name: 'chat unknown', attributes: { 'gen_ai.request.model': 'my-model', 'gen_ai.usage.input_tokens': 10 } },
+      { name: 'unpriced http', attributes: { 'http.request.method': 'GET', 'server.address': 'example.org' } },
+    ]);
+    const got = (name: string) => {
+      const n = nodes.get(name);
+      return n && { cost: n.cost_exact, source: n.cost_source, version: n.price_version };
+    };
+    expect(got('chat ft')).toEqual({ cost: '0.036', source: 'priced', version: 1 });
+    expect(got('sendgrid')).toEqual({ cost: '0.1', source: 'priced', version: 1 });
+    expect(got('select')).toEqual({ cost: '0.0025', source: 'priced', version: 1 });
+    expect(got('insert')).toEqual({ cost: '0.0002', source: 'priced', version: 1 });
+    expect(got('render_pdf')).toEqual({ cost: '3', source: 'priced', version: 1 });
+    expect(got('transcode')).toEqual({ cost: '1.5', source: 'priced', version: 1 });
+    expect(got('sendgrid provided')).toEqual({ cost: '0.5', source: 'provided', version: null });
+    expect(got('chat reported')).toEqual({ cost: '1.23', source: 'reported', version: null });
+    expect(got('chat bundled')).toMatchObject({ source: 'inferred', version: null });
+    expect(Number(got('chat bundled')?.cost)).toBeGreaterThan(0);
+    expect(got('chat unknown')).toEqual({ cost: null, source: 'unpriced', version: null });
+    expect(got('unpriced http')).toEqual({ cost: null, source: null, version: null });
+  });
+
+  it('shows the book in force, and keeps the version when the same file is loaded again', async () => {
+    const shown = await (await fetch(`${c.url}/v1/prices`)).json();
+    expect(shown).toMatchObject({ version: 1, origin: 'file', book: JSON.parse(EXAMPLE) });
+    await c.close(false);
+    c = await startTestCollector({ dbPath: c.dbPath, pricesFile: join(dir, 'book.json') });
+    expect(await (await fetch(`${c.url}/v1/prices`)).json()).toMatchObject({ version: 1, origin: 'file' });
+  });
+
+  it('replaces the book through PUT (admin scope); new spans are priced with the new version', async () => {
+    await c.close(false);
+    c = await startTestCollector({ dbPath: c.dbPath, adminTokens: ['adm'], ingestTokens: ['ing'], readTokens: ['rd'] });
+    // Without a file, the latest stored book stays in force.
+    const read = { authorization: 'Bearer rd' };
+    expect(await (await fetch(`${c.url}/v1/prices`, { headers: read })).json()).toMatchObject({ version: 1 });
+    const book = { spans: [{ name: 'render_pdf', cents_per_span: '7' }] };
+    const put = (token: string, body: unknown) =>
+      fetch(`${c.url}/v1/prices`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await put('rd', book)).status).toBe(403);
+    expect((await put('nope', book)).status).toBe(401);
+    const bad = await put('adm', { models: [{ model: 'x', input_usd_per_mtok: '-1' }], fx: [{ currency: 'EUR' }] });
+    expect(bad.status).toBe(422);
+    const detail = ((await bad.json()) as { detail: Array<{ loc: unknown[] }> }).detail.map((d) => d.loc.join('.'));
+    expect(detail).toEqual(
+      expect.arrayContaining(['body.models.0.output_usd_per_mtok', 'body.fx.0.date', 'body.fx.0.usd_per_unit']),
+    );
+    expect(await (await fetch(`${c.url}/v1/prices`, { headers: read })).json()).toMatchObject({ version: 1 });
+    const ok = await put('adm', book);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ version: 2, origin: 'api', book });
+    const nodes = await sendTrace(c, [{ name: 'render_pdf', attributes: {}, ms: 1500 }], { ingest: 'ing', read: 'rd' });
+    expect(nodes.get('render_pdf')).toMatchObject({ cost_exact: '7', cost_source: 'priced', price_version: 2 });
+    await c.close(false);
+  });
+
+  it('refuses to start with a bad book file, listing every problem', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ http: [{ host: 'a', cents_per_request: 'x' }], db: [{ cents_per_hour: 1 }] }));
+    await expect(
+      openCollector({
+        dbPath: join(dir, 'bad.duckdb'),
+        maxBodyBytes: 1 << 20,
+        ingestTokens: [],
+        readTokens: [],
+        pricesFile: bad,
+      }),
+    ).rejects.toThrow(
+      /the price book .*bad\.json has 2 problem\(s\):\n {2}http\.0\.cents_per_request: must be a number or a decimal string\n {2}db\.0\.cents_per_hour: must NOT have additional properties/,
+    );
+  });
+});
