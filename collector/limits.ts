@@ -41,3 +41,11 @@ export const BODY_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_UPLOAD_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Body cap of the JSON APIs other than OTLP (events, customers). */
 export const MAX_JSON_API_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Price book (CONTRACT.md §8): entries per list (models, http, db, spans), fixed bills, FX rates. */
+export const MAX_BOOK_ENTRIES = 10_000;
+export const MAX_BOOK_FIXED_BILLS = 1_000;
+export const MAX_BOOK_FX_RATES = 100_000;
+/** Tiers per model; keys per attribute filter. */
+export const MAX_BOOK_TIERS = 16;
+export const MAX_BOOK_FILTER_KEYS = 32;

@@ -3,6 +3,13 @@
  * (file or `PUT /v1/prices`, every problem with its location) and to document it in the OpenAPI document.
  * What a schema cannot say (exact decimals, real dates, `from` before `to`) is checked in book.ts.
  */
+import {
+  MAX_BOOK_ENTRIES,
+  MAX_BOOK_FILTER_KEYS,
+  MAX_BOOK_FIXED_BILLS,
+  MAX_BOOK_FX_RATES,
+  MAX_BOOK_TIERS,
+} from '../limits.ts';
 
 /** A decimal amount: a JSON number or a decimal string (exact; at most 12 decimal places). */
 const AMOUNT = {
@@ -13,7 +20,7 @@ const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 const WHEN = { from: DATE, to: DATE } as const;
 const ATTRIBUTE_FILTER = {
   type: 'object',
-  maxProperties: 32,
+  maxProperties: MAX_BOOK_FILTER_KEYS,
   additionalProperties: { type: ['string', 'number', 'boolean'] },
 } as const;
 
@@ -24,8 +31,6 @@ const entry = (required: readonly string[], properties: Record<string, unknown>)
     required,
     properties: { ...properties, ...WHEN },
   }) as const;
-
-export const MAX_BOOK_ENTRIES = 10_000;
 
 export const PRICE_BOOK_SCHEMA = {
   $id: 'PriceBook',
@@ -46,7 +51,7 @@ export const PRICE_BOOK_SCHEMA = {
         usd_per_request: AMOUNT,
         tiers: {
           type: 'array',
-          maxItems: 16,
+          maxItems: MAX_BOOK_TIERS,
           items: {
             type: 'object',
             additionalProperties: false,
@@ -94,7 +99,7 @@ export const PRICE_BOOK_SCHEMA = {
     },
     fixed: {
       type: 'array',
-      maxItems: 1000,
+      maxItems: MAX_BOOK_FIXED_BILLS,
       items: entry(['name', 'amount_cents', 'period', 'allocate'], {
         name: { type: 'string', minLength: 1, maxLength: 256 },
         amount_cents: AMOUNT,
@@ -119,7 +124,7 @@ export const PRICE_BOOK_SCHEMA = {
     },
     fx: {
       type: 'array',
-      maxItems: 100_000,
+      maxItems: MAX_BOOK_FX_RATES,
       items: {
         type: 'object',
         additionalProperties: false,
