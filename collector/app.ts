@@ -165,7 +165,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under their share of the upload budget.
     useBoundedJsonBodies(writes, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs });
-    await writes.register(eventsApi, { queue: deps.queue, metrics: deps.metrics, nowMicros: deps.nowMicros });
+    await writes.register(eventsApi, {
+      queue: deps.queue,
+      metrics: deps.metrics,
+      nowMicros: deps.nowMicros,
+      prices: deps.prices,
+    });
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices });
   });

@@ -3,17 +3,21 @@
  * locations; `{inserted, duplicates}` once the batch is committed. Batches share transactions with other
  * requests' events (group commit in the ingest queue) instead of one serialized transaction each.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { validateEventBatch } from '../events/validate.ts';
 import { InputError } from '../http/errors.ts';
 import { EVENTS_BODY, EVENTS_RESPONSE, WRITE_ERRORS } from '../http/schemas.ts';
 import type { CollectorMetrics } from '../observability.ts';
+import type { Prices } from '../prices/service.ts';
 import { DataRefusedError, type IngestQueue } from '../store/ingest-queue.ts';
 
 export interface EventsApiDeps {
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
   readonly nowMicros: () => bigint;
+  /** The price book in force (FX rates for non-USD amounts). */
+  readonly prices: Prices;
 }
 
 export async function eventsApi(app: FastifyInstance, deps: EventsApiDeps): Promise<void> {
@@ -30,7 +34,7 @@ export async function eventsApi(app: FastifyInstance, deps: EventsApiDeps): Prom
     { config: { scope: 'ingest' }, schema, validatorCompiler: documentOnly },
     async (request) => {
       const now = deps.nowMicros();
-      const result = validateEventBatch(request.body, now);
+      const result = validateEventBatch(request.body, now, deps.prices.pricing().book.fx);
       const count = (route: string, code: number) => deps.metrics.requests.inc({ route, code: String(code) });
       if (!result.ok) {
         const body = request.body as { events?: unknown };

@@ -3,11 +3,11 @@
  * Every problem of every event is collected with its location (`["body","events",3,"metadata","_cost",
  * "amount"]`); any problem rejects the whole batch. Pure: the clock is passed in.
  *
- * Where we differ from Polar on purpose (its known faults): currency must be exactly `usd` (any case);
- * cost must not be negative; amounts have no 5-integer-digit ceiling (DECIMAL(38,12)) and stay exact.
+ * Where we differ from Polar on purpose (its known faults): currency is `usd` (any case), or another ISO 4217 code
+ * converted with the price book's rate for the event's UTC day (original kept as `_cost.original_*` metadata; no
+ * rate → 422); cost must not be negative; amounts have no 5-integer-digit ceiling (DECIMAL(38,12)) and stay exact.
  */
 import { type Picocents, parseAmount, recordAmountProblem } from '../../src/money.ts';
-import { SUPPORTED_CURRENCIES } from '../../src/semconv.ts';
 import { canonicalText } from '../../src/text.ts';
 import {
   MAX_EVENTS_PER_REQUEST,
@@ -16,6 +16,8 @@ import {
   MAX_METADATA_KEYS,
   MAX_TIME_UNIX_NANO,
 } from '../limits.ts';
+import type { FxRate } from '../prices/book.ts';
+import { originalAmount, toUsd } from '../prices/fx.ts';
 
 export interface ValidationIssue {
   readonly loc: Array<string | number>;
@@ -58,6 +60,8 @@ type Obj = Record<string, unknown>;
 export function validateEventBatch(
   body: unknown,
   nowMicros: bigint,
+  /** The price book's FX rates (none: only usd is accepted). */
+  fx: readonly FxRate[] = [],
 ): { ok: true; events: EventInput[] } | { ok: false; issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
   if (!isObject(body)) return fail(['body'], 'must be an object {"events": [...]}', 'type_error');
@@ -72,13 +76,19 @@ export function validateEventBatch(
   }
   const events: EventInput[] = [];
   list.forEach((raw, i) => {
-    const e = validateEvent(raw, ['body', 'events', i], nowMicros, issues);
+    const e = validateEvent(raw, ['body', 'events', i], nowMicros, fx, issues);
     if (e) events.push(e);
   });
   return issues.length > 0 ? { ok: false, issues } : { ok: true, events };
 }
 
-function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigint, issues: ValidationIssue[]) {
+function validateEvent(
+  raw: unknown,
+  at: Array<string | number>,
+  nowMicros: bigint,
+  fx: readonly FxRate[],
+  issues: ValidationIssue[],
+) {
   const before = issues.length;
   const add = (path: Array<string | number>, msg: string, type = 'value_error') =>
     issues.push({ loc: [...at, ...path], msg, type });
@@ -117,8 +127,25 @@ function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigi
           add(path, `keys are at most ${MAX_METADATA_KEY_LENGTH} characters`);
           continue;
         }
-        if (key === '_cost') costPicocents = money(value, path, false, add);
-        else if (key === '_revenue') revenuePicocents = money(value, path, true, add);
+        const inUsd = (m: { picocents: Picocents; currency: string } | null): Picocents | null => {
+          if (m === null || m.currency === 'USD') return m?.picocents ?? null;
+          const converted = toUsd(fx, m.picocents, m.currency, timestampMicros);
+          if (!converted.ok) {
+            add([...path, 'currency'], converted.reason);
+            return null;
+          }
+          const tooLarge = recordAmountProblem(converted.usdPicocents);
+          if (tooLarge !== null) {
+            add([...path, 'amount'], `in USD ${tooLarge}`);
+            return null;
+          }
+          for (const [k, v] of Object.entries(originalAmount(m.picocents, m.currency, converted.usdPerUnit12))) {
+            Object.defineProperty(other, `${key}.${k}`, { value: v, enumerable: true });
+          }
+          return converted.usdPicocents;
+        };
+        if (key === '_cost') costPicocents = inUsd(money(value, path, false, add));
+        else if (key === '_revenue') revenuePicocents = inUsd(money(value, path, true, add));
         else if (key === '_llm') llm = llmMetadata(value, path, add);
         else if (typeof value === 'string') {
           if (value.length === 0 || value.length > MAX_METADATA_STRING_LENGTH) {
@@ -146,14 +173,21 @@ function validateEvent(raw: unknown, at: Array<string | number>, nowMicros: bigi
 
 type Add = (path: Array<string | number>, msg: string, type?: string) => void;
 
-function money(value: unknown, path: Array<string | number>, allowNegative: boolean, add: Add): Picocents | null {
+/** An amount and its currency (upper case), or null after recording the problems. */
+function money(
+  value: unknown,
+  path: Array<string | number>,
+  allowNegative: boolean,
+  add: Add,
+): { picocents: Picocents; currency: string } | null {
   if (!isObject(value)) {
     add(path, 'must be an object {amount, currency}', 'type_error');
     return null;
   }
   const currency = value.currency;
-  if (typeof currency !== 'string' || !SUPPORTED_CURRENCIES.has(currency.toLowerCase())) {
-    add([...path, 'currency'], 'must be "usd"');
+  if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
+    add([...path, 'currency'], 'must be a currency code ("usd", or one with an fx rate in the price book)');
+    return null;
   }
   const parsed = parseAmount(value.amount);
   if (!parsed.ok) {
@@ -169,7 +203,7 @@ function money(value: unknown, path: Array<string | number>, allowNegative: bool
     add([...path, 'amount'], problem);
     return null;
   }
-  return parsed.picocents;
+  return { picocents: parsed.picocents, currency: currency.toUpperCase() };
 }
 
 function llmMetadata(value: unknown, path: Array<string | number>, add: Add): LlmMetadata | null {

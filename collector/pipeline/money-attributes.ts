@@ -2,13 +2,19 @@
  * Reads `_cost` / `_revenue` from span attributes (CONTRACT.md §2): flat `<prefix>.amount` +
  * `<prefix>.currency`, or a kvlist `<prefix> = {amount, currency}`. Amounts are cents; an integral
  * amount may arrive as intValue (the JS SDK sends 3.0 as {"intValue":3}), so any numeric or decimal
- * string form is read. Currency defaults to usd when absent (Polar does the same).
+ * string form is read. Currency defaults to usd when absent (Polar does the same); another ISO 4217 code is
+ * returned as read (upper case) for the caller to convert with the price book's rates (prices/fx.ts).
  */
 import { type Picocents, parseAmount, recordAmountProblem } from '../../src/money.ts';
-import { SUPPORTED_CURRENCIES } from '../../src/semconv.ts';
+import { DEFAULT_CURRENCY } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue } from '../decode/types.ts';
 
-export type MoneyRead = { kind: 'absent' } | { kind: 'ok'; picocents: Picocents } | { kind: 'invalid'; reason: string };
+export type MoneyRead =
+  | { kind: 'absent' }
+  | { kind: 'ok'; picocents: Picocents; currency: string }
+  | { kind: 'invalid'; reason: string };
+
+const CURRENCY_RE = /^[A-Za-z]{3}$/;
 
 export interface MoneyKeys {
   readonly object: string;
@@ -36,8 +42,11 @@ export function readMoney(attributes: AttrMap, keys: MoneyKeys): MoneyRead {
     return { kind: 'absent' };
   }
   if (currency !== undefined && currency !== null) {
-    if (typeof currency !== 'string' || !SUPPORTED_CURRENCIES.has(currency.toLowerCase())) {
-      return { kind: 'invalid', reason: `${keys.currency} ${JSON.stringify(String(currency))} is not supported (usd)` };
+    if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) {
+      return {
+        kind: 'invalid',
+        reason: `${keys.currency} ${JSON.stringify(String(currency))} is not a currency code (usd, eur, …)`,
+      };
     }
   }
   const parsed = parseAmount(amount);
@@ -47,5 +56,6 @@ export function readMoney(attributes: AttrMap, keys: MoneyKeys): MoneyRead {
   }
   const problem = recordAmountProblem(parsed.picocents);
   if (problem !== null) return { kind: 'invalid', reason: `${label} ${problem}` };
-  return { kind: 'ok', picocents: parsed.picocents };
+  const code = typeof currency === 'string' ? currency.toUpperCase() : DEFAULT_CURRENCY.toUpperCase();
+  return { kind: 'ok', picocents: parsed.picocents, currency: code };
 }

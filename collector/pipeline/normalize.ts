@@ -19,6 +19,7 @@ import {
 } from '../../src/semconv.ts';
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../limits.ts';
+import { originalAmount, toUsd } from '../prices/fx.ts';
 import { priceSpan } from '../prices/price-span.ts';
 import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
@@ -103,7 +104,12 @@ function normalizeSpan(
   if (cost.kind === 'invalid') return cost.reason;
   const revenue = readMoney(span.attributes, REVENUE_KEYS);
   if (revenue.kind === 'invalid') return revenue.reason;
-  const priced = costOf(cost, span, pricing);
+  const startMicros = span.startTimeUnixNano / 1000n;
+  const costUsd = inUsd(cost, COST_KEYS.currency, pricing, startMicros);
+  if (typeof costUsd === 'string') return costUsd;
+  const revenueUsd = inUsd(revenue, REVENUE_KEYS.currency, pricing, startMicros);
+  if (typeof revenueUsd === 'string') return revenueUsd;
+  const priced = costOf(costUsd.money, span, pricing);
   // Inferred prices too: absurd token counts must not make a cost no sum can hold.
   const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
   if (costProblem !== null) return `cost ${costProblem}`;
@@ -121,8 +127,9 @@ function normalizeSpan(
     customerOwn,
     resourceCustomer,
     ...priced,
-    revenuePicocents: revenue.kind === 'ok' ? revenue.picocents : null,
-    attributesJson: keptAttributesJson(span.attributes),
+    priceVersion: costUsd.converted ? pricing.version : priced.priceVersion,
+    revenuePicocents: revenueUsd.money.kind === 'ok' ? revenueUsd.money.picocents : null,
+    attributesJson: keptAttributesJson(span.attributes, { ...costUsd.kept, ...revenueUsd.kept }),
     ...llmOf(span.attributes),
   };
 }
@@ -140,7 +147,33 @@ function readCustomer(attributes: AttrMap): string | null | Error {
 }
 
 /** JSON text of the kept attributes, written directly (no intermediate object: this is per span). */
-function keptAttributesJson(attributes: AttrMap): string {
+/**
+ * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (prices/fx.ts),
+ * the original kept as `<prefix>.original_amount`, `.original_currency`, `.usd_per_unit` attributes; no rate →
+ * the reason the span is rejected.
+ */
+function inUsd(
+  money: MoneyRead,
+  currencyKey: string,
+  pricing: Pricing,
+  atMicros: bigint,
+): { money: MoneyRead; converted: boolean; kept: Record<string, string> } | string {
+  if (money.kind !== 'ok' || money.currency === 'USD') return { money, converted: false, kept: {} };
+  const fx = toUsd(pricing.book.fx, money.picocents, money.currency, atMicros);
+  if (!fx.ok) return `${currencyKey} ${money.currency}: ${fx.reason}`;
+  const tooLarge = recordAmountProblem(fx.usdPicocents);
+  if (tooLarge !== null) return `${currencyKey} ${money.currency}: in USD ${tooLarge}`;
+  const prefix = currencyKey.slice(0, currencyKey.lastIndexOf('.'));
+  const kept = Object.fromEntries(
+    Object.entries(originalAmount(money.picocents, money.currency, fx.usdPerUnit12)).map(([k, v]) => [
+      `${prefix}.${k}`,
+      v,
+    ]),
+  );
+  return { money: { kind: 'ok', picocents: fx.usdPicocents, currency: 'USD' }, converted: true, kept };
+}
+
+function keptAttributesJson(attributes: AttrMap, extra: Record<string, string> = {}): string {
   let out = '';
   let count = 0;
   for (const [key, value] of attributes) {
@@ -148,6 +181,9 @@ function keptAttributesJson(attributes: AttrMap): string {
     if (!isKept(key)) continue;
     out += `${count === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(toJson(value, 0))}`;
     count++;
+  }
+  for (const key in extra) {
+    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(extra[key])}`;
   }
   return `{${out}}`;
 }

@@ -25,6 +25,7 @@ export class Prices {
     private readonly decoder: DecodePool,
     private readonly nowMicros: () => bigint,
     private stored: StoredBook | null,
+    private inForce: Pricing = NO_PRICING,
   ) {}
 
   static async open(
@@ -51,7 +52,7 @@ export class Prices {
     } else if (latest !== null) {
       const parsed = parsePriceBook(JSON.parse(latest.json));
       if (!parsed.ok) throw new PriceBookFileError(`stored price book version ${latest.version} no longer parses`);
-      decoder.setPricing({ version: latest.version, book: parsed.book });
+      prices.use({ version: latest.version, book: parsed.book });
     }
     return prices;
   }
@@ -61,10 +62,14 @@ export class Prices {
     return this.stored;
   }
 
+  /** The book in force, parsed (for the main thread: events' FX rates). */
   pricing(): Pricing {
-    if (this.stored === null) return NO_PRICING;
-    const parsed = parsePriceBook(JSON.parse(this.stored.json));
-    return parsed.ok ? { version: this.stored.version, book: parsed.book } : NO_PRICING;
+    return this.inForce;
+  }
+
+  private use(pricing: Pricing): void {
+    this.inForce = pricing;
+    this.decoder.setPricing(pricing);
   }
 
   async replace(input: unknown, origin: BookOrigin): Promise<Replaced> {
@@ -73,12 +78,12 @@ export class Prices {
     const json = JSON.stringify(input);
     if (this.stored !== null && this.stored.json === json) {
       // The same book again (a restart with the same file, a repeated PUT): no new version.
-      this.decoder.setPricing({ version: this.stored.version, book: parsed.book });
+      this.use({ version: this.stored.version, book: parsed.book });
       return { ok: true, stored: this.stored };
     }
     const stored = await this.queue.exclusive((conn) => saveBook(conn, json, origin, this.nowMicros()));
     this.stored = stored;
-    this.decoder.setPricing({ version: stored.version, book: parsed.book });
+    this.use({ version: stored.version, book: parsed.book });
     return { ok: true, stored };
   }
 }

@@ -294,7 +294,7 @@ describe('OTLP/HTTP: partial success', () => {
     expect(msg).toMatch(/^8 span\(s\) rejected: /);
     expect(msg).toContain('span 5555555555555552: _cost.amount: "abc" is not a decimal number');
     expect(msg).toContain('span 5555555555555553: _cost.amount must not be negative');
-    expect(msg).toContain('_cost.currency "eur" is not supported (usd)');
+    expect(msg).toContain('_cost.currency EUR: no EUR rate on or before');
     expect(msg).toContain('invalid trace id "00000000000000000000000000000000"');
     expect(msg).toContain('invalid span id "0000000000000000"');
     expect(msg).toContain('and 3 more');

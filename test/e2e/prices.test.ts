@@ -15,6 +15,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCollector } from '../../collector/collector.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { jsonRequest } from '../helpers/otlp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-prices-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,5 +202,89 @@ describe('the price book prices plain OpenTelemetry spans', () => {
     ).rejects.toThrow(
       /the price book .*bad\.json has 2 problem\(s\):\n {2}http\.0\.cents_per_request: must be a number or a decimal string\n {2}db\.0\.cents_per_hour: must NOT have additional properties/,
     );
+  });
+});
+
+describe('other currencies', () => {
+  it('converts non-USD _cost of spans and events with the rate for that day, exactly, keeping the original', async () => {
+    const file = join(dir, 'fx-book.json');
+    writeFileSync(file, EXAMPLE); // EUR: 1.0842 from 2026-01-01, 1.0791 from 2026-02-01
+    const c = await startTestCollector({ pricesFile: file, nowMicros: () => BigInt(Date.parse('2026-03-02')) * 1000n });
+    try {
+      const traceId = 'fe'.repeat(16);
+      const span = (id: number, day: string, currency: string) => ({
+        traceId,
+        spanId: id.toString(16).padStart(16, '0'),
+        ...(id === 1 ? {} : { parentSpanId: '0000000000000001' }),
+        name: `cost ${id}`,
+        startTimeUnixNano: String(BigInt(Date.parse(`${day}T10:00:00Z`)) * 1_000_000n),
+        endTimeUnixNano: String(BigInt(Date.parse(`${day}T10:00:01Z`)) * 1_000_000n),
+        attributes: { 'customer.id': 'acme', '_cost.amount': '10', '_cost.currency': currency },
+      });
+      const res = await fetch(`${c.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          jsonRequest([
+            span(1, '2026-03-01', 'eur'),
+            span(2, '2026-01-31', 'EUR'),
+            span(3, '2025-12-31', 'eur'),
+            span(4, '2026-03-01', 'gbp'),
+          ]),
+        ),
+      });
+      const partial = (await res.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+      expect(partial.partialSuccess.rejectedSpans).toBe('2');
+      expect(partial.partialSuccess.errorMessage).toContain(
+        'span 0000000000000003: _cost.currency EUR: no EUR rate on or before 2025-12-31 in the price book',
+      );
+      expect(partial.partialSuccess.errorMessage).toContain('span 0000000000000004: _cost.currency GBP: no GBP rate');
+      const tree = (await (await fetch(`${c.url}/v1/traces/${traceId}`)).json()) as {
+        total_cost_exact: string;
+        spans: Array<TraceNode & { attributes: Record<string, unknown> }>;
+      };
+      const root = tree.spans[0] as TraceNode & { attributes: Record<string, unknown> };
+      expect(root).toMatchObject({ cost_exact: '10.791', cost_source: 'provided', price_version: 1 });
+      expect(root.attributes).toMatchObject({
+        '_cost.original_amount': '10',
+        '_cost.original_currency': 'EUR',
+        '_cost.usd_per_unit': '1.0791',
+      });
+      expect(root.children[0]).toMatchObject({ cost_exact: '10.842' });
+      expect(tree.total_cost_exact).toBe('21.633');
+
+      const events = (currency: string) =>
+        fetch(`${c.url}/v1/events/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            events: [
+              {
+                name: 'gpu.minutes',
+                external_customer_id: 'acme',
+                external_id: `gpu-${currency}`,
+                timestamp: '2026-01-20T08:00:00Z',
+                metadata: { _cost: { amount: '100.000000000005', currency } },
+              },
+            ],
+          }),
+        });
+      expect((await events('eur')).status).toBe(200);
+      const refused = await events('gbp');
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { detail: Array<{ loc: unknown[]; msg: string }> }).detail).toEqual([
+        expect.objectContaining({
+          loc: ['body', 'events', 0, 'metadata', '_cost', 'currency'],
+          msg: 'no GBP rate on or before 2026-01-20 in the price book',
+        }),
+      ]);
+      // 100.000000000005 EUR-cents × 1.0842 = 108.420000000005421 → 12 decimals, half-even: 108.420000000005
+      const customers = (await (
+        await fetch(`${c.url}/v1/metrics/customers?start_date=2026-01-20&end_date=2026-01-20`)
+      ).json()) as { items: Array<{ customer_id: string; costs_exact: string }> };
+      expect(customers.items.find((i) => i.customer_id === 'acme')?.costs_exact).toBe('108.420000000005');
+    } finally {
+      await c.close();
+    }
   });
 });
