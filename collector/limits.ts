@@ -49,3 +49,5 @@ export const MAX_BOOK_FX_RATES = 100_000;
 /** Tiers per model; keys per attribute filter. */
 export const MAX_BOOK_TIERS = 16;
 export const MAX_BOOK_FILTER_KEYS = 32;
+/** Days per `POST /v1/prices/reprice` (each 15-minute slot is its own transaction). */
+export const MAX_REPRICE_DAYS = 3_660;

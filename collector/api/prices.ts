@@ -4,11 +4,36 @@
  * location (`["body", "models", 0, "input_usd_per_mtok"]`), and a refused book changes nothing.
  */
 import type { FastifyInstance } from 'fastify';
+import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { InputError } from '../http/errors.ts';
 import { errors, READ_ERRORS } from '../http/schemas.ts';
+import { MAX_REPRICE_DAYS } from '../limits.ts';
 import type { Prices } from '../prices/service.ts';
 import type { StoredBook } from '../store/price-books.ts';
+import { DAY_MICROS, parseDateParam } from './dates.ts';
 import { isoNanos } from './trace-tree.ts';
+
+const REPRICE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['start_date', 'end_date'],
+  properties: {
+    start_date: { type: 'string', description: 'first UTC day (YYYY-MM-DD)' },
+    end_date: { type: 'string', description: 'last UTC day, inclusive' },
+  },
+} as const;
+
+const REPRICE_RESPONSE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['records', 'changed', 'delta_cents', 'delta_cents_exact'],
+  properties: {
+    records: { type: 'integer', description: 'collector-priced spans examined' },
+    changed: { type: 'integer', description: 'spans whose cost, source or book version changed' },
+    delta_cents: { type: 'number' },
+    delta_cents_exact: { type: 'string', description: 'total change in cost, exact' },
+  },
+} as const;
 
 const BOOK_VERSION = {
   type: 'object',
@@ -65,6 +90,42 @@ export async function pricesApi(app: FastifyInstance, deps: { prices: Prices }):
         throw new InputError(r.problems.map((p) => ({ loc: ['body', ...p.loc], msg: p.msg, type: 'value_error' })));
       }
       return shown(r.stored);
+    },
+  );
+
+  app.post<{ Body: { start_date: string; end_date: string } }>(
+    '/v1/prices/reprice',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary:
+          'Re-price collector-priced spans of a window with the book in force (never provided or reported costs)',
+        tags: ['prices'],
+        body: REPRICE_BODY,
+        response: { 200: REPRICE_RESPONSE, ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request) => {
+      const fromMicros = parseDateParam(request.body.start_date, 'start_date');
+      const toMicros = parseDateParam(request.body.end_date, 'end_date') + DAY_MICROS;
+      const days = Number((toMicros - fromMicros) / DAY_MICROS);
+      if (days < 1 || days > MAX_REPRICE_DAYS) {
+        throw new InputError([
+          {
+            loc: ['body', 'end_date'],
+            msg:
+              days < 1 ? 'end_date is before start_date' : `at most ${MAX_REPRICE_DAYS} days per request; got ${days}`,
+            type: 'value_error',
+          },
+        ]);
+      }
+      const t = await deps.prices.reprice(fromMicros, toMicros);
+      return {
+        records: t.records,
+        changed: t.changed,
+        delta_cents: picocentsToNumber(t.deltaPicocents),
+        delta_cents_exact: formatPicocents(t.deltaPicocents),
+      };
     },
   );
 }

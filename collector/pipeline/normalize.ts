@@ -129,7 +129,7 @@ function normalizeSpan(
     ...priced,
     priceVersion: costUsd.converted ? pricing.version : priced.priceVersion,
     revenuePicocents: revenueUsd.money.kind === 'ok' ? revenueUsd.money.picocents : null,
-    attributesJson: keptAttributesJson(span.attributes, { ...costUsd.kept, ...revenueUsd.kept }),
+    attributesJson: keptAttributesJson(span.attributes, { ...costUsd.kept, ...revenueUsd.kept }, filterKeys(pricing)),
     ...llmOf(span.attributes),
   };
 }
@@ -173,12 +173,28 @@ function inUsd(
   return { money: { kind: 'ok', picocents: fx.usdPicocents, currency: 'USD' }, converted: true, kept };
 }
 
-function keptAttributesJson(attributes: AttrMap, extra: Record<string, string> = {}): string {
+const filterKeysByBook = new WeakMap<object, ReadonlySet<string>>();
+
+/** Attribute keys the price book filters on (span rules, allocation measures): kept so re-pricing can match. */
+function filterKeys(pricing: Pricing): ReadonlySet<string> {
+  let keys = filterKeysByBook.get(pricing.book);
+  if (keys === undefined) {
+    const all = [
+      ...pricing.book.spans.map((s) => s.attributes),
+      ...pricing.book.fixed.map((f) => f.measure?.spans ?? []),
+    ];
+    keys = new Set(all.flatMap((filter) => filter.map(([k]) => k)));
+    filterKeysByBook.set(pricing.book, keys);
+  }
+  return keys;
+}
+
+function keptAttributesJson(attributes: AttrMap, extra: Record<string, string>, alsoKept: ReadonlySet<string>): string {
   let out = '';
   let count = 0;
   for (const [key, value] of attributes) {
     if (count >= MAX_KEPT_ATTRIBUTES) break;
-    if (!isKept(key)) continue;
+    if (!isKept(key) && !alsoKept.has(key)) continue;
     out += `${count === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(toJson(value, 0))}`;
     count++;
   }
@@ -188,7 +204,7 @@ function keptAttributesJson(attributes: AttrMap, extra: Record<string, string> =
   return `{${out}}`;
 }
 
-type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'>;
+export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'>;
 const NOT_PRICED: Priced = { costPicocents: null, costSource: null, priceVersion: null };
 
 /**
@@ -198,6 +214,14 @@ const NOT_PRICED: Priced = { costPicocents: null, costSource: null, priceVersion
  */
 function costOf(cost: MoneyRead, span: DecodedSpan, pricing: Pricing): Priced {
   if (cost.kind === 'ok') return { costPicocents: cost.picocents, costSource: 'provided', priceVersion: null };
+  return collectorCost(span, pricing);
+}
+
+/** What the collector prices a span at when the app sent no `_cost` (also used to re-price stored spans). */
+export function collectorCost(
+  span: Pick<DecodedSpan, 'name' | 'startTimeUnixNano' | 'endTimeUnixNano' | 'attributes'>,
+  pricing: Pricing,
+): Priced {
   const get = (k: string) => span.attributes.get(k);
   const usage = usageFromAttributes(get);
   const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));

@@ -83,12 +83,16 @@ function perMs(picocentsPerMs: bigint, durationMicros: bigint): bigint {
   return picocentsPerMs === 0n ? 0n : divideHalfEven(picocentsPerMs * durationMicros, 1000n);
 }
 
-/** Every filter entry equals the span's attribute (numbers compare by value, whatever their wire type). */
+/**
+ * Every filter entry equals the span's attribute. Numbers compare by value, whatever their wire type (int64 arrives
+ * as a bigint and is stored as its decimal text, which re-pricing reads back).
+ */
 export function attributesMatch(filter: AttributeFilter, get: AttributeGetter): boolean {
   for (const [key, want] of filter) {
     const got = get(key);
     if (typeof want === 'number') {
-      if (!((typeof got === 'number' || typeof got === 'bigint') && Number(got) === want)) return false;
+      const n = typeof got === 'string' && /^-?\d+(\.\d+)?$/.test(got) ? Number(got) : got;
+      if (!((typeof n === 'number' || typeof n === 'bigint') && Number(n) === want)) return false;
     } else if (got !== want) return false;
   }
   return true;

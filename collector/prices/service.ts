@@ -5,16 +5,33 @@
  * and hands it to the decoders; a refused book changes nothing.
  */
 import { readFileSync } from 'node:fs';
+import type { AttrMap, AttrValue } from '../decode/types.ts';
+import { collectorCost } from '../pipeline/normalize.ts';
 import type { DecodePool } from '../receiver/decode-pool.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { type BookOrigin, latestBook, type StoredBook, saveBook } from '../store/price-books.ts';
+import { type RepriceTally, repriceSlot, type StoredSpanToPrice, slotsWithRecords } from '../store/reprice.ts';
 import { type BookProblem, parsePriceBook } from './book.ts';
 import { NO_PRICING, type Pricing } from './pricing.ts';
 
 /** A price book file that cannot be used: the collector does not start (every problem listed). */
 export class PriceBookFileError extends Error {
   override readonly name = 'PriceBookFileError';
+}
+
+const SLOT_MICROS = 900_000_000n;
+
+/** Stored attributes (JSON) back into the decoder's shape: objects become maps, as OTLP kvlists decode. */
+function attributesFromJson(json: string): AttrMap {
+  const toValue = (v: unknown): AttrValue => {
+    if (Array.isArray(v)) return v.map(toValue);
+    if (v !== null && typeof v === 'object') {
+      return new Map(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toValue(x)]));
+    }
+    return v as AttrValue;
+  };
+  return toValue(JSON.parse(json)) as AttrMap;
 }
 
 export type Replaced = { ok: true; stored: StoredBook } | { ok: false; problems: BookProblem[] };
@@ -70,6 +87,30 @@ export class Prices {
   private use(pricing: Pricing): void {
     this.inForce = pricing;
     this.decoder.setPricing(pricing);
+  }
+
+  /**
+   * Re-prices collector-priced spans that started in [fromMicros, toMicros) with the book in force, one
+   * 15-minute slot per transaction on the writer (ingest goes on between slots).
+   */
+  async reprice(fromMicros: bigint, toMicros: bigint): Promise<RepriceTally> {
+    const pricing = this.inForce;
+    const tally: RepriceTally = { records: 0, changed: 0, deltaPicocents: 0n };
+    const slots = await this.queue.exclusive((conn) => slotsWithRecords(conn, fromMicros, toMicros));
+    const price = (s: StoredSpanToPrice) =>
+      collectorCost(
+        {
+          name: s.name,
+          startTimeUnixNano: s.startTimeUnixNano,
+          endTimeUnixNano: s.endTimeUnixNano,
+          attributes: attributesFromJson(s.attributesJson),
+        },
+        pricing,
+      );
+    for (const slot of slots) {
+      await this.queue.exclusive((conn) => repriceSlot(conn, slot, slot + SLOT_MICROS, price, tally));
+    }
+    return tally;
   }
 
   async replace(input: unknown, origin: BookOrigin): Promise<Replaced> {

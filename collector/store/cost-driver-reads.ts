@@ -65,7 +65,9 @@ export async function costDrivers(
   const baseParams = [...filter.params, ...(groupBy === 'span_name' ? [] : slots.params)];
   const reader = await conn.runAndReadAll(
     `WITH base AS (${base}),
-     per_trace AS (SELECT g, tk, sum(cost) AS c, sum(records) AS n FROM base GROUP BY g, tk),
+     per_trace AS (
+       -- Re-pricing appends differences; a trace whose cost records in a group all lost their cost is not in it.
+       SELECT g, tk, sum(cost) AS c, sum(records) AS n FROM base GROUP BY g, tk HAVING sum(records) > 0),
      stats AS (
        SELECT g, sum(c) AS cost, sum(n) AS records, count(*) AS traces,
          quantile_disc(c, 0.5) AS p50, quantile_disc(c, 0.9) AS p90, quantile_disc(c, 0.99) AS p99

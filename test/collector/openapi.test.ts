@@ -58,6 +58,7 @@ describe('OpenAPI document', () => {
         'POST /v1/admin/snapshot',
         'GET /v1/prices',
         'PUT /v1/prices',
+        'POST /v1/prices/reprice',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.

@@ -288,3 +288,119 @@ describe('other currencies', () => {
     }
   });
 });
+
+describe('re-pricing', () => {
+  const NOW = () => BigInt(Date.parse('2026-03-10T00:00:00Z')) * 1000n;
+  const book = {
+    models: [{ model: 'my-finetune', input_usd_per_mtok: '2', output_usd_per_mtok: '8' }],
+    http: [{ host: 'api.vendor.example', cents_per_request: '0.25' }],
+    // Re-pricing sees the attributes a span was stored with (the kept prefixes, plus keys the book in force at
+    // ingest filtered on): a rule by name re-prices any span.
+    spans: [{ name: 'op 6', cents_per_span: '1.5' }],
+  };
+  const at = (day: string, s: number) => String(BigInt(Date.parse(`${day}T09:00:00Z`) + s * 1000) * 1_000_000n);
+  const spansOf = (t: number) => {
+    const traceId = (0xa0 + t).toString(16).repeat(16);
+    const day = `2026-03-0${1 + (t % 3)}`;
+    const child = (id: number, attributes: Record<string, string | number>, parent = 1) => ({
+      traceId,
+      spanId: id.toString(16).padStart(16, '0'),
+      parentSpanId: parent.toString(16).padStart(16, '0'),
+      name: `op ${id}`,
+      startTimeUnixNano: at(day, id),
+      endTimeUnixNano: at(day, id + 1),
+      attributes,
+    });
+    return [
+      {
+        traceId,
+        spanId: '0000000000000001',
+        name: 'POST /job',
+        startTimeUnixNano: at(day, 0),
+        endTimeUnixNano: at(day, 9),
+        attributes: { 'customer.id': t % 2 === 0 ? 'acme' : 'globex' },
+      },
+      child(2, { 'http.request.method': 'POST', 'server.address': 'api.vendor.example' }),
+      child(3, {
+        'gen_ai.request.model': 'my-finetune',
+        'gen_ai.usage.input_tokens': 1000 + t,
+        'gen_ai.usage.output_tokens': 10,
+      }),
+      child(4, {
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 100,
+      }),
+      child(5, { '_cost.amount': '0.7', 'http.request.method': 'POST', 'server.address': 'api.vendor.example' }),
+      child(6, { 'job.queue': 'video', 'job.priority': 1 }),
+      // a child whose parent never arrives: pending, read live
+      child(7, { 'http.request.method': 'GET', 'server.address': 'api.vendor.example' }, 99),
+    ];
+  };
+  const questions = [
+    '/v1/metrics?start_date=2026-03-01&end_date=2026-03-05&interval=day',
+    '/v1/metrics/customers?start_date=2026-03-01&end_date=2026-03-05',
+    '/v1/cost-drivers?start_date=2026-03-01&end_date=2026-03-05&group_by=model',
+    '/v1/cost-drivers?start_date=2026-03-01&end_date=2026-03-05&group_by=vendor',
+    '/v1/cost-drivers?start_date=2026-03-01&end_date=2026-03-05&group_by=root_name&customer_id=acme',
+    '/v1/traces?sort=-cost&limit=100',
+    `/v1/traces/${'a0'.repeat(16)}`,
+    `/v1/traces/${'a1'.repeat(16)}`,
+  ];
+  const ask = async (c: TestCollector, headers: Record<string, string> = {}) => {
+    const out: Record<string, unknown> = {};
+    for (const q of questions) out[q] = await (await fetch(`${c.url}${q}`, { headers })).json();
+    return out;
+  };
+  const send = async (c: TestCollector) => {
+    const spans = [0, 1, 2, 3, 4, 5].flatMap(spansOf);
+    const res = await fetch(`${c.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(jsonRequest(spans)),
+    });
+    expect(res.status).toBe(200);
+  };
+
+  it('re-prices past spans exactly as if the book had priced them at ingest, and only once', async () => {
+    const file = join(dir, 'reprice-book.json');
+    writeFileSync(file, JSON.stringify(book));
+    const reference = await startTestCollector({ pricesFile: file, nowMicros: NOW });
+    const later = await startTestCollector({ nowMicros: NOW });
+    try {
+      await send(reference);
+      await send(later);
+      const before = await ask(later);
+      expect(before).not.toEqual(await ask(reference));
+      const put = await fetch(`${later.url}/v1/prices`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(book),
+      });
+      expect(put.status).toBe(200);
+      const reprice = () =>
+        fetch(`${later.url}/v1/prices/reprice`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ start_date: '2026-03-01', end_date: '2026-03-31' }),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      // per trace, 6 examined (not the provided one), 4 change: http 0.25, the pending http 0.25, the model
+      // (1000 + t) × 2 + 10 × 8 µUSD, op 6 1.5 (gpt-4o stays with the bundled table)
+      const first = (await reprice()) as { status: number; body: { delta_cents_exact: string } };
+      expect(first).toMatchObject({ status: 200, body: { records: 36, changed: 24 } });
+      const modelCents = [0, 1, 2, 3, 4, 5].reduce((sum, t) => sum + ((1000 + t) * 2 + 80) / 10_000, 0);
+      expect(Number(first.body.delta_cents_exact)).toBeCloseTo(6 * (0.25 + 0.25 + 1.5) + modelCents, 9);
+      expect(await ask(later)).toEqual(await ask(reference));
+      expect(await reprice()).toMatchObject({ status: 200, body: { records: 36, changed: 0, delta_cents_exact: '0' } });
+      const bad = await fetch(`${later.url}/v1/prices/reprice`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ start_date: '2026-03-31', end_date: '2026-03-01' }),
+      });
+      expect(bad.status).toBe(422);
+    } finally {
+      await reference.close();
+      await later.close();
+    }
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Re-pricing stored spans (CONTRACT.md §8, `POST /v1/prices/reprice`), one 15-minute slot per transaction so a
+ * year of data never holds one giant transaction and ingest interleaves. Only costs the collector computed are
+ * touched (never `provided` or `reported`); a changed record moves its rollup slot and its trace summaries by the
+ * difference in the same transaction (summary parts with a span count of 0 leave first names and counts as
+ * they are; spans still pending have no summary yet). Running it again with the same book changes nothing.
+ */
+import { type DuckDBConnection, decimalValue } from '@duckdb/node-api';
+import type { Priced } from '../pipeline/normalize.ts';
+import { appendRows, appendVarcharOrNull } from './appender.ts';
+import { decimal } from './metric-reads.ts';
+import { upsertStagedRollup } from './rollup.ts';
+import { transaction } from './transaction.ts';
+
+export interface StoredSpanToPrice {
+  readonly name: string;
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
+  /** The kept attributes, as stored (JSON object text). */
+  readonly attributesJson: string;
+}
+
+export interface RepriceTally {
+  records: number;
+  changed: number;
+  deltaPicocents: bigint;
+}
+
+const STAGE = `CREATE TEMP TABLE IF NOT EXISTS stage_reprice (
+  trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, cost DECIMAL(38,12), cost_source VARCHAR, price_version INTEGER)`;
+
+/** Re-prices the collector-priced spans that started in [fromMicros, toMicros). */
+export async function repriceSlot(
+  conn: DuckDBConnection,
+  fromMicros: bigint,
+  toMicros: bigint,
+  price: (span: StoredSpanToPrice) => Priced,
+  tally: RepriceTally,
+): Promise<void> {
+  await transaction(conn, async () => {
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT trace_id, span_id, name, start_time_unix_nano, end_time_unix_nano, attributes, cost_amount::VARCHAR,
+           cost_source, price_version
+         FROM records
+         WHERE source = 'span' AND (cost_source IS NULL OR cost_source IN ('priced', 'inferred', 'unpriced'))
+           AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)`,
+        [fromMicros, toMicros] as never,
+      )
+    ).getRows();
+    tally.records += rows.length;
+    const changes: Array<{ traceId: string; spanId: string; priced: Priced }> = [];
+    for (const r of rows) {
+      const before = r[6] === null ? null : decimal(r[6]);
+      const priced = price({
+        name: String(r[2]),
+        startTimeUnixNano: r[3] as bigint,
+        endTimeUnixNano: r[4] as bigint,
+        attributesJson: String(r[5] ?? '{}'),
+      });
+      const version = r[8] === null ? null : Number(r[8]);
+      if (priced.costPicocents === before && priced.costSource === r[7] && priced.priceVersion === version) continue;
+      changes.push({ traceId: String(r[0]), spanId: String(r[1]), priced });
+      tally.deltaPicocents += (priced.costPicocents ?? 0n) - (before ?? 0n);
+    }
+    if (changes.length === 0) return;
+    tally.changed += changes.length;
+    await conn.run(STAGE);
+    await appendRows(conn, 'stage_reprice', (app) => {
+      for (const c of changes) {
+        app.appendVarchar(c.traceId);
+        app.appendVarchar(c.spanId);
+        if (c.priced.costPicocents === null) app.appendNull();
+        else app.appendDecimal(decimalValue(c.priced.costPicocents, 38, 12));
+        appendVarcharOrNull(app, c.priced.costSource);
+        if (c.priced.priceVersion === null) app.appendNull();
+        else app.appendInteger(c.priced.priceVersion);
+        app.endRow();
+      }
+    });
+    const changed = 'records r JOIN stage_reprice s USING (trace_id, span_id)';
+    // Differences, while records still hold the old costs: rollup (every record), summaries (settled spans).
+    await conn.run(`INSERT INTO stage_rollup
+      SELECT coalesce(r.customer_key, 0), time_bucket(INTERVAL 15 MINUTE, r.ts), 0,
+        sum(coalesce(s.cost, 0) - coalesce(r.cost_amount, 0)), 0
+      FROM ${changed} GROUP BY ALL`);
+    await upsertStagedRollup(conn);
+    await conn.run(`INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
+      SELECT r.trace_id, r.customer_id, CAST(r.ts AS DATE), coalesce(s.cost, 0) - coalesce(r.cost_amount, 0), 0,
+        r.start_time_unix_nano, r.name,
+        (s.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT - (r.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT
+      FROM ${changed} WHERE NOT r.attribution_pending`);
+    await conn.run(`INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
+      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
+        r.service_name, -r.cost_amount, -1
+      FROM ${changed} WHERE NOT r.attribution_pending AND r.cost_amount IS NOT NULL
+      UNION ALL
+      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
+        r.service_name, s.cost, 1
+      FROM ${changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL`);
+    await conn.run(`UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version
+      FROM stage_reprice s WHERE records.trace_id = s.trace_id AND records.span_id = s.span_id`);
+    await conn.run('DELETE FROM stage_reprice');
+  });
+}
+
+/** The 15-minute slots of [fromMicros, toMicros) that hold any record (from the rollup), in order. */
+export async function slotsWithRecords(
+  conn: DuckDBConnection,
+  fromMicros: bigint,
+  toMicros: bigint,
+): Promise<bigint[]> {
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT DISTINCT epoch_us(slot) FROM rollup_15m
+       WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0 ORDER BY 1`,
+      [fromMicros, toMicros] as never,
+    )
+  ).getRows();
+  return rows.map((r) => BigInt(r[0] as bigint));
+}
