@@ -172,7 +172,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       prices: deps.prices,
     });
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
-    await writes.register(pricesApi, { prices: deps.prices });
+    await writes.register(pricesApi, { prices: deps.prices, store });
   });
   await app.register(dashboard);
   return app;

@@ -10,6 +10,7 @@ import { errors, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_REPRICE_DAYS } from '../limits.ts';
 import type { Prices } from '../prices/service.ts';
 import type { StoredBook } from '../store/price-books.ts';
+import type { Store } from '../store/store.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 import { isoNanos } from './trace-tree.ts';
 
@@ -57,7 +58,70 @@ function shown(stored: StoredBook | null) {
   };
 }
 
-export async function pricesApi(app: FastifyInstance, deps: { prices: Prices }): Promise<void> {
+const UNPRICED = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['vendor', 'model', 'spans', 'last_seen'],
+        properties: {
+          vendor: { type: ['string', 'null'] },
+          model: { type: ['string', 'null'] },
+          spans: { type: 'integer' },
+          last_seen: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+
+export async function pricesApi(app: FastifyInstance, deps: { prices: Prices; store: Store }): Promise<void> {
+  app.get<{ Querystring: { start_date: string; end_date: string; limit: number } }>(
+    '/v1/prices/unpriced',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Models that arrived with token usage but no price (add them to the price book)',
+        tags: ['prices'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['start_date', 'end_date'],
+          properties: {
+            start_date: { type: 'string' },
+            end_date: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+          },
+        },
+        response: { 200: UNPRICED, ...READ_ERRORS },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const fromMicros = parseDateParam(q.start_date, 'start_date');
+      const toMicros = parseDateParam(q.end_date, 'end_date') + DAY_MICROS;
+      if (toMicros <= fromMicros) {
+        throw new InputError([
+          { loc: ['query', 'end_date'], msg: 'end_date is before start_date', type: 'value_error' },
+        ]);
+      }
+      const items = await deps.store.unpricedModels(fromMicros, toMicros, q.limit);
+      return {
+        items: items.map((i) => ({
+          vendor: i.vendor,
+          model: i.model,
+          spans: i.spans,
+          last_seen: isoNanos(i.lastSeenMicros * 1000n),
+        })),
+      };
+    },
+  );
+
   app.get(
     '/v1/prices',
     {

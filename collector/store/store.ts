@@ -11,6 +11,7 @@ import type { CustomerUpsert } from './customers.ts';
 import type { Database } from './database.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './metric-reads.ts';
+import { unpricedModels } from './price-reads.ts';
 import { traceRemoved } from './retention.ts';
 import { writeSnapshot } from './snapshot.ts';
 import { listTraces, readTraceSpans, type TraceListQuery } from './span-reads.ts';
@@ -46,6 +47,8 @@ export function createStore(db: Database, queue: IngestQueue) {
         const customerKeys = customerId === undefined ? null : await customerKeysOf(c, [customerId]);
         return costDrivers(c, { ...window, customerKeys }, groupBy, limit);
       }),
+    unpricedModels: (fromMicros: bigint, toMicros: bigint, limit: number) =>
+      db.read((c) => unpricedModels(c, fromMicros, toMicros, limit)),
     customer: (externalId: string) => db.read((c) => readCustomer(c, externalId)),
     customers: (q: { limit: number; offset: number; query?: string | undefined }) =>
       db.read((c) => listCustomers(c, q)),

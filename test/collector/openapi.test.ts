@@ -59,6 +59,7 @@ describe('OpenAPI document', () => {
         'GET /v1/prices',
         'PUT /v1/prices',
         'POST /v1/prices/reprice',
+        'GET /v1/prices/unpriced',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.

@@ -174,6 +174,22 @@ describe('dashboard', () => {
     await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
   });
 
+  it('overview: the price book in use and the unpriced models, as the API lists them', async () => {
+    await open('#/');
+    const book = page.getByTestId('price-book');
+    await book.waitFor();
+    expect(await book.getAttribute('data-version')).toBe(String((await api('/v1/prices')).version));
+    expect(await book.textContent()).toContain('No price book');
+    const unpriced = (await api(`/v1/prices/unpriced?${window30()}`)).items as Array<{ model: string; spans: number }>;
+    expect(unpriced).toEqual([expect.objectContaining({ model: 'my-finetune', vendor: null, spans: 1 })]);
+    const rows = page.getByTestId('unpriced').locator('tbody tr');
+    await rows.first().waitFor();
+    expect(
+      await rows.evaluateAll((r) => r.map((x) => [x.getAttribute('data-model'), x.lastElementChild?.textContent])),
+    ).toEqual(unpriced.map((u) => [u.model, String(u.spans)]));
+    expect(await page.locator('.pricing .hint').textContent()).toContain('"model":"my-finetune"');
+  });
+
   it('customers: API order, losses highlighted, sorting and search', async () => {
     await open('#/customers');
     const table = page.getByTestId('customers');

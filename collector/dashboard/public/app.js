@@ -1,5 +1,5 @@
 // costtrace dashboard: reads only the public API (/v1/metrics, /v1/metrics/customers, /v1/customers,
-// /v1/cost-drivers, /v1/traces). Hash routes: #/ overview, #/customers, #/customer/<id>, #/trace/<id>.
+// /v1/cost-drivers, /v1/traces, /v1/prices). Hash routes: #/ overview, #/customers, #/customer/<id>, #/trace/<id>.
 import htm from 'htm';
 import { h, render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -138,6 +138,40 @@ function Overview({ range, setRange }) {
       ]} />`
     }
     <p><a href="#/customers">Which customers lose money? →</a></p>
+    <${Pricing} range=${range} />
+  </section>`;
+}
+
+/** The price book in use, and models that arrived with usage but no price, with what to add to the book. */
+function Pricing({ range }) {
+  const book = useApi('/v1/prices');
+  const unpriced = useApi(`/v1/prices/unpriced?start_date=${range.start}&end_date=${range.end}&limit=10`);
+  const b = book.data;
+  return html`<section class="pricing">
+    <h2>Pricing</h2>
+    ${
+      b &&
+      html`<p data-testid="price-book" data-version=${b.version}>${
+        b.version === 0
+          ? 'No price book: LLM usage is priced with the bundled model table; HTTP, database and other spans only when the app sends _cost.'
+          : `Price book version ${b.version} (${b.origin === 'file' ? 'from --prices' : 'from PUT /v1/prices'}, ${b.created_at.slice(0, 10)}).`
+      }</p>`
+    }
+    ${
+      unpriced.data &&
+      (unpriced.data.items.length === 0
+        ? html`<p data-testid="unpriced-none">Every LLM call in this range was priced.</p>`
+        : html`<table data-testid="unpriced">
+            <thead><tr><th>Unpriced model</th><th>Vendor</th><th>Spans</th></tr></thead>
+            <tbody>${unpriced.data.items.map(
+              (i) =>
+                html`<tr data-model=${i.model ?? ''}><td>${i.model ?? '(no model name)'}</td><td>${i.vendor ?? '—'}</td><td>${i.spans}</td></tr>`,
+            )}</tbody>
+          </table>
+          <p class="hint">Add them to the price book (<code>--prices</code> or <code>PUT /v1/prices</code>), e.g.
+            <code>${JSON.stringify({ models: [{ model: unpriced.data.items[0].model ?? 'model-name', input_usd_per_mtok: '0', output_usd_per_mtok: '0' }] })}</code>,
+            then re-price the past with <code>POST /v1/prices/reprice</code>.</p>`)
+    }
   </section>`;
 }
 
