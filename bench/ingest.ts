@@ -3,13 +3,14 @@
  * committed in DuckDB) against `costtrace serve` in its own process, and the in-process ceiling
  * (decode + pipeline + commit, no HTTP) in the same run. Prints one JSON line per measurement.
  * BENCH_SECONDS (default 30) sets the end-to-end duration; BENCH_CONCURRENCY (default 8) the requests
- * in flight.
+ * in flight; BENCH_PRICE_RULES=N runs both with a price book of N rules (bench/price-book.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCollector } from '../collector/collector.ts';
 import { makeFixture, SPANS_PER_REQUEST } from './otlp-fixture.ts';
+import { writeBenchPriceBook } from './price-book.ts';
 import { startBenchServer } from './server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -17,6 +18,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CEILING_SECONDS = Math.min(15, SECONDS);
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-bench-'));
 const fixture = await makeFixture();
+const PRICE_RULES = Number(process.env.BENCH_PRICE_RULES ?? 0);
+const pricesFile = PRICE_RULES > 0 ? writeBenchPriceBook(dir, PRICE_RULES) : undefined;
 let k = 1;
 
 function print(o: Record<string, unknown>) {
@@ -30,6 +33,7 @@ async function ceiling() {
     maxBodyBytes: 64 << 20,
     ingestTokens: [],
     readTokens: [],
+    ...(pricesFile ? { pricesFile } : {}),
   });
   const deadline = performance.now() + CEILING_SECONDS * 1000;
   let spans = 0;
@@ -49,7 +53,7 @@ async function ceiling() {
 }
 
 async function endToEnd() {
-  const server = await startBenchServer(dir, 'e2e');
+  const server = await startBenchServer(dir, 'e2e', pricesFile ? { COSTTRACE_PRICES_FILE: pricesFile } : {});
   const url = server.url;
   const statuses: Record<string, number> = {};
   let spans = 0;
@@ -86,6 +90,7 @@ print({
   ratio_to_ceiling: Number((e2e.spansPerSecond / ceilingRate).toFixed(3)),
   seconds: Number(e2e.seconds.toFixed(1)),
   concurrency: CONCURRENCY,
+  price_rules: PRICE_RULES,
   request_bytes: fixture.bytes,
   spans_per_request: SPANS_PER_REQUEST,
   statuses: e2e.statuses,
