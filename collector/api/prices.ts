@@ -170,8 +170,8 @@ export async function pricesApi(app: FastifyInstance, deps: { prices: Prices; st
       },
     },
     async (request) => {
-      const fromMicros = parseDateParam(request.body.start_date, 'start_date');
-      const toMicros = parseDateParam(request.body.end_date, 'end_date') + DAY_MICROS;
+      const fromMicros = parseDateParam(request.body.start_date, 'start_date', 'body');
+      const toMicros = parseDateParam(request.body.end_date, 'end_date', 'body') + DAY_MICROS;
       const days = Number((toMicros - fromMicros) / DAY_MICROS);
       if (days < 1 || days > MAX_REPRICE_DAYS) {
         throw new InputError([

@@ -34,10 +34,15 @@ export interface MetricsQuery {
 
 type Issue = { loc: Array<string | number>; msg: string; type: string };
 
-export function parseLocalDate(value: string, name: string, issues: Issue[]): LocalTime | null {
+export function parseLocalDate(
+  value: string,
+  name: string,
+  issues: Issue[],
+  where: 'query' | 'body' = 'query',
+): LocalTime | null {
   const date = parseCivilDate(value);
   if (date) return { ...date, h: 0 };
-  issues.push({ loc: ['query', name], msg: `"${clip(value)}" ${DATE_FORMAT}`, type: 'value_error' });
+  issues.push({ loc: [where, name], msg: `"${clip(value)}" ${DATE_FORMAT}`, type: 'value_error' });
   return null;
 }
 

@@ -398,6 +398,15 @@ describe('re-pricing', () => {
         body: JSON.stringify({ start_date: '2026-03-31', end_date: '2026-03-01' }),
       });
       expect(bad.status).toBe(422);
+      const badDay = await fetch(`${later.url}/v1/prices/reprice`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ start_date: '2026-02-30', end_date: '2026-03-01' }),
+      });
+      expect(((await badDay.json()) as { detail: Array<{ loc: string[] }> }).detail[0]?.loc).toEqual([
+        'body',
+        'start_date',
+      ]);
     } finally {
       await reference.close();
       await later.close();
