@@ -4,7 +4,7 @@
  */
 import { llmVendorAndModel } from '../../src/genai.ts';
 import { recordAmountProblem } from '../../src/money.ts';
-import { priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
+import { type LlmUsage, priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
   ATTR_COST,
@@ -129,7 +129,13 @@ function normalizeSpan(
     ...priced,
     priceVersion: costUsd.converted ? pricing.version : priced.priceVersion,
     revenuePicocents: revenueUsd.money.kind === 'ok' ? revenueUsd.money.picocents : null,
-    attributesJson: keptAttributesJson(span.attributes, { ...costUsd.kept, ...revenueUsd.kept }, filterKeys(pricing)),
+    attributesJson: keptAttributesJson(
+      span.attributes,
+      costUsd.kept === NOTHING_KEPT && revenueUsd.kept === NOTHING_KEPT
+        ? NOTHING_KEPT
+        : { ...costUsd.kept, ...revenueUsd.kept },
+      filterKeys(pricing),
+    ),
     ...llmOf(span.attributes),
   };
 }
@@ -147,6 +153,8 @@ function readCustomer(attributes: AttrMap): string | null | Error {
 }
 
 /** JSON text of the kept attributes, written directly (no intermediate object: this is per span). */
+const NOTHING_KEPT: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /**
  * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (prices/fx.ts),
  * the original kept as `<prefix>.original_amount`, `.original_currency`, `.usd_per_unit` attributes; no rate →
@@ -158,7 +166,7 @@ function inUsd(
   pricing: Pricing,
   atMicros: bigint,
 ): { money: MoneyRead; converted: boolean; kept: Record<string, string> } | string {
-  if (money.kind !== 'ok' || money.currency === 'USD') return { money, converted: false, kept: {} };
+  if (money.kind !== 'ok' || money.currency === 'USD') return { money, converted: false, kept: NOTHING_KEPT };
   const fx = toUsd(pricing.book.fx, money.picocents, money.currency, atMicros);
   if (!fx.ok) return `${currencyKey} ${money.currency}: ${fx.reason}`;
   const tooLarge = recordAmountProblem(fx.usdPicocents);
@@ -225,10 +233,13 @@ export function collectorCost(
   const get = (k: string) => span.attributes.get(k);
   const usage = usageFromAttributes(get);
   const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
-  const llm = usage === null ? null : priceLlmUsage(usage, Number.isNaN(at.getTime()) ? new Date(0) : at);
-  if (llm?.kind === 'priced' && llm.source === 'reported') {
-    return { costPicocents: llm.picocents, costSource: 'reported', priceVersion: null };
+  const price = (u: LlmUsage) => priceLlmUsage(u, Number.isNaN(at.getTime()) ? new Date(0) : at);
+  if (usage !== null && usage.reportedCostUsd !== null) {
+    const reported = price(usage);
+    if (reported.kind === 'priced')
+      return { costPicocents: reported.picocents, costSource: 'reported', priceVersion: null };
   }
+  // The book before the bundled table: a span the book prices never pays for the table look-up.
   if (pricing.version > 0) {
     const booked = priceSpan(pricing.book, {
       name: span.name,
@@ -240,7 +251,8 @@ export function collectorCost(
     if (booked !== null)
       return { costPicocents: booked.picocents, costSource: 'priced', priceVersion: pricing.version };
   }
-  if (llm === null) return NOT_PRICED;
+  if (usage === null) return NOT_PRICED;
+  const llm = price(usage);
   return llm.kind === 'priced'
     ? { costPicocents: llm.picocents, costSource: 'inferred', priceVersion: null }
     : { costPicocents: null, costSource: 'unpriced', priceVersion: null };
