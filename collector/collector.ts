@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ResponseCheck } from './app.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
+import { type AllocationTally, emptyAllocationTally } from './prices/allocator.ts';
 import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
@@ -37,6 +38,8 @@ export interface CollectorOptions {
   readonly retainSpansDays?: number;
   /** How often the retention job runs (default once a minute). */
   readonly retentionIntervalMs?: number;
+  /** How often closed days are checked for fixed bills to allocate (default once a minute). */
+  readonly allocationIntervalMs?: number;
   /** Tests: checks every JSON response against its route's response schema. */
   readonly checkResponse?: ResponseCheck;
   /** Clock, µs since epoch (tests pin it). */
@@ -52,6 +55,8 @@ export interface Collector {
   readonly decoder: DecodePool;
   /** Runs retention now (cutoff: now − retainSpansDays); resolves with the spans removed. 0 when it is off. */
   runRetention(): Promise<number>;
+  /** Allocates fixed bills over the closed days not allocated yet (also runs on start and every interval). */
+  runAllocation(): Promise<AllocationTally>;
   close(): Promise<void>;
 }
 
@@ -83,7 +88,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   const decoder = new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers());
   let prices: Prices;
   try {
-    prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile);
+    prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile, options.retainSpansDays ?? 0);
   } catch (err) {
     await decoder.close();
     await queue.close();
@@ -127,16 +132,40 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   };
   const timer = retainDays > 0 ? setInterval(() => void runRetention(), options.retentionIntervalMs ?? 60_000) : null;
   timer?.unref();
+  let allocation: Promise<AllocationTally> | null = null;
+  const runAllocation = (): Promise<AllocationTally> => {
+    if (closing) return Promise.resolve(emptyAllocationTally());
+    allocation ??= prices.allocator
+      .allocateDue()
+      .then((tally) => {
+        for (const problem of tally.problems) app.log.warn(`fixed-cost allocation: ${problem}`);
+        return tally;
+      })
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'fixed-cost allocation failed; will retry at the next tick');
+        return emptyAllocationTally();
+      })
+      .finally(() => {
+        allocation = null;
+      });
+    return allocation;
+  };
+  const allocationTimer = setInterval(() => void runAllocation(), options.allocationIntervalMs ?? 60_000);
+  allocationTimer.unref();
+  void runAllocation();
   return {
     app,
     db,
     queue,
     decoder,
     runRetention,
+    runAllocation,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
+        clearInterval(allocationTimer);
         await retention;
+        await allocation;
         await app.close();
         await decoder.close();
         await queue.close();

@@ -4,10 +4,18 @@ import type { Picocents } from './money.ts';
  * Where a record's cost came from (CONTRACT.md §2, §8), in order of precedence: `provided` by the sender (the
  * SDK's `_cost.source` then says how: src/semconv.ts CostMethod), `reported` by the provider on the span
  * (`gen_ai.usage.cost`, `llm.cost.total`), `priced` by the collector's price book, `inferred` from the bundled
- * model table, or `unpriced` (token usage with no price: never $0).
+ * model table, or `unpriced` (token usage with no price: never $0). `allocated`: a customer's share of a fixed bill
+ * (price book `fixed`), a record of its own, never a span's.
  */
-export type CostSource = 'provided' | 'reported' | 'priced' | 'inferred' | 'unpriced';
-export const COST_SOURCES: readonly CostSource[] = ['provided', 'reported', 'priced', 'inferred', 'unpriced'];
+export type CostSource = 'provided' | 'reported' | 'priced' | 'inferred' | 'unpriced' | 'allocated';
+export const COST_SOURCES: readonly CostSource[] = [
+  'provided',
+  'reported',
+  'priced',
+  'inferred',
+  'unpriced',
+  'allocated',
+];
 
 /** Which rule gave a record its customer: its own attribute, an ancestor span, or its resource. */
 export type CustomerSource = 'span' | 'ancestor' | 'resource';

@@ -90,6 +90,8 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
             ltv: money(r.ltv),
             cost_share: allCosts > 0n ? ratio(r.costs, allCosts) : 0,
             costs_exact: formatPicocents(r.costs),
+            allocated_costs: money(r.allocatedCosts),
+            allocated_costs_exact: formatPicocents(r.allocatedCosts),
           };
         }),
         pagination: { total_count: total, limit: q.limit, offset: q.offset },

@@ -27,12 +27,25 @@ const REPRICE_BODY = {
 const REPRICE_RESPONSE = {
   type: 'object',
   additionalProperties: false,
-  required: ['records', 'changed', 'delta_cents', 'delta_cents_exact'],
+  required: ['records', 'changed', 'delta_cents', 'delta_cents_exact', 'allocations'],
   properties: {
     records: { type: 'integer', description: 'collector-priced spans examined' },
     changed: { type: 'integer', description: 'spans whose cost, source or book version changed' },
     delta_cents: { type: 'number' },
-    delta_cents_exact: { type: 'string', description: 'total change in cost, exact' },
+    delta_cents_exact: { type: 'string', description: 'total change in span cost, exact' },
+    allocations: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        "fixed bills re-allocated over the window's closed UTC days (days retention may have thinned are kept as they are)",
+      required: ['days', 'changed', 'delta_cents_exact', 'problems'],
+      properties: {
+        days: { type: 'integer', description: 'days allocated again' },
+        changed: { type: 'integer', description: 'allocation records added, removed or changed' },
+        delta_cents_exact: { type: 'string', description: 'total change in allocated cost, exact' },
+        problems: { type: 'array', items: { type: 'string' }, description: 'bills not allocated on a day, and why' },
+      },
+    },
   },
 } as const;
 
@@ -189,6 +202,12 @@ export async function pricesApi(app: FastifyInstance, deps: { prices: Prices; st
         changed: t.changed,
         delta_cents: picocentsToNumber(t.deltaPicocents),
         delta_cents_exact: formatPicocents(t.deltaPicocents),
+        allocations: {
+          days: t.allocations.days,
+          changed: t.allocations.changed,
+          delta_cents_exact: formatPicocents(t.allocations.deltaPicocents),
+          problems: t.allocations.problems,
+        },
       };
     },
   );

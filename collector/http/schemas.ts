@@ -174,7 +174,17 @@ export const CUSTOMER_METRICS_RESPONSE = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['customer_id', 'revenue', 'costs', 'profit', 'ltv', 'cost_share', 'costs_exact'],
+        required: [
+          'customer_id',
+          'revenue',
+          'costs',
+          'profit',
+          'ltv',
+          'cost_share',
+          'costs_exact',
+          'allocated_costs',
+          'allocated_costs_exact',
+        ],
         properties: {
           customer_id: { type: 'string' },
           name: nullable('string'),
@@ -186,6 +196,11 @@ export const CUSTOMER_METRICS_RESPONSE = {
           ltv: { type: 'number', description: 'cumulative profit since the customer’s creation' },
           cost_share: { type: 'number' },
           costs_exact: { type: 'string' },
+          allocated_costs: {
+            type: 'number',
+            description: 'the part of `costs` that is fixed bills allocated to the customer (price book `fixed`)',
+          },
+          allocated_costs_exact: { type: 'string' },
         },
       },
     },

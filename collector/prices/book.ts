@@ -76,7 +76,8 @@ export interface FixedBill extends Effective {
   readonly period: 'day' | 'month';
   readonly method: 'even' | 'proportional' | 'weights';
   readonly measure: { readonly spans: AttributeFilter; readonly by: 'count' | 'duration_ms' | 'cost' } | null;
-  readonly weights: ReadonlyMap<string, number>;
+  /** Customer id → weight, exact, scaled by 10^12. */
+  readonly weights: ReadonlyMap<string, bigint>;
 }
 
 export interface FxRate {
@@ -317,7 +318,9 @@ class Reader {
       period: f.period,
       method,
       measure: measure === undefined ? null : { spans: Object.entries(measure.spans ?? {}), by: measure.by },
-      weights: new Map(Object.entries(weights ?? {})),
+      weights: new Map(
+        Object.entries(weights ?? {}).map(([id, w]) => [id, this.amount(w, [...loc, 'allocate', 'weights', id])]),
+      ),
     };
   }
 
@@ -338,6 +341,14 @@ class Reader {
         this.problem(['fx', i], `a second rate for ${r.currency} on the same day as fx[${before}]`);
       else seen.set(key, i);
     });
+    // Allocations are keyed by bill name and day: two bills of one name must not be in force on the same day.
+    book.fixed.forEach((f, i) => {
+      book.fixed.slice(0, i).forEach((g, j) => {
+        if (g.name === f.name && overlaps(f, g)) {
+          this.problem(['fixed', i, 'name'], `"${f.name}" is also the name of fixed[${j}], in force at the same time`);
+        }
+      });
+    });
     const currencies = new Set(book.fx.map((r) => r.currency));
     book.fixed.forEach((f, i) => {
       if (f.currency !== 'USD' && !currencies.has(f.currency)) {
@@ -345,4 +356,10 @@ class Reader {
       }
     });
   }
+}
+
+function overlaps(a: Effective, b: Effective): boolean {
+  const startsBeforeEnd = (x: Effective, y: Effective) =>
+    x.fromMicros === null || y.toMicros === null || x.fromMicros < y.toMicros;
+  return startsBeforeEnd(a, b) && startsBeforeEnd(b, a);
 }

@@ -12,6 +12,7 @@ import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { type BookOrigin, latestBook, type StoredBook, saveBook } from '../store/price-books.ts';
 import { type RepriceTally, repriceSlot, type StoredSpanToPrice, slotsWithRecords } from '../store/reprice.ts';
+import { type AllocationTally, Allocator } from './allocator.ts';
 import { type BookProblem, parsePriceBook } from './book.ts';
 import { NO_PRICING, type Pricing } from './pricing.ts';
 
@@ -34,16 +35,26 @@ function attributesFromJson(json: string): AttrMap {
   return toValue(JSON.parse(json)) as AttrMap;
 }
 
+export interface RepriceResult extends RepriceTally {
+  readonly allocations: AllocationTally;
+}
+
 export type Replaced = { ok: true; stored: StoredBook } | { ok: false; problems: BookProblem[] };
 
 export class Prices {
+  private inForce: Pricing = NO_PRICING;
+  /** Fixed bills: allocated per closed UTC day (allocator.ts). */
+  readonly allocator: Allocator;
+
   private constructor(
     private readonly queue: IngestQueue,
     private readonly decoder: DecodePool,
     private readonly nowMicros: () => bigint,
     private stored: StoredBook | null,
-    private inForce: Pricing = NO_PRICING,
-  ) {}
+    retainSpansDays: number,
+  ) {
+    this.allocator = new Allocator(queue, () => this.inForce, nowMicros, retainSpansDays);
+  }
 
   static async open(
     db: Database,
@@ -51,9 +62,10 @@ export class Prices {
     decoder: DecodePool,
     nowMicros: () => bigint,
     file: string | undefined,
+    retainSpansDays = 0,
   ): Promise<Prices> {
     const latest = await db.read((conn) => latestBook(conn));
-    const prices = new Prices(queue, decoder, nowMicros, latest);
+    const prices = new Prices(queue, decoder, nowMicros, latest, retainSpansDays);
     if (file !== undefined) {
       let input: unknown;
       try {
@@ -91,9 +103,15 @@ export class Prices {
 
   /**
    * Re-prices collector-priced spans that started in [fromMicros, toMicros) with the book in force, one
-   * 15-minute slot per transaction on the writer (ingest goes on between slots).
+   * 15-minute slot per transaction on the writer (ingest goes on between slots), then re-allocates the window's
+   * closed days.
    */
-  async reprice(fromMicros: bigint, toMicros: bigint): Promise<RepriceTally> {
+  async reprice(fromMicros: bigint, toMicros: bigint): Promise<RepriceResult> {
+    const spans = await this.repriceSpans(fromMicros, toMicros);
+    return { ...spans, allocations: await this.allocator.reallocate(fromMicros, toMicros) };
+  }
+
+  private async repriceSpans(fromMicros: bigint, toMicros: bigint): Promise<RepriceTally> {
     const pricing = this.inForce;
     const tally: RepriceTally = { records: 0, changed: 0, deltaPicocents: 0n };
     const slots = await this.queue.exclusive((conn) => slotsWithRecords(conn, fromMicros, toMicros));

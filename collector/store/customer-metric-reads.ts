@@ -28,6 +28,8 @@ export interface CustomerMetricsRow {
   readonly createdAt: string;
   readonly revenue: Picocents;
   readonly costs: Picocents;
+  /** The part of `costs` that is fixed bills allocated to the customer (price book `fixed`). */
+  readonly allocatedCosts: Picocents;
   readonly ltv: Picocents;
 }
 
@@ -41,20 +43,35 @@ export async function customerMetrics(
        SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs
        FROM rollup_15m WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)
        GROUP BY customer_key),
+     a AS (
+       SELECT customer_key, sum(cost_amount) AS allocated
+       FROM records WHERE source = 'allocation' AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)
+       GROUP BY customer_key),
      l AS (
        SELECT customer_key, sum(revenue) - sum(costs) AS ltv
        FROM rollup_15m WHERE slot < make_timestamp(?::BIGINT) GROUP BY customer_key),
      m AS (
        SELECT c.external_id, c.name, c.created_at,
-         coalesce(w.revenue, 0) AS revenue, coalesce(w.costs, 0) AS costs,
+         coalesce(w.revenue, 0) AS revenue, coalesce(w.costs, 0) AS costs, coalesce(a.allocated, 0) AS allocated,
          coalesce(w.revenue, 0) - coalesce(w.costs, 0) AS profit, coalesce(l.ltv, 0) AS ltv,
          CASE WHEN coalesce(w.revenue, 0) > 0 THEN (coalesce(w.revenue, 0) - coalesce(w.costs, 0))::DOUBLE / w.revenue::DOUBLE END AS margin
-       FROM customers c LEFT JOIN w USING (customer_key) LEFT JOIN l USING (customer_key)
+       FROM customers c LEFT JOIN w USING (customer_key) LEFT JOIN a USING (customer_key)
+         LEFT JOIN l USING (customer_key)
        WHERE c.created_at < make_timestamp(?::BIGINT) ${search})
      SELECT external_id, name, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), revenue::VARCHAR, costs::VARCHAR,
-       ltv::VARCHAR, count(*) OVER ()
+       ltv::VARCHAR, count(*) OVER (), allocated::VARCHAR
      FROM m ORDER BY ${CUSTOMER_SORTS[q.sort]} LIMIT ? OFFSET ?`,
-    [q.fromMicros, q.toMicros, q.toMicros, q.toMicros, ...(q.query ? [q.query] : []), q.limit, q.offset] as never,
+    [
+      q.fromMicros,
+      q.toMicros,
+      q.fromMicros,
+      q.toMicros,
+      q.toMicros,
+      q.toMicros,
+      ...(q.query ? [q.query] : []),
+      q.limit,
+      q.offset,
+    ] as never,
   );
   const all = await conn.runAndReadAll(
     `SELECT coalesce(sum(costs), 0)::VARCHAR,
@@ -74,6 +91,7 @@ export async function customerMetrics(
       revenue: decimal(r[3]),
       costs: decimal(r[4]),
       ltv: decimal(r[5]),
+      allocatedCosts: decimal(r[7]),
     })),
   };
 }

@@ -73,6 +73,14 @@ export const MIGRATIONS: readonly Migration[] = [
         version INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, origin VARCHAR NOT NULL, book VARCHAR NOT NULL)`);
     },
   },
+  {
+    version: 7,
+    description: 'fixed-cost allocation: the UTC days allocated and the book version used',
+    async up(conn) {
+      await conn.run(`CREATE TABLE allocated_days (
+        day DATE PRIMARY KEY, price_version INTEGER, allocated_at TIMESTAMP NOT NULL)`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

@@ -8,7 +8,7 @@ import { appendMoneyOrNull, appendVarcharOrNull } from './appender.ts';
 
 /** A span's fields (events fill the same ones), plus what attribution and the event tree add. */
 export interface RecordRow extends Omit<SpanRecord, 'costSource'> {
-  readonly source: 'span' | 'event';
+  readonly source: 'span' | 'event' | 'allocation';
   readonly costSource: string | null;
   readonly chainCustomer: string | null;
   readonly attributionPending: boolean;

@@ -87,6 +87,6 @@ export async function rebuildRollup(conn: DuckDBConnection): Promise<void> {
   await conn.run('DELETE FROM rollup_15m');
   await conn.run(`INSERT INTO rollup_15m
     SELECT coalesce(customer_key, ${UNATTRIBUTED_KEY}), time_bucket(INTERVAL 15 MINUTE, ts),
-      coalesce(sum(revenue_amount), 0), coalesce(sum(cost_amount), 0), count(*)
+      coalesce(sum(revenue_amount), 0), coalesce(sum(cost_amount), 0), count(*) FILTER (WHERE source <> 'allocation')
     FROM records GROUP BY ALL`);
 }

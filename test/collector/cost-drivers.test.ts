@@ -184,6 +184,8 @@ describe('GET /v1/metrics/customers', () => {
           ltv: 1890,
           cost_share: Number((110 / 117).toFixed(12)),
           costs_exact: '110',
+          allocated_costs: 0,
+          allocated_costs_exact: '0',
         },
         {
           customer_id: 'globex',
@@ -196,6 +198,8 @@ describe('GET /v1/metrics/customers', () => {
           ltv: -507,
           cost_share: Number((7 / 117).toFixed(12)),
           costs_exact: '7',
+          allocated_costs: 0,
+          allocated_costs_exact: '0',
         },
       ],
       pagination: { total_count: 2, limit: 50, offset: 0 },

@@ -280,6 +280,9 @@ describe('metrics agree exactly with an independent reference', () => {
           margin: revenue > 0n ? num(divHalfEven((revenue - costs) * PICO, revenue)) : null,
           ltv: num(ltv),
           cost_share: allCosts > 0n ? num(divHalfEven(costs * PICO, allCosts)) : 0,
+          // no fixed bills in this dataset
+          allocated_costs: 0,
+          allocated_costs_exact: '0',
         };
       })
       .filter((x) => records.some((r) => r.customer === x.customer_id && r.tsMs < to))

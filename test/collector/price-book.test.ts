@@ -51,8 +51,8 @@ describe('price book', () => {
     });
     expect(fixed[2]?.weights).toEqual(
       new Map([
-        ['acme', 3],
-        ['globex', 1],
+        ['acme', 3n * 10n ** 12n],
+        ['globex', 10n ** 12n],
       ]),
     );
     expect(fx).toEqual([
@@ -109,6 +109,8 @@ describe('price book', () => {
         { name: 'w', amount_cents: 100, period: 'day', allocate: { method: 'weights' } },
         { name: 'e', amount_cents: 100, period: 'day', allocate: { method: 'even', weights: { a: 1 } } },
         { name: 'gbp', amount_cents: 100, currency: 'GBP', period: 'day', allocate: { method: 'even' } },
+        { name: 'e', amount_cents: 100, period: 'day', to: '2026-02-01', allocate: { method: 'even' } },
+        { name: 'gbp', amount_cents: 100, period: 'day', from: '2026-02-01', allocate: { method: 'even' } },
       ],
       fx: [
         { currency: 'EUR', date: '2026-01-01', usd_per_unit: '1.1' },
@@ -133,6 +135,8 @@ describe('price book', () => {
         ['fx.3.usd_per_unit', 'must be greater than 0'],
         ['fx.1', 'a second rate for EUR on the same day as fx[0]'],
         ['fixed.3.currency', 'no fx rate for GBP in the book'],
+        ['fixed.4.name', '"e" is also the name of fixed[2], in force at the same time'],
+        ['fixed.5.name', '"gbp" is also the name of fixed[3], in force at the same time'],
       ].sort(byLoc),
     );
   });

@@ -256,6 +256,69 @@ describe('dashboard', () => {
     await page.screenshot({ path: `${SHOTS}/trace.png`, fullPage: true });
   });
 
+  it("customer page: fixed costs allocated to the customer, as the API reports them, and the bill's driver line", async () => {
+    const billed = await startTestCollector();
+    try {
+      const started = BigInt(daysAgo(3).getTime()) * 1_000_000n;
+      const r = await fetch(`${billed.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          jsonRequest([
+            {
+              traceId: 'd'.repeat(32),
+              spanId: 'd'.repeat(16),
+              name: 'POST /sync',
+              startTimeUnixNano: String(started),
+              endTimeUnixNano: String(started + 1_000_000n),
+              attributes: { 'customer.id': 'delta', '_cost.amount': 2 },
+            },
+          ]),
+        ),
+      });
+      expect(r.status).toBe(200);
+      const book = {
+        fixed: [{ name: 'support desk', amount_cents: 150, period: 'day', allocate: { method: 'even' } }],
+      };
+      const put = await fetch(`${billed.url}/v1/prices`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(book),
+      });
+      expect(put.status).toBe(200);
+      await billed.collector.runAllocation();
+      const start = iso(daysAgo(3)).slice(0, 10);
+      const list = await fetch(
+        `${billed.url}/v1/metrics/customers?start_date=${start}&end_date=${iso(new Date()).slice(0, 10)}`,
+      );
+      const row = ((await list.json()) as { items: Array<{ allocated_costs: number }> }).items[0] as {
+        allocated_costs: number;
+      };
+      // delta was the only customer on its day: the whole day's 150 cents (the later days went to unattributed)
+      expect(row).toMatchObject({ customer_id: 'delta', allocated_costs: 150, costs: 152 });
+      await open('#/customer/delta', billed.url);
+      const allocated = await card('customer-allocated');
+      expect(allocated.value).toBe(row.allocated_costs);
+      expect(allocated.text).toBe(money(row.allocated_costs));
+      const vendors = page.getByTestId('drivers-vendor');
+      await vendors.locator('tr').first().waitFor();
+      expect(
+        await vendors
+          .locator('tr')
+          .evaluateAll((rows) =>
+            rows.map((x) => [x.children[0]?.textContent, Number(x.children[1]?.getAttribute('data-value'))]),
+          ),
+      ).toEqual([
+        ['support desk', 150],
+        ['(none)', 2],
+      ]);
+      await page.screenshot({ path: `${SHOTS}/customer-allocated.png`, fullPage: true });
+    } finally {
+      await page.close();
+      await billed.close();
+    }
+  });
+
   it('asks for the read token when tokens are configured', async () => {
     const secured = await startTestCollector({ readTokens: [TOKEN], ingestTokens: ['in'] });
     try {

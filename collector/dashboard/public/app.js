@@ -263,6 +263,13 @@ function Customer({ id }) {
       : null,
   );
   const traces = useApi(`/v1/traces?customer_id=${encodeURIComponent(id)}&sort=-cost&limit=10`);
+  // The customer's row of the profitability list (search narrows it; the exact id picks it): allocated fixed costs.
+  const row = useApi(
+    start
+      ? `/v1/metrics/customers?start_date=${start}&end_date=${end}&query=${encodeURIComponent(id)}&limit=1000`
+      : null,
+  );
+  const mine = row.data?.items.find((i) => i.customer_id === id);
   if (customer.error) return html`<section><p class="error">${customer.error.message}</p></section>`;
   if (!c) return html`<section><p>Loading…</p></section>`;
   return html`<section>
@@ -278,6 +285,11 @@ function Customer({ id }) {
           display=${money(ltv.data.totals.cumulative_revenue)} />
         <${Card} label="Lifetime costs" testId="customer-costs" value=${ltv.data.totals.cumulative_costs}
           display=${money(ltv.data.totals.cumulative_costs)} />
+        ${
+          mine &&
+          html`<${Card} label="of which fixed costs allocated" testId="customer-allocated" value=${mine.allocated_costs}
+            display=${money(mine.allocated_costs)} />`
+        }
       </div>
       <h2>Cumulative profit since signup</h2>
       <${Chart} testId="ltv-chart" periods=${ltv.data.periods} series=${[{ key: 'gross_margin', label: 'LTV', color: '#0969da' }]} />`
