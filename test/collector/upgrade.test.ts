@@ -1,7 +1,7 @@
 /**
- * Users keep their data across versions: databases written by the releases with schema versions 3 and 4
- * (test/fixtures/schema-v3 and schema-v4, made by make.ts with those releases' code; the v4 one with retention
- * on) open with this code and answer every question exactly as they did then; a failing migration leaves the file byte-identical and refuses to open;
+ * Users keep their data across versions: databases written by the releases with schema versions 3, 4 and 6
+ * (test/fixtures/schema-v3, -v4 and -v6, made by make.ts with those releases' code; the v4 one with retention
+ * on, the v6 one with a price book) open with this code and answer every question exactly as they did then; a failing migration leaves the file byte-identical and refuses to open;
  * a file from a newer costtrace, or a DuckDB file that is not ours, is refused with a clear message.
  */
 import { createHash } from 'node:crypto';
@@ -18,6 +18,7 @@ import { startTestCollector } from '../helpers/collector.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url));
 const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.url));
+const FIXTURE_V6 = fileURLToPath(new URL('../fixtures/schema-v6/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,10 +28,15 @@ function copyOfFixture(name: string): string {
   return path;
 }
 /** Opens `path` with this code and asks every question; each answer must be what `expected` says. */
-async function expectAnswers(path: string, expected: (q: string) => { status: number; body: unknown }) {
-  const c = await startTestCollector({ dbPath: path });
+async function expectAnswers(
+  path: string,
+  expected: (q: string) => { status: number; body: unknown },
+  questions: readonly string[] = QUESTIONS,
+  options: { pricesFile?: string } = {},
+) {
+  const c = await startTestCollector({ dbPath: path, ...options });
   try {
-    for (const q of QUESTIONS) {
+    for (const q of questions) {
       const res = await fetch(`${c.url}${q}`);
       const want = expected(q);
       // Exactly what that release answered; fields added since (e.g. `unpriced_spans`) may come on top.
@@ -71,6 +77,22 @@ describe('upgrades in place', () => {
     const path = join(dir, 'v4.duckdb');
     copyFileSync(join(FIXTURE_V4, 'costtrace.duckdb'), path);
     await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown });
+  });
+
+  it('opens the schema-6 fixture (spans priced by its price book) and answers as that release did', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE_V6, 'answers.json'), 'utf8')) as Record<
+      string,
+      { status: number; body: unknown }
+    >;
+    const questions = [...QUESTIONS, '/v1/prices'];
+    expect(Object.keys(answers)).toEqual(questions);
+    expect(JSON.stringify(answers)).toContain('"cost_source":"priced"');
+    const path = join(dir, 'v6.duckdb');
+    copyFileSync(join(FIXTURE_V6, 'costtrace.duckdb'), path);
+    // Started again with the same book file: the stored version stays in force (no new version).
+    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, questions, {
+      pricesFile: join(FIXTURE_V6, 'book.json'),
+    });
   });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
