@@ -11,7 +11,7 @@ import type { DecodePool } from '../receiver/decode-pool.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { type BookOrigin, latestBook, type StoredBook, saveBook } from '../store/price-books.ts';
-import { type RepriceTally, repriceSlot, type StoredSpanToPrice, slotsWithRecords } from '../store/reprice.ts';
+import { type RepriceTally, repriceChunk, repriceChunks, type StoredSpanToPrice } from '../store/reprice.ts';
 import { type AllocationTally, Allocator } from './allocator.ts';
 import { type BookProblem, parsePriceBook } from './book.ts';
 import { NO_PRICING, type Pricing } from './pricing.ts';
@@ -20,8 +20,6 @@ import { NO_PRICING, type Pricing } from './pricing.ts';
 export class PriceBookFileError extends Error {
   override readonly name = 'PriceBookFileError';
 }
-
-const SLOT_MICROS = 900_000_000n;
 
 /** Stored attributes (JSON) back into the decoder's shape: objects become maps, as OTLP kvlists decode. */
 function attributesFromJson(json: string): AttrMap {
@@ -102,9 +100,8 @@ export class Prices {
   }
 
   /**
-   * Re-prices collector-priced spans that started in [fromMicros, toMicros) with the book in force, one
-   * 15-minute slot per transaction on the writer (ingest goes on between slots), then re-allocates the window's
-   * closed days.
+   * Re-prices collector-priced spans that started in [fromMicros, toMicros) with the book in force, about 10,000
+   * records per transaction on the writer (ingest goes on between them), then re-allocates the window's closed days.
    */
   async reprice(fromMicros: bigint, toMicros: bigint): Promise<RepriceResult> {
     const spans = await this.repriceSpans(fromMicros, toMicros);
@@ -114,7 +111,7 @@ export class Prices {
   private async repriceSpans(fromMicros: bigint, toMicros: bigint): Promise<RepriceTally> {
     const pricing = this.inForce;
     const tally: RepriceTally = { records: 0, changed: 0, deltaPicocents: 0n };
-    const slots = await this.queue.exclusive((conn) => slotsWithRecords(conn, fromMicros, toMicros));
+    const chunks = await this.queue.exclusive((conn) => repriceChunks(conn, fromMicros, toMicros));
     const price = (s: StoredSpanToPrice) =>
       collectorCost(
         {
@@ -125,8 +122,8 @@ export class Prices {
         },
         pricing,
       );
-    for (const slot of slots) {
-      await this.queue.exclusive((conn) => repriceSlot(conn, slot, slot + SLOT_MICROS, price, tally));
+    for (const [from, to] of chunks) {
+      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally));
     }
     return tally;
   }

@@ -1,6 +1,6 @@
 /**
- * Re-pricing stored spans (CONTRACT.md §8, `POST /v1/prices/reprice`), one 15-minute slot per transaction so a
- * year of data never holds one giant transaction and ingest interleaves. Only costs the collector computed are
+ * Re-pricing stored spans (CONTRACT.md §8, `POST /v1/prices/reprice`), about 10,000 records (whole 15-minute
+ * slots) per transaction so a year of data never holds one giant transaction and ingest interleaves. Only costs the collector computed are
  * touched (never `provided` or `reported`); a changed record moves its rollup slot and its trace summaries by the
  * difference in the same transaction (summary parts with a span count of 0 leave first names and counts as
  * they are; spans still pending have no summary yet). Running it again with the same book changes nothing.
@@ -9,7 +9,7 @@ import { type DuckDBConnection, decimalValue } from '@duckdb/node-api';
 import type { Priced } from '../pipeline/normalize.ts';
 import { appendRows, appendVarcharOrNull } from './appender.ts';
 import { decimal } from './metric-reads.ts';
-import { upsertStagedRollup } from './rollup.ts';
+import { SLOT_MICROS, upsertStagedRollup } from './rollup.ts';
 import { transaction } from './transaction.ts';
 
 export interface StoredSpanToPrice {
@@ -29,8 +29,8 @@ export interface RepriceTally {
 const STAGE = `CREATE TEMP TABLE IF NOT EXISTS stage_reprice (
   trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, cost DECIMAL(38,12), cost_source VARCHAR, price_version INTEGER)`;
 
-/** Re-prices the collector-priced spans that started in [fromMicros, toMicros). */
-export async function repriceSlot(
+/** Re-prices the collector-priced spans that started in [fromMicros, toMicros) (one chunk, one transaction). */
+export async function repriceChunk(
   conn: DuckDBConnection,
   fromMicros: bigint,
   toMicros: bigint,
@@ -104,18 +104,44 @@ export async function repriceSlot(
   });
 }
 
-/** The 15-minute slots of [fromMicros, toMicros) that hold any record (from the rollup), in order. */
-export async function slotsWithRecords(
+/** Records re-priced per transaction (about): consecutive slots are joined until they hold this many. */
+export const REPRICE_CHUNK_RECORDS = 10_000;
+
+/**
+ * [from, to) ranges of µs covering the slots of [fromMicros, toMicros) that hold any record (from the rollup), in
+ * order, each of whole 15-minute slots holding about REPRICE_CHUNK_RECORDS records (a bigger slot on its own).
+ */
+export async function repriceChunks(
   conn: DuckDBConnection,
   fromMicros: bigint,
   toMicros: bigint,
-): Promise<bigint[]> {
+  chunkRecords = REPRICE_CHUNK_RECORDS,
+): Promise<Array<readonly [bigint, bigint]>> {
   const rows = (
     await conn.runAndReadAll(
-      `SELECT DISTINCT epoch_us(slot) FROM rollup_15m
-       WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0 ORDER BY 1`,
+      `SELECT epoch_us(slot), sum(records) FROM rollup_15m
+       WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0
+       GROUP BY slot ORDER BY slot`,
       [fromMicros, toMicros] as never,
     )
   ).getRows();
-  return rows.map((r) => BigInt(r[0] as bigint));
+  const chunks: Array<readonly [bigint, bigint]> = [];
+  let start: bigint | null = null;
+  let end = 0n;
+  let records = 0;
+  for (const [slot, n] of rows) {
+    const s = BigInt(slot as bigint);
+    if (start !== null && records + Number(n) > chunkRecords) {
+      chunks.push([start, end]);
+      start = null;
+    }
+    if (start === null) {
+      start = s;
+      records = 0;
+    }
+    records += Number(n);
+    end = s + SLOT_MICROS;
+  }
+  if (start !== null) chunks.push([start, end]);
+  return chunks;
 }
