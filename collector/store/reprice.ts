@@ -78,28 +78,44 @@ export async function repriceChunk(
         app.endRow();
       }
     });
-    const changed = 'records r JOIN stage_reprice s USING (trace_id, span_id)';
+    // Bounded by the chunk's time range too, so DuckDB reads only its row groups (zone maps), not every record.
+    const window = [fromMicros, toMicros] as never;
+    const inChunk = 'r.ts >= make_timestamp(?::BIGINT) AND r.ts < make_timestamp(?::BIGINT)';
+    const changed = `records r JOIN stage_reprice s USING (trace_id, span_id)`;
     // Differences, while records still hold the old costs: rollup (every record), summaries (settled spans).
-    await conn.run(`INSERT INTO stage_rollup
+    await conn.run(
+      `INSERT INTO stage_rollup
       SELECT coalesce(r.customer_key, 0), time_bucket(INTERVAL 15 MINUTE, r.ts), 0,
         sum(coalesce(s.cost, 0) - coalesce(r.cost_amount, 0)), 0
-      FROM ${changed} GROUP BY ALL`);
+      FROM ${changed} WHERE ${inChunk} GROUP BY ALL`,
+      window,
+    );
     await upsertStagedRollup(conn);
-    await conn.run(`INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
+    await conn.run(
+      `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
       SELECT r.trace_id, r.customer_id, CAST(r.ts AS DATE), coalesce(s.cost, 0) - coalesce(r.cost_amount, 0), 0,
         r.start_time_unix_nano, r.name,
         (s.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT - (r.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT
-      FROM ${changed} WHERE NOT r.attribution_pending`);
-    await conn.run(`INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
+      FROM ${changed} WHERE NOT r.attribution_pending AND ${inChunk}`,
+      window,
+    );
+    await conn.run(
+      `INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
       SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
         r.service_name, -r.cost_amount, -1
-      FROM ${changed} WHERE NOT r.attribution_pending AND r.cost_amount IS NOT NULL
+      FROM ${changed} WHERE NOT r.attribution_pending AND r.cost_amount IS NOT NULL AND ${inChunk}
       UNION ALL
       SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
         r.service_name, s.cost, 1
-      FROM ${changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL`);
-    await conn.run(`UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version
-      FROM stage_reprice s WHERE records.trace_id = s.trace_id AND records.span_id = s.span_id`);
+      FROM ${changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL AND ${inChunk}`,
+      [fromMicros, toMicros, fromMicros, toMicros] as never,
+    );
+    await conn.run(
+      `UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version
+      FROM stage_reprice s WHERE records.trace_id = s.trace_id AND records.span_id = s.span_id
+        AND records.ts >= make_timestamp(?::BIGINT) AND records.ts < make_timestamp(?::BIGINT)`,
+      window,
+    );
     await conn.run('DELETE FROM stage_reprice');
   });
 }
