@@ -10,6 +10,7 @@ import { eventsApi } from './api/events.ts';
 import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
+import { forwardingApi, type WebhookSecrets, webhooksApi } from './api/webhooks.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
@@ -25,6 +26,7 @@ import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
 import type { Database } from './store/database.ts';
 import type { IngestQueue } from './store/ingest-queue.ts';
+import { forwardingCounts } from './store/outbox.ts';
 import { createStore } from './store/store.ts';
 
 declare module 'fastify' {
@@ -59,6 +61,10 @@ export interface AppDeps {
   readonly metrics: CollectorMetrics;
   readonly decoder: DecodePool;
   readonly prices: Prices;
+  /** Billing webhook signing secrets (a provider without one answers 503). */
+  readonly webhookSecrets?: WebhookSecrets;
+  /** Whether attributed costs are forwarded to Polar (GET /v1/forwarding says so). */
+  readonly forwarding?: boolean;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;
   /** Tests: called with each JSON response before it is serialized. */
@@ -146,6 +152,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.get('/metrics', { config: { scope: 'read' }, schema: prometheus }, async (_request, reply) => {
     deps.metrics.queueDepth.set(deps.queue.depth);
     deps.metrics.pendingAttribution.set(deps.queue.pendingAttribution);
+    if (deps.forwarding) deps.metrics.forwardingPending.set((await deps.db.read(forwardingCounts)).pending);
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
@@ -174,6 +181,18 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
   });
+  await app.register(async (hooks) => {
+    // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.
+    useBoundedJsonBodies(hooks, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs, raw: true });
+    await hooks.register(webhooksApi, {
+      queue: deps.queue,
+      prices: deps.prices,
+      metrics: deps.metrics,
+      secrets: deps.webhookSecrets ?? {},
+      nowMicros: deps.nowMicros,
+    });
+  });
+  await app.register(forwardingApi, { db: deps.db, enabled: deps.forwarding ?? false });
   await app.register(dashboard);
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ResponseCheck } from './app.ts';
+import { Forwarder } from './billing/forwarder.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
 import { type AllocationTally, emptyAllocationTally } from './prices/allocator.ts';
@@ -46,7 +47,20 @@ export interface CollectorOptions {
   readonly nowMicros?: () => bigint;
   /** A price book file (JSON, CONTRACT.md §8) to price spans with; replaceable later through PUT /v1/prices. */
   readonly pricesFile?: string;
+  /** The billing bridge (CONTRACT.md §9): webhook secrets and forwarding to Polar. */
+  readonly billing?: BillingOptions;
 }
+
+export interface BillingOptions {
+  readonly polarWebhookSecret?: string;
+  readonly stripeWebhookSecret?: string;
+  /** Forward attributed costs to Polar's events API with this organization access token. */
+  readonly polarToken?: string;
+  /** Default https://api.polar.sh. */
+  readonly polarApiUrl?: string;
+}
+
+export const DEFAULT_POLAR_API_URL = 'https://api.polar.sh';
 
 export interface Collector {
   readonly app: FastifyInstance;
@@ -82,6 +96,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       maxBatchRecords: options.maxBatchRecords ?? 20_000,
       nowMicros,
       log: (message, err) => app.log.error({ err }, message),
+      forwardCosts: Boolean(options.billing?.polarToken),
     },
     metrics,
   );
@@ -110,9 +125,24 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       nowMicros,
       decoder,
       prices,
+      webhookSecrets: {
+        ...(options.billing?.polarWebhookSecret ? { polar: options.billing.polarWebhookSecret } : {}),
+        ...(options.billing?.stripeWebhookSecret ? { stripe: options.billing.stripeWebhookSecret } : {}),
+      },
+      forwarding: queue.forwardCosts,
       ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     },
   );
+  const forwarder = options.billing?.polarToken
+    ? new Forwarder(db, queue, {
+        token: options.billing.polarToken,
+        apiUrl: options.billing.polarApiUrl ?? DEFAULT_POLAR_API_URL,
+        nowMicros,
+        log: (message) => app.log.warn(message),
+        observe: (outcome, n) => metrics.forwarded.inc({ outcome }, n),
+      })
+    : null;
+  forwarder?.start();
   let closing: Promise<void> | null = null;
   const retainDays = options.retainSpansDays ?? 0;
   let retention: Promise<number> | null = null;
@@ -164,6 +194,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         clearInterval(allocationTimer);
+        await forwarder?.stop();
         await retention;
         await allocation;
         await app.close();

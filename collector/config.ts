@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { BillingOptions } from './collector.ts';
 
 export interface ServeConfig {
   readonly host: string;
@@ -20,6 +21,8 @@ export interface ServeConfig {
   readonly duckdbMemoryLimit?: string;
   /** `--prices FILE` / COSTTRACE_PRICES_FILE: the price book to price spans with. */
   readonly pricesFile?: string;
+  /** COSTTRACE_POLAR_WEBHOOK_SECRET, COSTTRACE_STRIPE_WEBHOOK_SECRET, COSTTRACE_POLAR_TOKEN, COSTTRACE_POLAR_API_URL. */
+  readonly billing: BillingOptions;
 }
 
 export const DEFAULTS = {
@@ -94,6 +97,16 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
       `refusing to listen on ${host} without authentication: set COSTTRACE_INGEST_TOKEN and COSTTRACE_READ_TOKEN, or use a loopback host such as 127.0.0.1`,
     );
   }
+  const polarApiUrl = env.COSTTRACE_POLAR_API_URL;
+  if (polarApiUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(polarApiUrl)) {
+    problems.push(`COSTTRACE_POLAR_API_URL must be an http(s) URL, got "${polarApiUrl}"`);
+  }
+  const billing: BillingOptions = {
+    ...(env.COSTTRACE_POLAR_WEBHOOK_SECRET ? { polarWebhookSecret: env.COSTTRACE_POLAR_WEBHOOK_SECRET } : {}),
+    ...(env.COSTTRACE_STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.COSTTRACE_STRIPE_WEBHOOK_SECRET } : {}),
+    ...(env.COSTTRACE_POLAR_TOKEN ? { polarToken: env.COSTTRACE_POLAR_TOKEN } : {}),
+    ...(polarApiUrl ? { polarApiUrl } : {}),
+  };
   const memory = env.COSTTRACE_DUCKDB_MEMORY_LIMIT;
   if (memory !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory.trim())) {
     problems.push(`COSTTRACE_DUCKDB_MEMORY_LIMIT must be a size such as "2GB", got "${memory}"`);
@@ -108,6 +121,7 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     readTokens,
     adminTokens,
     retainSpansDays,
+    billing,
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
     ...(pricesFile === undefined ? {} : { pricesFile }),
   };

@@ -56,6 +56,23 @@ export class CollectorMetrics implements QueueObserver {
     help: 'Spans waiting to be committed.',
     registers: [this.registry],
   });
+  readonly webhooks = new Counter({
+    name: 'costtrace_webhooks_total',
+    help: 'Billing webhooks by provider and outcome: booked, duplicate, ignored, nothing_new, bad_signature, malformed, refused (e.g. no FX rate), failed (store error, 5xx), not_configured.',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly forwarded = new Counter({
+    name: 'costtrace_polar_forwarded_total',
+    help: 'Cost events sent to Polar by outcome: inserted, duplicate (Polar already had it), parked (refused for good), retry (a batch to send again).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly forwardingPending = new Gauge({
+    name: 'costtrace_polar_outbox_pending',
+    help: 'Cost events waiting to be sent to Polar.',
+    registers: [this.registry],
+  });
   readonly pendingAttribution = new Gauge({
     name: 'costtrace_attribution_pending_spans',
     help: 'Spans whose customer waits for an ancestor span not received yet.',

@@ -20,6 +20,7 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     readTokens: config.readTokens,
     adminTokens: config.adminTokens,
     retainSpansDays: config.retainSpansDays,
+    billing: config.billing,
     ...(config.pricesFile === undefined ? {} : { pricesFile: config.pricesFile }),
     ...(config.duckdbMemoryLimit ? { duckdbMemoryLimit: config.duckdbMemoryLimit } : {}),
     logLevel,

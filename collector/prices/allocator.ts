@@ -110,7 +110,15 @@ export class Allocator {
             parts: allocateDay(bill, share.usdPicocents, usage),
           });
         }
-        return writeDayAllocations(conn, day, billDays, usage.keys, pricing.version, this.nowMicros());
+        return writeDayAllocations(
+          conn,
+          day,
+          billDays,
+          usage.keys,
+          pricing.version,
+          this.nowMicros(),
+          this.queue.forwardCosts,
+        );
       }),
     );
     tally.days++;

@@ -16,6 +16,8 @@ export interface JsonBodyDeps {
   readonly budget: UploadBudget;
   readonly maxBytes?: number;
   readonly idleTimeoutMs: number;
+  /** Hand the route the body text unparsed (signed webhooks verify the exact bytes, then parse). */
+  readonly raw?: boolean;
 }
 
 /** Applies to the routes of `app`'s own context (call it before registering them, not as a plugin). */
@@ -44,6 +46,7 @@ export function useBoundedJsonBodies(app: FastifyInstance, deps: JsonBodyDeps): 
     if (response && !response.closed) response.once('close', held.release);
     else held.release();
     if (held.body.length === 0) throw new HttpError(400, 'the request body is empty; send a JSON object');
+    if (deps.raw) return held.body.toString('utf8');
     try {
       return JSON.parse(held.body.toString('utf8')) as unknown;
     } catch (err) {

@@ -16,6 +16,7 @@ import type { FixedBill } from '../prices/book.ts';
 import { attributesMatch } from '../prices/price-span.ts';
 import { appendRows } from './appender.ts';
 import { decimal } from './metric-reads.ts';
+import { enqueueFromRecords } from './outbox.ts';
 import { appendRecord, type RecordRow } from './record-row.ts';
 import { upsertStagedRollup } from './rollup.ts';
 
@@ -126,6 +127,8 @@ export async function writeDayAllocations(
   keys: ReadonlyMap<string, number>,
   version: number | null,
   nowMicros: bigint,
+  /** Queue the day's allocations for Polar (outbox.ts); a re-allocation re-sends them under the same ids. */
+  forward = false,
 ): Promise<AllocationWrite> {
   const dayIso = new Date(Number(dayMicros / 1000n)).toISOString().slice(0, 10);
   const dayNs = dayMicros * 1000n;
@@ -207,6 +210,7 @@ export async function writeDayAllocations(
     });
     await conn.run(rollup(''), [dayMicros] as never);
     await upsertStagedRollup(conn);
+    if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.${thisDay}`, [dayMicros]);
   }
   await conn.run(
     `INSERT OR REPLACE INTO allocated_days VALUES (make_timestamp(?::BIGINT)::DATE, ?, make_timestamp(?::BIGINT))`,

@@ -10,6 +10,7 @@ import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { EventInput } from '../events/validate.ts';
 import { appendRows } from './appender.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { enqueueRows } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas } from './rollup.ts';
 import { transaction } from './transaction.ts';
@@ -43,6 +44,8 @@ export async function writeEventRequests(
   customers: CustomerRegistry,
   requests: ReadonlyArray<readonly EventInput[]>,
   ingestedAtMicros: bigint,
+  /** Queue cost-bearing events for Polar in the same transaction (outbox.ts). */
+  forward = false,
 ): Promise<EventsWritten[]> {
   const byId = new Map<string, Row>();
   const origin = new Map<string, number>();
@@ -69,6 +72,27 @@ export async function writeEventRequests(
     for (const r of rows) resolveRoot(r, byId, stored);
     if (rows.length > 0) {
       await appendEvents(conn, rows, keys, ingestedAtMicros);
+      if (forward) {
+        await enqueueRows(
+          conn,
+          rows.flatMap(({ id, e }) =>
+            e.costPicocents === null
+              ? []
+              : [
+                  {
+                    externalId: id,
+                    customerId: e.customerExternalId,
+                    name: e.name,
+                    tsMicros: e.timestampMicros,
+                    costPicocents: e.costPicocents,
+                    llmVendor: e.llm?.vendor.toLowerCase() ?? null,
+                    llmModel: e.llm?.model ?? null,
+                    attributesJson: attributesJson(e),
+                  },
+                ],
+          ),
+        );
+      }
       await rerootWaiting(conn, rows);
       const rollup = new RollupDeltas();
       for (const { e } of rows) {

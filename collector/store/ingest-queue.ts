@@ -88,6 +88,8 @@ export interface IngestQueueOptions {
   /** Injected clock (µs since epoch) for `ingested_at`. */
   readonly nowMicros: () => bigint;
   readonly log?: StoreErrorLog;
+  /** Queue attributed costs for Polar (outbox.ts) in the same transactions as the records. */
+  readonly forwardCosts?: boolean;
 }
 
 export class IngestQueue {
@@ -97,6 +99,8 @@ export class IngestQueue {
   private closed = false;
   private consecutiveFailures = 0;
   private readonly log: StoreErrorLog;
+  /** Whether writes also queue attributed costs for Polar (outbox.ts). */
+  readonly forwardCosts: boolean;
 
   constructor(
     private readonly db: Database,
@@ -105,6 +109,7 @@ export class IngestQueue {
     private readonly options: IngestQueueOptions,
     private readonly observer: QueueObserver,
   ) {
+    this.forwardCosts = options.forwardCosts ?? false;
     this.log =
       options.log ??
       ((message, err) =>
@@ -170,7 +175,7 @@ export class IngestQueue {
     let removed = 0;
     for (;;) {
       const n = await this.exclusive((conn) =>
-        removeOldSpans(conn, cutoffMicros, (cutoff) => this.attribution.settleBefore(cutoff)),
+        removeOldSpans(conn, cutoffMicros, (cutoff) => this.attribution.settleBefore(cutoff), this.forwardCosts),
       );
       removed += n;
       if (n === 0) return removed;
@@ -281,6 +286,7 @@ export class IngestQueue {
       this.options.nowMicros(),
       this.customers,
       () => this.attribution.apply(plan),
+      this.forwardCosts,
     );
     this.succeeded();
     this.observer.committed('spans', records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
@@ -294,6 +300,7 @@ export class IngestQueue {
       this.customers,
       items.map((i) => i.records),
       (items[0] as EventItem).ingestedAtMicros,
+      this.forwardCosts,
     );
     this.succeeded();
     const records = items.reduce((n, i) => n + i.records.length, 0);

@@ -81,6 +81,23 @@ export const MIGRATIONS: readonly Migration[] = [
         day DATE PRIMARY KEY, price_version INTEGER, allocated_at TIMESTAMP NOT NULL)`);
     },
   },
+  {
+    version: 8,
+    description: 'billing bridge: webhook deliveries, billing customer ids, the Polar forwarding outbox',
+    async up(conn) {
+      await conn.run(`CREATE TABLE webhook_deliveries (
+        provider VARCHAR NOT NULL, delivery_id VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL, booked VARCHAR,
+        PRIMARY KEY (provider, delivery_id))`);
+      await conn.run(`CREATE TABLE billing_customers (
+        provider VARCHAR NOT NULL, provider_customer_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL,
+        PRIMARY KEY (provider, provider_customer_id))`);
+      await conn.run('CREATE SEQUENCE polar_outbox_seq');
+      await conn.run(`CREATE TABLE polar_outbox (
+        seq BIGINT PRIMARY KEY DEFAULT nextval('polar_outbox_seq'), external_id VARCHAR NOT NULL,
+        customer_id VARCHAR NOT NULL, name VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, cost DECIMAL(38,12) NOT NULL,
+        llm_vendor VARCHAR, llm_model VARCHAR, attributes VARCHAR, parked_reason VARCHAR, parked_at TIMESTAMP)`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

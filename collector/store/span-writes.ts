@@ -9,6 +9,7 @@ import { appendRows, appendVarcharOrNull } from './appender.ts';
 import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { decimal } from './metric-reads.ts';
+import { enqueueFromRecords, enqueueRows, type OutboxRow } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
@@ -39,6 +40,8 @@ export async function writeSpanBatch(
   customers: CustomerRegistry,
   /** Memory to update once the batch has committed (the attribution state). */
   onCommit: () => void,
+  /** Queue attributed costs for Polar in the same transaction (outbox.ts). */
+  forward = false,
 ): Promise<BatchWritten> {
   // Each span's customer, resolved once: sightings, rows and rollup all need it.
   const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
@@ -51,8 +54,9 @@ export async function writeSpanBatch(
       if (spans.length > 0) {
         await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
         await foldNewSpans(conn, spans, customerIds, keys);
+        if (forward) await enqueueRows(conn, forwardable(spans, customerIds));
       }
-      await applyUpdates(conn, updates, keys);
+      await applyUpdates(conn, updates, keys, forward);
       const rollup = new RollupDeltas();
       spans.forEach(({ record: r }, i) => {
         const key = keyOf(customerIds[i] ?? null, keys);
@@ -76,14 +80,35 @@ export async function writeSpanBatch(
     await stageRollupFrom(conn, fresh);
     await upsertStagedRollup(conn);
     await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
+    if (forward) await enqueueFromRecords(conn, `FROM (${fresh}) r WHERE NOT r.attribution_pending`);
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
-    await applyUpdates(conn, updates, keys);
+    await applyUpdates(conn, updates, keys, forward);
     const rollup = new RollupDeltas();
     addUpdateMoves(rollup, updates, keys, customers);
     await rollup.apply(conn);
     return { inserted: result.rowsChanged };
   });
+}
+
+/** The new spans Polar gets now: settled, attributed, with a cost (pending ones go when they settle). */
+function forwardable(spans: readonly AttributedSpan[], customerIds: ReadonlyArray<string | null>): OutboxRow[] {
+  const rows: OutboxRow[] = [];
+  spans.forEach(({ record: r, attribution }, i) => {
+    const customerId = customerIds[i] ?? null;
+    if (customerId === null || r.costPicocents === null || attribution.pending) return;
+    rows.push({
+      externalId: `${r.traceId}:${r.spanId}`,
+      customerId,
+      name: r.name,
+      tsMicros: r.startTimeUnixNano / 1000n,
+      costPicocents: r.costPicocents,
+      llmVendor: r.llmVendor,
+      llmModel: r.llmModel,
+      attributesJson: r.attributesJson,
+    });
+  });
+  return rows;
 }
 
 function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): number | undefined {
@@ -131,10 +156,20 @@ async function applyUpdates(
   conn: DuckDBConnection,
   updates: readonly AttributionUpdate[],
   keys: ReadonlyMap<string, number>,
+  forward: boolean,
 ): Promise<void> {
   if (updates.length === 0) return;
   await appendUpdates(conn, updates, keys);
   await foldSettledByUpdates(conn);
+  if (forward) {
+    // Spans this update settles, with their final customer (records still hold the provisional one).
+    await enqueueFromRecords(
+      conn,
+      `FROM (SELECT r.* REPLACE (u.customer_id AS customer_id, false AS attribution_pending)
+         FROM records r JOIN stage_attribution u USING (trace_id, span_id)
+         WHERE r.attribution_pending AND NOT u.attribution_pending) r WHERE true`,
+    );
+  }
   await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
       attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
     FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);

@@ -1,0 +1,196 @@
+/**
+ * The billing bridge's HTTP side (CONTRACT.md §9): `POST /v1/webhooks/polar` and `POST /v1/webhooks/stripe` book
+ * revenue and customers from signed webhooks (no bearer token: the signature is the authentication), and
+ * `GET /v1/forwarding` shows the Polar outbox. A bad or stale signature → 401, a malformed payload → 400, an
+ * amount that cannot be converted (no FX rate) → 422 — nothing stored in each case; a store failure → 5xx so the
+ * sender retries; the same delivery again → 200 `duplicate`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import type { Booking, Provider } from '../billing/bookings.ts';
+import { minorToUsdPicocents } from '../billing/currency.ts';
+import { readPolarWebhook } from '../billing/polar-webhook.ts';
+import { readStripeWebhook } from '../billing/stripe-webhook.ts';
+import { HttpError } from '../http/errors.ts';
+import { errors, READ_ERRORS } from '../http/schemas.ts';
+import type { CollectorMetrics } from '../observability.ts';
+import type { Prices } from '../prices/service.ts';
+import { applyBooking, BookingRefused } from '../store/billing-writes.ts';
+import type { Database } from '../store/database.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+import { forwardingCounts, parkedEvents } from '../store/outbox.ts';
+
+export interface WebhookSecrets {
+  readonly polar?: string;
+  readonly stripe?: string;
+}
+
+const WEBHOOK_RESPONSE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: {
+    status: {
+      type: 'string',
+      enum: ['booked', 'duplicate', 'ignored', 'nothing_new'],
+      description:
+        'booked; duplicate (this delivery was handled before); ignored (a type costtrace does not book); nothing_new (e.g. a refund already booked)',
+    },
+    type: { type: 'string', description: 'the ignored event type' },
+  },
+} as const;
+
+const WEBHOOK_BODY = { type: 'string', description: 'the raw, signed webhook payload (JSON)' } as const;
+
+export async function webhooksApi(
+  app: FastifyInstance,
+  deps: {
+    queue: IngestQueue;
+    prices: Prices;
+    metrics: CollectorMetrics;
+    secrets: WebhookSecrets;
+    nowMicros: () => bigint;
+  },
+): Promise<void> {
+  const book = async (provider: Provider, deliveryId: string, booking: Booking) => {
+    try {
+      const outcome = await deps.queue.exclusive((conn, customers) =>
+        applyBooking(conn, customers, booking, {
+          provider,
+          deliveryId,
+          nowMicros: deps.nowMicros(),
+          toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.prices.pricing().book.fx),
+        }),
+      );
+      deps.metrics.webhooks.inc({ provider, outcome });
+      return { status: outcome, ...(booking.kind === 'ignored' ? { type: booking.type } : {}) };
+    } catch (err) {
+      if (err instanceof BookingRefused) {
+        deps.metrics.webhooks.inc({ provider, outcome: 'refused' });
+        throw new HttpError(422, `not booked: ${err.message}`);
+      }
+      deps.metrics.webhooks.inc({ provider, outcome: 'failed' });
+      throw err;
+    }
+  };
+  const refuse = (provider: Provider, status: 400 | 401, reason: string): never => {
+    deps.metrics.webhooks.inc({ provider, outcome: status === 401 ? 'bad_signature' : 'malformed' });
+    throw new HttpError(status, reason);
+  };
+  const secretOf = (provider: Provider, secret: string | undefined, variable: string): string => {
+    if (secret) return secret;
+    deps.metrics.webhooks.inc({ provider, outcome: 'not_configured' });
+    throw new HttpError(503, `${provider} webhooks are not configured: set ${variable}`);
+  };
+
+  app.post<{ Body: string }>(
+    '/v1/webhooks/polar',
+    {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'Polar webhooks (Standard Webhooks signature): order.paid, order.refunded, customer.created/updated',
+        tags: ['billing'],
+        body: WEBHOOK_BODY,
+        response: { 200: WEBHOOK_RESPONSE, ...errors(400, 401, 408, 413, 415, 422, 429, 500, 503) },
+      },
+    },
+    async (request) => {
+      const secret = secretOf('polar', deps.secrets.polar, 'COSTTRACE_POLAR_WEBHOOK_SECRET');
+      const headers = Object.fromEntries(
+        ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(request.headers[h] ?? '')]),
+      );
+      const read = readPolarWebhook(request.body, headers, secret);
+      if (!read.ok) return refuse('polar', read.status, read.reason);
+      return book('polar', read.deliveryId, read.booking);
+    },
+  );
+
+  app.post<{ Body: string }>(
+    '/v1/webhooks/stripe',
+    {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'Stripe webhooks (stripe-signature): invoice.paid, charge.refunded, customer.created/updated',
+        tags: ['billing'],
+        body: WEBHOOK_BODY,
+        response: { 200: WEBHOOK_RESPONSE, ...errors(400, 401, 408, 413, 415, 422, 429, 500, 503) },
+      },
+    },
+    async (request) => {
+      const secret = secretOf('stripe', deps.secrets.stripe, 'COSTTRACE_STRIPE_WEBHOOK_SECRET');
+      const signature = request.headers['stripe-signature'];
+      const read = readStripeWebhook(request.body, typeof signature === 'string' ? signature : undefined, secret);
+      if (!read.ok) return refuse('stripe', read.status, read.reason);
+      return book('stripe', read.deliveryId, read.booking);
+    },
+  );
+}
+
+const FORWARDING_RESPONSE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['enabled', 'pending', 'sent', 'parked', 'parked_events'],
+  properties: {
+    enabled: { type: 'boolean', description: 'COSTTRACE_POLAR_TOKEN is set' },
+    pending: { type: 'integer', description: 'cost events waiting to be sent' },
+    sent: { type: 'integer', description: 'events Polar acknowledged (cumulative, across restarts)' },
+    parked: { type: 'integer', description: 'events Polar refused for good (kept, with its reason)' },
+    parked_events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['external_id', 'customer_id', 'name', 'timestamp', 'cost', 'cost_exact', 'reason', 'parked_at'],
+        properties: {
+          external_id: { type: 'string' },
+          customer_id: { type: 'string' },
+          name: { type: 'string' },
+          timestamp: { type: 'string' },
+          cost: { type: 'number' },
+          cost_exact: { type: 'string' },
+          reason: { type: 'string' },
+          parked_at: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+
+const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
+
+export async function forwardingApi(app: FastifyInstance, deps: { db: Database; enabled: boolean }): Promise<void> {
+  app.get<{ Querystring: { limit: number } }>(
+    '/v1/forwarding',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Cost events forwarded to Polar: pending, sent and parked counts, and the parked events',
+        tags: ['billing'],
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+        response: { 200: FORWARDING_RESPONSE, ...READ_ERRORS },
+      },
+    },
+    async (request) => {
+      const [counts, parked] = await deps.db.read(
+        async (conn) => [await forwardingCounts(conn), await parkedEvents(conn, request.query.limit)] as const,
+      );
+      return {
+        enabled: deps.enabled,
+        ...counts,
+        parked_events: parked.map((e) => ({
+          external_id: e.externalId,
+          customer_id: e.customerId,
+          name: e.name,
+          timestamp: iso(e.tsMicros),
+          cost: picocentsToNumber(e.costPicocents),
+          cost_exact: formatPicocents(e.costPicocents),
+          reason: e.reason,
+          parked_at: iso(e.parkedAtMicros),
+        })),
+      };
+    },
+  );
+}

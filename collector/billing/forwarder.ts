@@ -1,0 +1,208 @@
+/**
+ * Sends the outbox (store/outbox.ts) to Polar's `POST /v1/events/ingest` with the official `@polar-sh/sdk` client
+ * (CONTRACT.md §9): batches of up to FORWARD_BATCH_EVENTS in outbox order, at least once (a batch leaves the
+ * outbox only after Polar acknowledged it; Polar dedupes by `external_id`, so a re-send after a crash is counted
+ * as a duplicate, not booked twice). 429 and 5xx (and network errors) back off — `Retry-After` when Polar sends
+ * one, else exponential from 1 s to 60 s — and retry the same batch; a 422 (Polar refuses the whole batch)
+ * parks the events Polar's error locations name, with its reason, and retries the rest; with no usable location
+ * the batch is split in halves until the refused events are found. Memory is one batch, whatever the backlog.
+ */
+import { Polar } from '@polar-sh/sdk';
+import { HTTPValidationError } from '@polar-sh/sdk/models/errors/httpvalidationerror.js';
+import { PolarError } from '@polar-sh/sdk/models/errors/polarerror.js';
+import { SDKValidationError } from '@polar-sh/sdk/models/errors/sdkvalidationerror.js';
+import type { Database } from '../store/database.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+import { markSent, nextQueued, park, type QueuedEvent } from '../store/outbox.ts';
+import { polarEvent } from './polar-event.ts';
+
+export const FORWARD_BATCH_EVENTS = 500;
+const IDLE_POLL_MS = 500;
+const MIN_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
+
+export interface ForwarderOptions {
+  readonly token: string;
+  /** Polar's API base URL (default https://api.polar.sh). */
+  readonly apiUrl: string;
+  readonly nowMicros: () => bigint;
+  readonly log: (message: string) => void;
+  /** Counts (Prometheus): events inserted, duplicates, parked; batches to retry. */
+  readonly observe: (outcome: 'inserted' | 'duplicate' | 'parked' | 'retry', n: number) => void;
+}
+
+type Outcome =
+  | { readonly kind: 'sent'; readonly inserted: number; readonly duplicates: number }
+  | { readonly kind: 'retry'; readonly afterMs: number | null; readonly reason: string }
+  | { readonly kind: 'refused'; readonly byIndex: ReadonlyMap<number, string>; readonly reason: string };
+
+export class Forwarder {
+  private readonly polar: Polar;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private backoffMs = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly queue: IngestQueue,
+    private readonly options: ForwarderOptions,
+  ) {
+    // Retries are ours (Retry-After, parking): the SDK's own are off.
+    this.polar = new Polar({
+      accessToken: options.token,
+      serverURL: options.apiUrl,
+      retryConfig: { strategy: 'none' },
+      timeoutMs: 30_000,
+    });
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = null;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let batch: QueuedEvent[];
+      try {
+        batch = await this.db.read((conn) => nextQueued(conn, FORWARD_BATCH_EVENTS));
+      } catch (err) {
+        this.options.log(`forwarding: reading the outbox failed: ${(err as Error).message}`);
+        await this.sleep(MIN_BACKOFF_MS);
+        continue;
+      }
+      if (batch.length === 0) {
+        await this.sleep(IDLE_POLL_MS);
+        continue;
+      }
+      await this.deliver(batch);
+    }
+  }
+
+  /** Sends `batch` until every event in it is sent or parked (or the forwarder stops). */
+  private async deliver(batch: readonly QueuedEvent[]): Promise<void> {
+    const pending: QueuedEvent[][] = [[...batch]];
+    while (pending.length > 0 && !this.stopping) {
+      const events = pending[pending.length - 1] as QueuedEvent[];
+      const outcome = await this.send(events);
+      if (outcome.kind === 'retry') {
+        this.options.observe('retry', 1);
+        this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
+        const wait = outcome.afterMs ?? this.backoffMs;
+        this.options.log(`forwarding: ${outcome.reason}; retrying in ${Math.round(wait / 1000)} s`);
+        await this.sleep(wait);
+        continue;
+      }
+      this.backoffMs = 0;
+      pending.pop();
+      if (outcome.kind === 'sent') {
+        await this.queue.exclusive((conn) =>
+          markSent(
+            conn,
+            events.map((e) => e.seq),
+          ),
+        );
+        this.options.observe('inserted', outcome.inserted);
+        this.options.observe('duplicate', outcome.duplicates);
+        continue;
+      }
+      // Refused: park what Polar named, send the rest again; with nothing named, split to find it.
+      if (outcome.byIndex.size > 0) {
+        const rest: QueuedEvent[] = [];
+        for (const [i, e] of events.entries()) {
+          const reason = outcome.byIndex.get(i);
+          if (reason === undefined) rest.push(e);
+          else await this.park(e, reason);
+        }
+        if (rest.length > 0) pending.push(rest);
+      } else if (events.length === 1) {
+        await this.park(events[0] as QueuedEvent, outcome.reason);
+      } else {
+        const half = Math.ceil(events.length / 2);
+        pending.push(events.slice(half), events.slice(0, half));
+      }
+    }
+  }
+
+  private async park(e: QueuedEvent, reason: string): Promise<void> {
+    this.options.observe('parked', 1);
+    await this.queue.exclusive((conn) => park(conn, e.seq, reason, this.options.nowMicros()));
+  }
+
+  private async send(events: readonly QueuedEvent[]): Promise<Outcome> {
+    try {
+      const r = await this.polar.events.ingest({ events: events.map(polarEvent) });
+      return { kind: 'sent', inserted: r.inserted, duplicates: r.duplicates };
+    } catch (err) {
+      return classify(err);
+    }
+  }
+}
+
+function classify(err: unknown): Outcome {
+  if (err instanceof HTTPValidationError) {
+    const byIndex = new Map<number, string>();
+    for (const d of err.detail ?? []) {
+      // Polar locates each problem at ["body", "events", i, ...].
+      const i = d.loc[0] === 'body' && d.loc[1] === 'events' ? d.loc[2] : undefined;
+      if (typeof i === 'number') {
+        const before = byIndex.get(i);
+        const text = `${d.loc.slice(3).join('.') || 'event'}: ${d.msg}`;
+        byIndex.set(i, before === undefined ? text : `${before}; ${text}`);
+      }
+    }
+    return { kind: 'refused', byIndex, reason: `Polar refused the batch (422): ${err.message}` };
+  }
+  if (err instanceof SDKValidationError) {
+    // The SDK refused to send it (its own request schema): no retry will change that.
+    return { kind: 'refused', byIndex: new Map(), reason: `the Polar SDK refused the event: ${err.message}` };
+  }
+  if (err instanceof PolarError) {
+    if (err.statusCode === 429 || err.statusCode >= 500) {
+      return {
+        kind: 'retry',
+        afterMs: retryAfterMs(err.headers.get('retry-after')),
+        reason: `Polar answered ${err.statusCode}`,
+      };
+    }
+    if (err.statusCode === 401 || err.statusCode === 403) {
+      return {
+        kind: 'retry',
+        afterMs: MAX_BACKOFF_MS,
+        reason: `Polar refused the token (${err.statusCode}): check COSTTRACE_POLAR_TOKEN`,
+      };
+    }
+    return {
+      kind: 'refused',
+      byIndex: new Map(),
+      reason: `Polar answered ${err.statusCode}: ${err.body.slice(0, 300)}`,
+    };
+  }
+  return { kind: 'retry', afterMs: null, reason: `sending failed: ${(err as Error).message}` };
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms (null when absent or unreadable), at most a minute. */
+export function retryAfterMs(header: string | null, nowMs = Date.now()): number | null {
+  if (header === null || header.trim() === '') return null;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - nowMs;
+  if (!Number.isFinite(ms)) return null;
+  return Math.min(MAX_BACKOFF_MS, Math.max(0, ms));
+}

@@ -1,0 +1,135 @@
+/**
+ * Applies what a verified billing webhook books (billing/bookings.ts) on the writer. Revenue and refunds become
+ * events (`source = 'event'`, so metrics, rollups, customers and exports treat them like any event); the
+ * delivery id is remembered so the same delivery is answered as a duplicate. Every booking is idempotent by its
+ * event id even without that memory (a crash between booking and remembering books nothing twice).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Booking, Provider } from '../billing/bookings.ts';
+import type { EventInput } from '../events/validate.ts';
+import { upsertCustomer } from './customer-records.ts';
+import type { CustomerRegistry } from './customers.ts';
+import { writeEventRequests } from './event-writes.ts';
+
+export type BookingOutcome = 'booked' | 'duplicate' | 'ignored' | 'nothing_new';
+
+export interface BookingContext {
+  readonly provider: Provider;
+  readonly deliveryId: string;
+  readonly nowMicros: bigint;
+  /** Minor units of a currency → USD picocents, or why not (the price book's FX). */
+  readonly toUsd: (
+    minor: bigint,
+    currency: string,
+    atMicros: bigint,
+  ) => { ok: true; usdPicocents: bigint; original: Record<string, string> | null } | { ok: false; reason: string };
+}
+
+/** A booking refused for its content (e.g. no FX rate): the route answers 422; nothing was stored. */
+export class BookingRefused extends Error {
+  override readonly name = 'BookingRefused';
+}
+
+export async function applyBooking(
+  conn: DuckDBConnection,
+  customers: CustomerRegistry,
+  booking: Booking,
+  ctx: BookingContext,
+): Promise<BookingOutcome> {
+  const seen = await conn.runAndReadAll('SELECT 1 FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?', [
+    ctx.provider,
+    ctx.deliveryId,
+  ]);
+  if (seen.getRows().length > 0) return 'duplicate';
+  const outcome = await book(conn, customers, booking, ctx);
+  await conn.run(`INSERT OR IGNORE INTO webhook_deliveries VALUES (?, ?, make_timestamp(?::BIGINT), ?)`, [
+    ctx.provider,
+    ctx.deliveryId,
+    ctx.nowMicros,
+    booking.kind === 'ignored' ? `ignored ${booking.type}` : booking.kind,
+  ] as never);
+  return outcome;
+}
+
+async function book(
+  conn: DuckDBConnection,
+  customers: CustomerRegistry,
+  booking: Booking,
+  ctx: BookingContext,
+): Promise<BookingOutcome> {
+  switch (booking.kind) {
+    case 'ignored':
+      return 'ignored';
+    case 'customer': {
+      await upsertCustomer(conn, customers, booking.upsert, ctx.nowMicros);
+      if (booking.alias !== null) {
+        await conn.run('INSERT OR REPLACE INTO billing_customers VALUES (?, ?, ?)', [
+          booking.alias.provider,
+          booking.alias.providerCustomerId,
+          booking.upsert.externalId,
+        ]);
+      }
+      return 'booked';
+    }
+    case 'revenue':
+    case 'refund': {
+      let amountMinor: bigint;
+      let eventId: string;
+      if (booking.kind === 'revenue') {
+        amountMinor = booking.amountMinor;
+        eventId = booking.eventId;
+      } else {
+        const before = await refundedBefore(conn, booking.key);
+        amountMinor = -(booking.refundedMinorCumulative - before);
+        eventId = `${booking.key}:refunded:${booking.refundedMinorCumulative}`;
+        if (booking.refundedMinorCumulative <= before) return 'nothing_new';
+      }
+      const usd = ctx.toUsd(amountMinor, booking.currency, booking.atMicros);
+      if (!usd.ok) throw new BookingRefused(usd.reason);
+      const customerId = await resolveCustomer(conn, ctx.provider, booking.customerId, booking.providerCustomerId);
+      const event: EventInput = {
+        name: booking.name,
+        customerExternalId: customerId,
+        timestampMicros: booking.atMicros,
+        externalId: eventId,
+        parentId: null,
+        costPicocents: null,
+        revenuePicocents: usd.usdPicocents,
+        llm: null,
+        metadataJson: JSON.stringify({ ...booking.metadata, ...(usd.original ?? {}) }),
+      };
+      const [written] = await writeEventRequests(conn, customers, [[event]], ctx.nowMicros);
+      return written !== undefined && written.inserted > 0 ? 'booked' : 'nothing_new';
+    }
+  }
+}
+
+/** The cumulative refunded amount (minor units) already booked for a paid object (0 when none). */
+async function refundedBefore(conn: DuckDBConnection, key: string): Promise<bigint> {
+  const prefix = `${key}:refunded:`;
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT max(CAST(substr(span_id, ?) AS HUGEINT))::VARCHAR FROM records
+       WHERE source = 'event' AND trace_id = '' AND starts_with(span_id, ?)`,
+      [prefix.length + 1, prefix] as never,
+    )
+  ).getRows();
+  const v = rows[0]?.[0];
+  return v === null || v === undefined ? 0n : BigInt(String(v));
+}
+
+async function resolveCustomer(
+  conn: DuckDBConnection,
+  provider: Provider,
+  customerId: string,
+  providerCustomerId: string | null,
+): Promise<string> {
+  if (providerCustomerId === null) return customerId;
+  const rows = (
+    await conn.runAndReadAll(
+      'SELECT customer_id FROM billing_customers WHERE provider = ? AND provider_customer_id = ?',
+      [provider, providerCustomerId],
+    )
+  ).getRows();
+  return rows.length > 0 ? String(rows[0]?.[0]) : customerId;
+}

@@ -1,0 +1,162 @@
+/**
+ * The durable outbox of cost events for Polar (CONTRACT.md §9), written in the same transaction as the records it
+ * copies: a record is queued once it is attributed (a customer, settled) and has a cost — spans as they are
+ * written or when their attribution settles (later batch or retention), events as they are written, allocations
+ * when a day is allocated. The row holds everything the event needs, so the sender never reads `records` (and a
+ * span removed by retention before it was sent still goes out). Sent rows are deleted and counted
+ * (`costtrace_meta.polar_sent`); rows Polar refuses for good are parked with its reason.
+ */
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
+import { decimal } from './metric-reads.ts';
+
+const COLUMNS = 'external_id, customer_id, name, ts, cost, llm_vendor, llm_model, attributes';
+
+export interface OutboxRow {
+  readonly externalId: string;
+  readonly customerId: string;
+  readonly name: string;
+  readonly tsMicros: bigint;
+  readonly costPicocents: bigint;
+  readonly llmVendor: string | null;
+  readonly llmModel: string | null;
+  readonly attributesJson: string;
+}
+
+export interface QueuedEvent extends OutboxRow {
+  readonly seq: bigint;
+}
+
+/** Appends rows (inside the writer's transaction). */
+export async function enqueueRows(conn: DuckDBConnection, rows: readonly OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await appendRows(conn, 'stage_outbox', (app) => {
+    for (const r of rows) {
+      app.appendVarchar(r.externalId);
+      app.appendVarchar(r.customerId);
+      app.appendVarchar(r.name);
+      app.appendTimestamp(timestampValue(r.tsMicros));
+      appendMoneyOrNull(app, r.costPicocents);
+      appendVarcharOrNull(app, r.llmVendor);
+      appendVarcharOrNull(app, r.llmModel);
+      app.appendVarchar(r.attributesJson);
+      app.endRow();
+    }
+  });
+  await conn.run(`INSERT INTO polar_outbox (${COLUMNS}) SELECT * FROM stage_outbox`);
+  await conn.run('DELETE FROM stage_outbox');
+}
+
+/**
+ * Queues the records `fromWhere` selects (SQL after SELECT …, records aliased `r`) that are attributed, settled
+ * and cost-bearing — run before the statement that settles or removes them when their final state is known.
+ */
+export async function enqueueFromRecords(
+  conn: DuckDBConnection,
+  fromWhere: string,
+  params: readonly unknown[] = [],
+): Promise<void> {
+  await conn.run(
+    `INSERT INTO polar_outbox (${COLUMNS})
+     SELECT CASE r.source WHEN 'span' THEN r.trace_id || ':' || r.span_id WHEN 'allocation' THEN 'fixed:' || r.span_id
+         ELSE r.span_id END,
+       r.customer_id, r.name, r.ts, r.cost_amount, r.llm_vendor, r.llm_model, r.attributes
+     ${fromWhere} AND r.customer_id IS NOT NULL AND r.cost_amount IS NOT NULL`,
+    params as never,
+  );
+}
+
+/** The oldest events not yet sent nor parked, in order. */
+export async function nextQueued(conn: DuckDBConnection, limit: number): Promise<QueuedEvent[]> {
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}
+       FROM polar_outbox WHERE parked_reason IS NULL ORDER BY seq LIMIT ?`,
+      [limit],
+    )
+  ).getRows();
+  return rows.map((r) => ({
+    seq: BigInt(r[0] as bigint),
+    externalId: String(r[1]),
+    customerId: String(r[2]),
+    name: String(r[3]),
+    tsMicros: BigInt(r[4] as bigint),
+    costPicocents: decimal(r[5]),
+    llmVendor: r[6] === null ? null : String(r[6]),
+    llmModel: r[7] === null ? null : String(r[7]),
+    attributesJson: String(r[8] ?? '{}'),
+  }));
+}
+
+const inList = (seqs: readonly bigint[]) => seqs.map((s) => s.toString()).join(',');
+
+/** Polar acknowledged these: removed from the outbox and counted as sent, in one transaction. */
+export async function markSent(conn: DuckDBConnection, seqs: readonly bigint[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run(`DELETE FROM polar_outbox WHERE seq IN (${inList(seqs)})`);
+    await conn.run(
+      `INSERT INTO costtrace_meta VALUES ('polar_sent', ?)
+      ON CONFLICT (key) DO UPDATE SET value = (CAST(costtrace_meta.value AS BIGINT) + CAST(excluded.value AS BIGINT))::VARCHAR`,
+      [String(seqs.length)],
+    );
+    await conn.run('COMMIT');
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Polar refused this event for good: kept, with its reason, out of the way of the rest. */
+export async function park(conn: DuckDBConnection, seq: bigint, reason: string, nowMicros: bigint): Promise<void> {
+  await conn.run('UPDATE polar_outbox SET parked_reason = ?, parked_at = make_timestamp(?::BIGINT) WHERE seq = ?', [
+    reason,
+    nowMicros,
+    seq,
+  ] as never);
+}
+
+export interface ForwardingCounts {
+  readonly pending: number;
+  readonly parked: number;
+  readonly sent: number;
+}
+
+export async function forwardingCounts(conn: DuckDBConnection): Promise<ForwardingCounts> {
+  const r = (
+    await conn.runAndReadAll(
+      `SELECT count(*) FILTER (WHERE parked_reason IS NULL), count(*) FILTER (WHERE parked_reason IS NOT NULL),
+         (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM costtrace_meta WHERE key = 'polar_sent')
+       FROM polar_outbox`,
+    )
+  ).getRows()[0] ?? [0, 0, 0];
+  return { pending: Number(r[0]), parked: Number(r[1]), sent: Number(r[2]) };
+}
+
+export async function parkedEvents(
+  conn: DuckDBConnection,
+  limit: number,
+): Promise<Array<QueuedEvent & { reason: string; parkedAtMicros: bigint }>> {
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}, parked_reason,
+         epoch_us(parked_at)
+       FROM polar_outbox WHERE parked_reason IS NOT NULL ORDER BY seq LIMIT ?`,
+      [limit],
+    )
+  ).getRows();
+  return rows.map((r) => ({
+    seq: BigInt(r[0] as bigint),
+    externalId: String(r[1]),
+    customerId: String(r[2]),
+    name: String(r[3]),
+    tsMicros: BigInt(r[4] as bigint),
+    costPicocents: decimal(r[5]),
+    llmVendor: r[6] === null ? null : String(r[6]),
+    llmModel: r[7] === null ? null : String(r[7]),
+    attributesJson: String(r[8] ?? '{}'),
+    reason: String(r[9]),
+    parkedAtMicros: BigInt(r[10] as bigint),
+  }));
+}
