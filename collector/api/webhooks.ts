@@ -15,7 +15,7 @@ import { HttpError } from '../http/errors.ts';
 import { errors, READ_ERRORS } from '../http/schemas.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Prices } from '../prices/service.ts';
-import { applyBooking, BookingRefused } from '../store/billing-writes.ts';
+import { applyBooking } from '../store/billing-writes.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { forwardingCounts, parkedEvents } from '../store/outbox.ts';
@@ -53,8 +53,9 @@ export async function webhooksApi(
   },
 ): Promise<void> {
   const book = async (provider: Provider, deliveryId: string, booking: Booking) => {
+    let outcome: Awaited<ReturnType<typeof applyBooking>>;
     try {
-      const outcome = await deps.queue.exclusive((conn, customers) =>
+      outcome = await deps.queue.exclusive((conn, customers) =>
         applyBooking(conn, customers, booking, {
           provider,
           deliveryId,
@@ -62,16 +63,16 @@ export async function webhooksApi(
           toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.prices.pricing().book.fx),
         }),
       );
-      deps.metrics.webhooks.inc({ provider, outcome });
-      return { status: outcome, ...(booking.kind === 'ignored' ? { type: booking.type } : {}) };
     } catch (err) {
-      if (err instanceof BookingRefused) {
-        deps.metrics.webhooks.inc({ provider, outcome: 'refused' });
-        throw new HttpError(422, `not booked: ${err.message}`);
-      }
       deps.metrics.webhooks.inc({ provider, outcome: 'failed' });
       throw err;
     }
+    if (typeof outcome !== 'string') {
+      deps.metrics.webhooks.inc({ provider, outcome: 'refused' });
+      throw new HttpError(422, `not booked: ${outcome.refused}`);
+    }
+    deps.metrics.webhooks.inc({ provider, outcome });
+    return { status: outcome, ...(booking.kind === 'ignored' ? { type: booking.type } : {}) };
   };
   const refuse = (provider: Provider, status: 400 | 401, reason: string): never => {
     deps.metrics.webhooks.inc({ provider, outcome: status === 401 ? 'bad_signature' : 'malformed' });

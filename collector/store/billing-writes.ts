@@ -26,8 +26,8 @@ export interface BookingContext {
 }
 
 /** A booking refused for its content (e.g. no FX rate): the route answers 422; nothing was stored. */
-export class BookingRefused extends Error {
-  override readonly name = 'BookingRefused';
+export interface BookingRefused {
+  readonly refused: string;
 }
 
 export async function applyBooking(
@@ -35,13 +35,14 @@ export async function applyBooking(
   customers: CustomerRegistry,
   booking: Booking,
   ctx: BookingContext,
-): Promise<BookingOutcome> {
+): Promise<BookingOutcome | BookingRefused> {
   const seen = await conn.runAndReadAll('SELECT 1 FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?', [
     ctx.provider,
     ctx.deliveryId,
   ]);
   if (seen.getRows().length > 0) return 'duplicate';
   const outcome = await book(conn, customers, booking, ctx);
+  if (typeof outcome !== 'string') return outcome; // refused: not remembered, so a retry can book it later
   await conn.run(`INSERT OR IGNORE INTO webhook_deliveries VALUES (?, ?, make_timestamp(?::BIGINT), ?)`, [
     ctx.provider,
     ctx.deliveryId,
@@ -56,7 +57,7 @@ async function book(
   customers: CustomerRegistry,
   booking: Booking,
   ctx: BookingContext,
-): Promise<BookingOutcome> {
+): Promise<BookingOutcome | BookingRefused> {
   switch (booking.kind) {
     case 'ignored':
       return 'ignored';
@@ -85,7 +86,7 @@ async function book(
         if (booking.refundedMinorCumulative <= before) return 'nothing_new';
       }
       const usd = ctx.toUsd(amountMinor, booking.currency, booking.atMicros);
-      if (!usd.ok) throw new BookingRefused(usd.reason);
+      if (!usd.ok) return { refused: usd.reason };
       const customerId = await resolveCustomer(conn, ctx.provider, booking.customerId, booking.providerCustomerId);
       const event: EventInput = {
         name: booking.name,
