@@ -42,6 +42,7 @@ export class Forwarder {
   private stopping = false;
   private wake: (() => void) | null = null;
   private backoffMs = 0;
+  private readonly inFlight = new AbortController();
 
   constructor(
     private readonly db: Database,
@@ -64,10 +65,12 @@ export class Forwarder {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    this.inFlight.abort(); // a hanging Polar must not hold up shutdown: the batch stays in the outbox
     await this.running;
   }
 
   private async sleep(ms: number): Promise<void> {
+    if (this.stopping) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
@@ -92,7 +95,14 @@ export class Forwarder {
         await this.sleep(IDLE_POLL_MS);
         continue;
       }
-      await this.deliver(batch);
+      try {
+        await this.deliver(batch);
+      } catch (err) {
+        // The store failed to record an outcome: the batch stays in the outbox and is sent again (Polar dedupes).
+        if (this.stopping) return;
+        this.options.log(`forwarding: recording a delivery failed: ${(err as Error).message}`);
+        await this.sleep(MIN_BACKOFF_MS);
+      }
     }
   }
 
@@ -148,7 +158,11 @@ export class Forwarder {
 
   private async send(events: readonly QueuedEvent[]): Promise<Outcome> {
     try {
-      const r = await this.polar.events.ingest({ events: events.map(polarEvent) });
+      const now = Date.now();
+      const r = await this.polar.events.ingest(
+        { events: events.map((e) => polarEvent(e, now)) },
+        { fetchOptions: { signal: this.inFlight.signal } },
+      );
       return { kind: 'sent', inserted: r.inserted, duplicates: r.duplicates };
     } catch (err) {
       return classify(err);

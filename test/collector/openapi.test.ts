@@ -60,6 +60,9 @@ describe('OpenAPI document', () => {
         'PUT /v1/prices',
         'POST /v1/prices/reprice',
         'GET /v1/prices/unpriced',
+        'POST /v1/webhooks/polar',
+        'POST /v1/webhooks/stripe',
+        'GET /v1/forwarding',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.
