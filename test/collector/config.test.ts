@@ -12,6 +12,7 @@ describe('serve configuration', () => {
       readTokens: [],
       adminTokens: [],
       retainSpansDays: 0,
+      billing: {},
     });
   });
 
@@ -24,6 +25,10 @@ describe('serve configuration', () => {
       COSTTRACE_INGEST_TOKEN: ' a , b,',
       COSTTRACE_READ_TOKEN: 'r',
       COSTTRACE_ADMIN_TOKEN: 'adm',
+      COSTTRACE_POLAR_WEBHOOK_SECRET: 'pws',
+      COSTTRACE_STRIPE_WEBHOOK_SECRET: 'whsec_s',
+      COSTTRACE_POLAR_TOKEN: 'polar_oat_x',
+      COSTTRACE_POLAR_API_URL: 'https://sandbox-api.polar.sh',
     };
     expect(parseServeConfig([], env)).toEqual({
       host: '::1',
@@ -34,6 +39,12 @@ describe('serve configuration', () => {
       readTokens: ['r'],
       adminTokens: ['adm'],
       retainSpansDays: 0,
+      billing: {
+        polarWebhookSecret: 'pws',
+        stripeWebhookSecret: 'whsec_s',
+        polarToken: 'polar_oat_x',
+        polarApiUrl: 'https://sandbox-api.polar.sh',
+      },
     });
     expect(parseServeConfig(['--port', '0', '--db', 'x.duckdb', '--host', 'localhost'], env)).toMatchObject({
       host: 'localhost',
@@ -67,6 +78,12 @@ describe('serve configuration', () => {
     expect(parseServeConfig([], { COSTTRACE_DUCKDB_MEMORY_LIMIT: '4GB' }).duckdbMemoryLimit).toBe('4GB');
     expect(() => parseServeConfig([], { COSTTRACE_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow(
       'COSTTRACE_DUCKDB_MEMORY_LIMIT must be a size such as "2GB", got "lots"',
+    );
+  });
+
+  it('checks the Polar API URL', () => {
+    expect(() => parseServeConfig([], { COSTTRACE_POLAR_API_URL: 'api.polar.sh' })).toThrow(
+      'COSTTRACE_POLAR_API_URL must be an http(s) URL, got "api.polar.sh"',
     );
   });
 
