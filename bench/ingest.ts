@@ -3,7 +3,8 @@
  * committed in DuckDB) against `costtrace serve` in its own process, and the in-process ceiling
  * (decode + pipeline + commit, no HTTP) in the same run. Prints one JSON line per measurement.
  * BENCH_SECONDS (default 30) sets the end-to-end duration; BENCH_CONCURRENCY (default 8) the requests
- * in flight; BENCH_PRICE_RULES=N runs both with a price book of N rules (bench/price-book.ts).
+ * in flight; BENCH_PRICE_RULES=N runs both with a price book of N rules (bench/price-book.ts); BENCH_BUDGETS=N
+ * defines N budgets (the `*` default among them) before the end-to-end run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ const CEILING_SECONDS = Math.min(15, SECONDS);
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-bench-'));
 const fixture = await makeFixture();
 const PRICE_RULES = Number(process.env.BENCH_PRICE_RULES ?? 0);
+/** BENCH_BUDGETS=N: the `*` default plus N − 1 budgets of their own (the fixture's 50 customers among them). */
+const BUDGETS = Number(process.env.BENCH_BUDGETS ?? 0);
 const pricesFile = PRICE_RULES > 0 ? writeBenchPriceBook(dir, PRICE_RULES) : undefined;
 let k = 1;
 
@@ -55,6 +58,15 @@ async function ceiling() {
 async function endToEnd() {
   const server = await startBenchServer(dir, 'e2e', pricesFile ? { COSTTRACE_PRICES_FILE: pricesFile } : {});
   const url = server.url;
+  for (let i = 0; i < BUDGETS; i++) {
+    const id = i === 0 ? '*' : `customer-${i - 1}`;
+    const res = await fetch(`${url}/v1/budgets/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount_cents: 1_000_000 + i, window: i % 2 ? 'day' : 'month', thresholds: [0.5, 0.8, 1] }),
+    });
+    if (res.status !== 200) throw new Error(`budget ${id}: ${res.status}`);
+  }
   const statuses: Record<string, number> = {};
   let spans = 0;
   const cpuBefore = server.cpuSeconds();
@@ -91,6 +103,7 @@ print({
   seconds: Number(e2e.seconds.toFixed(1)),
   concurrency: CONCURRENCY,
   price_rules: PRICE_RULES,
+  budgets: BUDGETS,
   request_bytes: fixture.bytes,
   spans_per_request: SPANS_PER_REQUEST,
   statuses: e2e.statuses,

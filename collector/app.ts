@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { adminApi } from './api/admin.ts';
+import { budgetsApi } from './api/budgets.ts';
 import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
@@ -180,6 +181,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     });
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
+    await writes.register(budgetsApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   });
   await app.register(async (hooks) => {
     // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.

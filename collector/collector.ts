@@ -5,12 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ResponseCheck } from './app.ts';
 import { Forwarder } from './billing/forwarder.ts';
+import { AlertSender } from './budgets/alert-sender.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
 import { type AllocationTally, emptyAllocationTally } from './prices/allocator.ts';
 import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
+import { loadBudgetsActive } from './store/budget-checks.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
@@ -49,6 +51,8 @@ export interface CollectorOptions {
   readonly pricesFile?: string;
   /** The billing bridge (CONTRACT.md §9): webhook secrets and forwarding to Polar. */
   readonly billing?: BillingOptions;
+  /** Budget alerts (CONTRACT.md §11): default receiver URL and Standard Webhooks secret (`whsec_…`). */
+  readonly alerts?: { readonly url?: string; readonly secret?: string };
 }
 
 export interface BillingOptions {
@@ -143,6 +147,14 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       })
     : null;
   forwarder?.start();
+  await loadBudgetsActive(db.writer);
+  const alertSender = new AlertSender(db, queue, {
+    ...(options.alerts?.url ? { url: options.alerts.url } : {}),
+    ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),
+    log: (message) => app.log.warn(message),
+    observe: (outcome) => metrics.alerts.inc({ outcome }),
+  });
+  alertSender.start();
   let closing: Promise<void> | null = null;
   const retainDays = options.retainSpansDays ?? 0;
   let retention: Promise<number> | null = null;
@@ -195,6 +207,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
         if (timer) clearInterval(timer);
         clearInterval(allocationTimer);
         await forwarder?.stop();
+        await alertSender.stop();
         await retention;
         await allocation;
         await app.close();

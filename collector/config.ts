@@ -23,6 +23,8 @@ export interface ServeConfig {
   readonly pricesFile?: string;
   /** COSTTRACE_POLAR_WEBHOOK_SECRET, COSTTRACE_STRIPE_WEBHOOK_SECRET, COSTTRACE_POLAR_TOKEN, COSTTRACE_POLAR_API_URL. */
   readonly billing: BillingOptions;
+  /** COSTTRACE_ALERT_WEBHOOK_URL, COSTTRACE_ALERT_WEBHOOK_SECRET. */
+  readonly alerts?: { readonly url?: string; readonly secret?: string };
 }
 
 export const DEFAULTS = {
@@ -107,6 +109,17 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     ...(env.COSTTRACE_POLAR_TOKEN ? { polarToken: env.COSTTRACE_POLAR_TOKEN } : {}),
     ...(polarApiUrl ? { polarApiUrl } : {}),
   };
+  const alertUrl = env.COSTTRACE_ALERT_WEBHOOK_URL;
+  const alertSecret = env.COSTTRACE_ALERT_WEBHOOK_SECRET;
+  if (alertUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(alertUrl)) {
+    problems.push(`COSTTRACE_ALERT_WEBHOOK_URL must be an http(s) URL, got "${alertUrl}"`);
+  }
+  if (alertSecret !== undefined && !/^whsec_[A-Za-z0-9+/=]+$/.test(alertSecret)) {
+    problems.push('COSTTRACE_ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>');
+  }
+  if (alertUrl !== undefined && alertSecret === undefined) {
+    problems.push('COSTTRACE_ALERT_WEBHOOK_URL needs COSTTRACE_ALERT_WEBHOOK_SECRET: alerts are always signed');
+  }
   const memory = env.COSTTRACE_DUCKDB_MEMORY_LIMIT;
   if (memory !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory.trim())) {
     problems.push(`COSTTRACE_DUCKDB_MEMORY_LIMIT must be a size such as "2GB", got "${memory}"`);
@@ -122,6 +135,9 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     adminTokens,
     retainSpansDays,
     billing,
+    ...(alertUrl || alertSecret
+      ? { alerts: { ...(alertUrl ? { url: alertUrl } : {}), ...(alertSecret ? { secret: alertSecret } : {}) } }
+      : {}),
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
     ...(pricesFile === undefined ? {} : { pricesFile }),
   };

@@ -68,6 +68,12 @@ export class CollectorMetrics implements QueueObserver {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly alerts = new Counter({
+    name: 'costtrace_budget_alerts_total',
+    help: 'Budget alert deliveries by outcome: delivered (2xx), failed (to be retried), parked (given up, or no URL/secret).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly forwardingPending = new Gauge({
     name: 'costtrace_polar_outbox_pending',
     help: 'Cost events waiting to be sent to Polar.',

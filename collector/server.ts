@@ -21,6 +21,7 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     adminTokens: config.adminTokens,
     retainSpansDays: config.retainSpansDays,
     billing: config.billing,
+    ...(config.alerts ? { alerts: config.alerts } : {}),
     ...(config.pricesFile === undefined ? {} : { pricesFile: config.pricesFile }),
     ...(config.duckdbMemoryLimit ? { duckdbMemoryLimit: config.duckdbMemoryLimit } : {}),
     logLevel,

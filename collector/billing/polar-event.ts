@@ -6,12 +6,32 @@
  * `metadata._cost = {amount: exact decimal string in cents, currency: "usd"}` and `metadata._llm` when the record
  * is an LLM call with known token counts (Polar requires all of vendor, model and the three counts).
  */
-import type { EventCreateExternalCustomer } from '@polar-sh/sdk/models/components/eventcreateexternalcustomer.js';
-import type { LLMMetadata } from '@polar-sh/sdk/models/components/llmmetadata.js';
 import { formatPicocents } from '../../src/money.ts';
 import type { OutboxRow } from '../store/outbox.ts';
 
 export const POLAR_MAX_NAME_LENGTH = 128;
+
+/** Polar's `LLMMetadata`, as on the wire. */
+export interface PolarLlm {
+  readonly vendor: string;
+  readonly model: string;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly total_tokens: number;
+  readonly cached_input_tokens?: number;
+}
+
+/** Polar's `EventCreateExternalCustomer`, as on the wire (snake_case JSON). */
+export interface PolarEvent {
+  readonly name: string;
+  readonly external_customer_id: string;
+  readonly external_id: string;
+  readonly timestamp: string;
+  readonly metadata: {
+    readonly _cost: { readonly amount: string; readonly currency: 'usd' };
+    readonly _llm?: PolarLlm;
+  };
+}
 
 type Json = Record<string, unknown>;
 
@@ -21,7 +41,7 @@ const count = (v: unknown): number | null => {
 };
 
 /** Token counts of an event (`_llm`) or a span (GenAI attributes, current and older names). */
-function llmOf(row: OutboxRow, attributes: Json): LLMMetadata | null {
+function llmOf(row: OutboxRow, attributes: Json): PolarLlm | null {
   if (row.llmVendor === null || row.llmModel === null) return null;
   const llm = (attributes._llm ?? null) as Json | null;
   const input = count(
@@ -39,14 +59,14 @@ function llmOf(row: OutboxRow, attributes: Json): LLMMetadata | null {
   return {
     vendor: row.llmVendor,
     model: row.llmModel,
-    inputTokens: input,
-    outputTokens: output,
-    totalTokens: count(llm?.total_tokens) ?? input + output,
-    ...(cached === null ? {} : { cachedInputTokens: cached }),
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: count(llm?.total_tokens) ?? input + output,
+    ...(cached === null ? {} : { cached_input_tokens: cached }),
   };
 }
 
-export function polarEvent(row: OutboxRow, nowMs = Date.now()): EventCreateExternalCustomer {
+export function polarEvent(row: OutboxRow, nowMs = Date.now()): PolarEvent {
   let attributes: Json = {};
   try {
     attributes = JSON.parse(row.attributesJson) as Json;
@@ -56,9 +76,9 @@ export function polarEvent(row: OutboxRow, nowMs = Date.now()): EventCreateExter
   const llm = llmOf(row, attributes);
   return {
     name: row.name.length > POLAR_MAX_NAME_LENGTH ? row.name.slice(0, POLAR_MAX_NAME_LENGTH) : row.name,
-    externalCustomerId: row.customerId,
-    externalId: row.externalId,
-    timestamp: new Date(Math.min(Number(row.tsMicros / 1000n), nowMs)),
+    external_customer_id: row.customerId,
+    external_id: row.externalId,
+    timestamp: new Date(Math.min(Number(row.tsMicros / 1000n), nowMs)).toISOString(),
     metadata: {
       _cost: { amount: formatPicocents(row.costPicocents), currency: 'usd' },
       ...(llm === null ? {} : { _llm: llm }),

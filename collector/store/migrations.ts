@@ -91,11 +91,26 @@ export const MIGRATIONS: readonly Migration[] = [
       await conn.run(`CREATE TABLE billing_customers (
         provider VARCHAR NOT NULL, provider_customer_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL,
         PRIMARY KEY (provider, provider_customer_id))`);
-      await conn.run('CREATE SEQUENCE polar_outbox_seq');
+      // No key or sequence: the writer numbers rows itself (outbox.ts), so queuing a batch is one append.
       await conn.run(`CREATE TABLE polar_outbox (
-        seq BIGINT PRIMARY KEY DEFAULT nextval('polar_outbox_seq'), external_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL, external_id VARCHAR NOT NULL,
         customer_id VARCHAR NOT NULL, name VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, cost DECIMAL(38,12) NOT NULL,
         llm_vendor VARCHAR, llm_model VARCHAR, attributes VARCHAR, parked_reason VARCHAR, parked_at TIMESTAMP)`);
+    },
+  },
+  {
+    version: 9,
+    description: 'budgets per customer (and the * default) and their threshold crossings (the alert outbox)',
+    async up(conn) {
+      await conn.run(`CREATE TABLE budgets (
+        customer_id VARCHAR PRIMARY KEY, amount DECIMAL(38,12) NOT NULL, budget_window VARCHAR NOT NULL,
+        thresholds DECIMAL(9,6)[] NOT NULL, webhook_url VARCHAR, updated_at TIMESTAMP NOT NULL)`);
+      await conn.run(`CREATE TABLE budget_alerts (
+        customer_id VARCHAR NOT NULL, window_start TIMESTAMP NOT NULL, threshold DECIMAL(9,6) NOT NULL,
+        window_end TIMESTAMP NOT NULL, amount DECIMAL(38,12) NOT NULL, spent DECIMAL(38,12) NOT NULL,
+        webhook_url VARCHAR, crossed_at TIMESTAMP NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMP NOT NULL, delivered_at TIMESTAMP, parked_at TIMESTAMP, last_error VARCHAR,
+        PRIMARY KEY (customer_id, window_start, threshold))`);
     },
   },
 ];

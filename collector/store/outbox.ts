@@ -12,6 +12,22 @@ import { decimal } from './metric-reads.ts';
 
 const COLUMNS = 'external_id, customer_id, name, ts, cost, llm_vendor, llm_model, attributes';
 
+/**
+ * The next `seq` per writer connection (rows are numbered by the one writer, in commit order; a rolled-back
+ * transaction leaves a gap, which is harmless: only the order matters). Loaded once from the table.
+ */
+const nextSeq = new WeakMap<DuckDBConnection, bigint>();
+
+async function takeSeqs(conn: DuckDBConnection, n: number): Promise<bigint> {
+  let next = nextSeq.get(conn);
+  if (next === undefined) {
+    const r = (await conn.runAndReadAll('SELECT coalesce(max(seq), 0) + 1 FROM polar_outbox')).getRows()[0]?.[0];
+    next = BigInt(r as bigint);
+  }
+  nextSeq.set(conn, next + BigInt(n));
+  return next;
+}
+
 export interface OutboxRow {
   readonly externalId: string;
   readonly customerId: string;
@@ -30,8 +46,10 @@ export interface QueuedEvent extends OutboxRow {
 /** Appends rows (inside the writer's transaction). */
 export async function enqueueRows(conn: DuckDBConnection, rows: readonly OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await appendRows(conn, 'stage_outbox', (app) => {
+  let seq = await takeSeqs(conn, rows.length);
+  await appendRows(conn, 'polar_outbox', (app) => {
     for (const r of rows) {
+      app.appendBigInt(seq++);
       app.appendVarchar(r.externalId);
       app.appendVarchar(r.customerId);
       app.appendVarchar(r.name);
@@ -40,11 +58,11 @@ export async function enqueueRows(conn: DuckDBConnection, rows: readonly OutboxR
       appendVarcharOrNull(app, r.llmVendor);
       appendVarcharOrNull(app, r.llmModel);
       app.appendVarchar(r.attributesJson);
+      app.appendNull(); // parked_reason
+      app.appendNull(); // parked_at
       app.endRow();
     }
   });
-  await conn.run(`INSERT INTO polar_outbox (${COLUMNS}) SELECT * FROM stage_outbox`);
-  await conn.run('DELETE FROM stage_outbox');
 }
 
 /**
@@ -56,14 +74,16 @@ export async function enqueueFromRecords(
   fromWhere: string,
   params: readonly unknown[] = [],
 ): Promise<void> {
-  await conn.run(
-    `INSERT INTO polar_outbox (${COLUMNS})
-     SELECT CASE r.source WHEN 'span' THEN r.trace_id || ':' || r.span_id WHEN 'allocation' THEN 'fixed:' || r.span_id
+  const first = await takeSeqs(conn, 0);
+  const inserted = await conn.run(
+    `INSERT INTO polar_outbox (seq, ${COLUMNS})
+     SELECT ?::BIGINT - 1 + row_number() OVER (), CASE r.source WHEN 'span' THEN r.trace_id || ':' || r.span_id WHEN 'allocation' THEN 'fixed:' || r.span_id
          ELSE r.span_id END,
        r.customer_id, r.name, r.ts, r.cost_amount, r.llm_vendor, r.llm_model, r.attributes
      ${fromWhere} AND r.customer_id IS NOT NULL AND r.cost_amount IS NOT NULL`,
-    params as never,
+    [first, ...params] as never,
   );
+  nextSeq.set(conn, first + BigInt(inserted.rowsChanged));
 }
 
 /** The oldest events not yet sent nor parked, in order. */

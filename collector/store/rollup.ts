@@ -5,6 +5,7 @@
  */
 import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
 import { appendRows } from './appender.ts';
+import { recordCrossings } from './budget-checks.ts';
 import { ValueRangeError } from './store-errors.ts';
 
 export const SLOT_MICROS = 900_000_000n;
@@ -65,12 +66,13 @@ export class RollupDeltas {
   }
 }
 
-/** Folds `stage_rollup` into `rollup_15m` and empties it. */
+/** Folds `stage_rollup` into `rollup_15m`, records the budget thresholds it makes customers cross, empties it. */
 export async function upsertStagedRollup(conn: DuckDBConnection): Promise<void> {
   await conn.run(`INSERT INTO rollup_15m
       SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
     ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
       costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
+  await recordCrossings(conn, BigInt(Date.now()) * 1000n);
   await conn.run('DELETE FROM stage_rollup');
 }
 

@@ -76,10 +76,6 @@ export const CREATE_STAGING: readonly string[] = [
     records BIGINT NOT NULL
   )`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_records AS SELECT * FROM records LIMIT 0`,
-  `CREATE TEMP TABLE IF NOT EXISTS stage_outbox (
-    external_id VARCHAR, customer_id VARCHAR, name VARCHAR, ts TIMESTAMP, cost DECIMAL(38,12), llm_vendor VARCHAR,
-    llm_model VARCHAR, attributes VARCHAR
-  )`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_attribution (
     trace_id VARCHAR NOT NULL,
     span_id VARCHAR NOT NULL,

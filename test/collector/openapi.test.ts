@@ -63,6 +63,10 @@ describe('OpenAPI document', () => {
         'POST /v1/webhooks/polar',
         'POST /v1/webhooks/stripe',
         'GET /v1/forwarding',
+        'PUT /v1/budgets/{customer_id}',
+        'GET /v1/budgets',
+        'DELETE /v1/budgets/{customer_id}',
+        'GET /v1/budgets/{customer_id}/status',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.

@@ -1,0 +1,264 @@
+/**
+ * Budgets (CONTRACT.md §11): `PUT /v1/budgets/{customer_id}` (admin scope; `*` = the default for every customer
+ * without its own), `GET /v1/budgets`, `GET /v1/budgets/{customer_id}/status` (read scope: the customer's spend
+ * in the current UTC window against its budget or the default), `DELETE /v1/budgets/{customer_id}` (admin).
+ */
+import type { FastifyInstance } from 'fastify';
+import { formatPicocents, parseAmount, picocentsToNumber } from '../../src/money.ts';
+import { HttpError, InputError } from '../http/errors.ts';
+import { errors, READ_ERRORS } from '../http/schemas.ts';
+import { MAX_BUDGET_THRESHOLDS, MAX_ID_LENGTH } from '../limits.ts';
+import {
+  type Budget,
+  type BudgetWindow,
+  budgetFor,
+  deleteBudget,
+  listBudgets,
+  putBudget,
+  spendInWindow,
+} from '../store/budgets.ts';
+import type { Database } from '../store/database.ts';
+import type { IngestQueue } from '../store/ingest-queue.ts';
+
+const PICO = 10n ** 12n;
+
+const BUDGET = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['customer_id', 'amount_cents', 'amount_cents_exact', 'window', 'thresholds', 'webhook_url', 'updated_at'],
+  properties: {
+    customer_id: { type: 'string', description: '"*" is the default for customers without their own' },
+    amount_cents: { type: 'number' },
+    amount_cents_exact: { type: 'string' },
+    window: { type: 'string', enum: ['day', 'week', 'month'] },
+    thresholds: { type: 'array', items: { type: 'number' } },
+    webhook_url: { type: ['string', 'null'] },
+    updated_at: { type: 'string' },
+  },
+} as const;
+
+const STATUS = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'customer_id',
+    'budget',
+    'window',
+    'window_start',
+    'window_end',
+    'spent_cents',
+    'spent_cents_exact',
+    'amount_cents',
+    'thresholds',
+    'crossed',
+  ],
+  properties: {
+    customer_id: { type: 'string' },
+    budget: { type: 'string', description: 'whose budget applies: the customer id, or "*" (the default)' },
+    window: { type: 'string' },
+    window_start: { type: 'string' },
+    window_end: { type: 'string' },
+    spent_cents: { type: 'number' },
+    spent_cents_exact: { type: 'string' },
+    amount_cents: { type: 'number' },
+    thresholds: { type: 'array', items: { type: 'number' } },
+    crossed: { type: 'array', items: { type: 'number' }, description: 'thresholds reached in this window' },
+  },
+} as const;
+
+const ID_PARAMS = {
+  type: 'object',
+  required: ['customer_id'],
+  properties: { customer_id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } },
+} as const;
+
+interface BudgetBody {
+  amount_cents: number | string;
+  window: BudgetWindow;
+  thresholds?: number[];
+  webhook_url?: string | null;
+}
+
+const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
+
+function view(b: Budget) {
+  return {
+    customer_id: b.customerId,
+    amount_cents: picocentsToNumber(b.amountPicocents),
+    amount_cents_exact: formatPicocents(b.amountPicocents),
+    window: b.window,
+    thresholds: b.thresholds.map(Number),
+    webhook_url: b.webhookUrl,
+    updated_at: iso(b.updatedAtMicros),
+  };
+}
+
+/** A threshold as exact text with at most 6 decimals (DECIMAL(9,6)), or null. */
+function thresholdText(t: number): string | null {
+  const parsed = parseAmount(t);
+  if (!parsed.ok || parsed.picocents <= 0n || parsed.picocents > 10n * PICO) return null;
+  if (parsed.picocents % 10n ** 6n !== 0n) return null;
+  return formatPicocents(parsed.picocents);
+}
+
+export async function budgetsApi(
+  app: FastifyInstance,
+  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint },
+): Promise<void> {
+  app.put<{ Params: { customer_id: string }; Body: BudgetBody }>(
+    '/v1/budgets/:customer_id',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Set the budget of a customer ("*": the default for customers without their own)',
+        tags: ['budgets'],
+        params: ID_PARAMS,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['amount_cents', 'window'],
+          properties: {
+            amount_cents: { type: ['number', 'string'], description: 'cents per window, exact decimal' },
+            window: { type: 'string', enum: ['day', 'week', 'month'], description: 'UTC calendar window' },
+            thresholds: {
+              type: 'array',
+              minItems: 1,
+              maxItems: MAX_BUDGET_THRESHOLDS,
+              items: { type: 'number' },
+              default: [1],
+              description: 'fractions of the amount (0 < t ≤ 10, at most 6 decimals), e.g. [0.5, 0.8, 1]',
+            },
+            webhook_url: { type: ['string', 'null'], maxLength: 2048, description: 'alerts of this budget go here' },
+          },
+        },
+        response: { 200: BUDGET, ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request) => {
+      const problems: Array<{ loc: Array<string | number>; msg: string; type: string }> = [];
+      const amount = parseAmount(request.body.amount_cents);
+      if (!amount.ok) problems.push({ loc: ['body', 'amount_cents'], msg: amount.reason, type: 'value_error' });
+      else if (amount.picocents <= 0n) {
+        problems.push({ loc: ['body', 'amount_cents'], msg: 'must be greater than 0', type: 'value_error' });
+      }
+      const raw = request.body.thresholds ?? [1];
+      const thresholds: string[] = [];
+      raw.forEach((t, i) => {
+        const text = thresholdText(t);
+        if (text === null) {
+          problems.push({
+            loc: ['body', 'thresholds', i],
+            msg: 'a threshold is a fraction of the amount: greater than 0, at most 10, at most 6 decimals',
+            type: 'value_error',
+          });
+        } else if (thresholds.includes(text)) {
+          problems.push({ loc: ['body', 'thresholds', i], msg: 'listed twice', type: 'value_error' });
+        } else thresholds.push(text);
+      });
+      const url = request.body.webhook_url ?? null;
+      if (url !== null && !/^https?:\/\/\S+$/.test(url)) {
+        problems.push({ loc: ['body', 'webhook_url'], msg: 'must be an http(s) URL', type: 'value_error' });
+      }
+      if (problems.length > 0 || !amount.ok) throw new InputError(problems);
+      const budget: Budget = {
+        customerId: request.params.customer_id,
+        amountPicocents: amount.picocents,
+        window: request.body.window,
+        thresholds: thresholds.sort((a, b) => Number(a) - Number(b)),
+        webhookUrl: url,
+        updatedAtMicros: deps.nowMicros(),
+      };
+      await deps.queue.exclusive((conn) => putBudget(conn, budget));
+      return view(budget);
+    },
+  );
+
+  app.get(
+    '/v1/budgets',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Every budget (the "*" default included)',
+        tags: ['budgets'],
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['items'],
+            properties: { items: { type: 'array', items: BUDGET } },
+          },
+          ...READ_ERRORS,
+        },
+      },
+    },
+    async () => ({ items: (await deps.db.read(listBudgets)).map(view) }),
+  );
+
+  app.delete<{ Params: { customer_id: string } }>(
+    '/v1/budgets/:customer_id',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Remove a budget (crossings already recorded are kept and still delivered)',
+        tags: ['budgets'],
+        params: ID_PARAMS,
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['deleted'],
+            properties: { deleted: { type: 'string' } },
+          },
+          ...errors(401, 403, 404, 422, 503),
+        },
+      },
+    },
+    async (request) => {
+      const id = request.params.customer_id;
+      if (!(await deps.queue.exclusive((conn) => deleteBudget(conn, id)))) {
+        throw new HttpError(404, `no budget for ${JSON.stringify(id)}`);
+      }
+      return { deleted: id };
+    },
+  );
+
+  app.get<{ Params: { customer_id: string } }>(
+    '/v1/budgets/:customer_id/status',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "A customer's spend in the current UTC window against its budget (or the default)",
+        tags: ['budgets'],
+        params: ID_PARAMS,
+        response: { 200: STATUS, ...errors(401, 403, 404, 422, 503) },
+      },
+    },
+    async (request) => {
+      const id = request.params.customer_id;
+      const now = deps.nowMicros();
+      const answer = await deps.db.read(async (conn) => {
+        const budget = await budgetFor(conn, id);
+        return budget === null ? null : { budget, spend: await spendInWindow(conn, id, budget.window, now) };
+      });
+      if (answer === null) throw new HttpError(404, `no budget for ${JSON.stringify(id)} and no "*" default`);
+      const { budget, spend } = answer;
+      const reached = (t: string) => {
+        const parsed = parseAmount(t);
+        // spent ≥ amount × t, exactly: t has at most 6 decimals (scaled by 10^12 here).
+        return parsed.ok && spend.spentPicocents * PICO >= budget.amountPicocents * parsed.picocents;
+      };
+      return {
+        customer_id: id,
+        budget: budget.customerId,
+        window: budget.window,
+        window_start: iso(spend.windowStartMicros),
+        window_end: iso(spend.windowEndMicros),
+        spent_cents: picocentsToNumber(spend.spentPicocents),
+        spent_cents_exact: formatPicocents(spend.spentPicocents),
+        amount_cents: picocentsToNumber(budget.amountPicocents),
+        thresholds: budget.thresholds.map(Number),
+        crossed: budget.thresholds.filter(reached).map(Number),
+      };
+    },
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * Budgets (CONTRACT.md §11): one per customer id, `*` the default for every customer without its own; amounts in
+ * cents (exact), UTC calendar windows (day, ISO week from Monday, month), thresholds as fractions of the amount.
+ * Spend is read from the rollup (every committed cost: spans, events, allocations, re-pricing).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { setBudgetsActive } from './budget-checks.ts';
+import { decimal } from './metric-reads.ts';
+
+export type BudgetWindow = 'day' | 'week' | 'month';
+
+export interface Budget {
+  readonly customerId: string;
+  readonly amountPicocents: bigint;
+  readonly window: BudgetWindow;
+  /** Fractions of the amount, ascending, as exact decimal text (e.g. "0.8"). */
+  readonly thresholds: readonly string[];
+  readonly webhookUrl: string | null;
+  readonly updatedAtMicros: bigint;
+}
+
+const SELECT = `SELECT customer_id, amount::VARCHAR, budget_window, list_transform(thresholds, t -> t::VARCHAR),
+  webhook_url, epoch_us(updated_at) FROM budgets`;
+
+function budgetOf(r: unknown[]): Budget {
+  const list = r[3] as { items?: unknown[] } | unknown[];
+  const items = Array.isArray(list) ? list : (list.items ?? []);
+  return {
+    customerId: String(r[0]),
+    amountPicocents: decimal(r[1]),
+    window: String(r[2]) as BudgetWindow,
+    thresholds: items.map((t) => trimZeros(String(t))),
+    webhookUrl: r[4] === null ? null : String(r[4]),
+    updatedAtMicros: BigInt(r[5] as bigint),
+  };
+}
+
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void> {
+  const list = `[${b.thresholds.map(() => '?::DECIMAL(9,6)').join(', ')}]`;
+  await conn.run(
+    `INSERT OR REPLACE INTO budgets VALUES (?, ?::DECIMAL(38,12), ?, ${list}, ?, make_timestamp(?::BIGINT))`,
+    [
+      b.customerId,
+      formatDecimal(b.amountPicocents),
+      b.window,
+      ...b.thresholds,
+      b.webhookUrl,
+      b.updatedAtMicros,
+    ] as never,
+  );
+  setBudgetsActive(conn, true);
+}
+
+export async function deleteBudget(conn: DuckDBConnection, customerId: string): Promise<boolean> {
+  const r = await conn.run('DELETE FROM budgets WHERE customer_id = ?', [customerId]);
+  const left = (await conn.runAndReadAll('SELECT count(*) FROM budgets')).getRows()[0]?.[0];
+  setBudgetsActive(conn, Number(left) > 0);
+  return r.rowsChanged > 0;
+}
+
+export async function listBudgets(conn: DuckDBConnection): Promise<Budget[]> {
+  return (await conn.runAndReadAll(`${SELECT} ORDER BY customer_id`)).getRows().map(budgetOf);
+}
+
+/** The customer's own budget, else the `*` default, else null. */
+export async function budgetFor(conn: DuckDBConnection, customerId: string): Promise<Budget | null> {
+  const rows = (
+    await conn.runAndReadAll(`${SELECT} WHERE customer_id IN (?, '*') ORDER BY customer_id = '*'`, [customerId])
+  ).getRows();
+  return rows.length === 0 ? null : budgetOf(rows[0] as unknown[]);
+}
+
+export interface BudgetSpend {
+  readonly windowStartMicros: bigint;
+  readonly windowEndMicros: bigint;
+  readonly spentPicocents: bigint;
+}
+
+/** The customer's spend in the UTC window of `window` kind containing `atMicros`. */
+export async function spendInWindow(
+  conn: DuckDBConnection,
+  customerId: string,
+  window: BudgetWindow,
+  atMicros: bigint,
+): Promise<BudgetSpend> {
+  const r = (
+    await conn.runAndReadAll(
+      `WITH win AS (
+         SELECT date_trunc(?, make_timestamp(?::BIGINT)) AS ws,
+           date_trunc(?, make_timestamp(?::BIGINT)) + CASE ? WHEN 'day' THEN INTERVAL 1 DAY
+             WHEN 'week' THEN INTERVAL 7 DAY ELSE INTERVAL 1 MONTH END AS we)
+       SELECT epoch_us(ws), epoch_us(we), (SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r
+           JOIN customers c USING (customer_key)
+           WHERE c.external_id = ? AND r.slot >= win.ws AND r.slot < win.we)
+       FROM win`,
+      [window, atMicros, window, atMicros, window, customerId] as never,
+    )
+  ).getRows()[0] as unknown[];
+  return {
+    windowStartMicros: BigInt(r[0] as bigint),
+    windowEndMicros: BigInt(r[1] as bigint),
+    spentPicocents: decimal(r[2]),
+  };
+}
+
+/** Exact decimal text of picocents (cents with 12 places), for binding into DECIMAL(38,12). */
+function formatDecimal(p: bigint): string {
+  const neg = p < 0n;
+  const a = neg ? -p : p;
+  return `${neg ? '-' : ''}${a / 10n ** 12n}.${(a % 10n ** 12n).toString().padStart(12, '0')}`;
+}
