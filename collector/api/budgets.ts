@@ -118,7 +118,10 @@ export async function budgetsApi(
           additionalProperties: false,
           required: ['amount_cents', 'window'],
           properties: {
-            amount_cents: { type: ['number', 'string'], description: 'cents per window, exact decimal' },
+            amount_cents: {
+              anyOf: [{ type: 'number' }, { type: 'string' }],
+              description: 'cents per window, exact decimal (number or decimal string)',
+            },
             window: { type: 'string', enum: ['day', 'week', 'month'], description: 'UTC calendar window' },
             thresholds: {
               type: 'array',
