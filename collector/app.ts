@@ -8,6 +8,7 @@ import { budgetsApi } from './api/budgets.ts';
 import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
+import { insightsApi } from './api/insights.ts';
 import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
@@ -169,6 +170,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(metricsApi, { store });
   await app.register(customerMetricsApi, { store });
   await app.register(adminApi, { store });
+  await app.register(insightsApi, { db: deps.db });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under their share of the upload budget.

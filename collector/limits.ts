@@ -51,5 +51,7 @@ export const MAX_BOOK_TIERS = 16;
 export const MAX_BOOK_FILTER_KEYS = 32;
 /** Days per `POST /v1/prices/reprice` (each 15-minute slot is its own transaction). */
 export const MAX_REPRICE_DAYS = 3_660;
+/** Days per insights window. */
+export const MAX_INSIGHT_DAYS = 366;
 /** Thresholds per budget. */
 export const MAX_BUDGET_THRESHOLDS = 10;

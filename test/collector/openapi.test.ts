@@ -67,6 +67,7 @@ describe('OpenAPI document', () => {
         'GET /v1/budgets',
         'DELETE /v1/budgets/{customer_id}',
         'GET /v1/budgets/{customer_id}/status',
+        'GET /v1/insights',
       ].sort(),
     );
     // Routes that only refuse (405 / 404 for OTLP metrics and logs) have no success; health has no errors.
