@@ -2,7 +2,8 @@
  * `npm run bench:query`: 10M cost-bearing records (10k customers, one year, 1M traces, revenue on 2%)
  * generated in DuckDB (with the rollup and per-trace summaries ingest keeps), then six questions timed through the
  * HTTP API (median of BENCH_RUNS, default 7): metrics daily for a year (all customers, and one customer), top 50
- * customers by profit, cost drivers by model (all customers, and one), one customer's most expensive traces. The same data is copied into a throwaway PostgreSQL 15 and the same questions asked in SQL.
+ * customers by profit, cost drivers by model (all customers, and one), one customer's most expensive traces, and
+ * a year of insights. The same data is copied into a throwaway PostgreSQL 15 and the same questions asked in SQL.
  * Prints one JSON line per question. BENCH_ROWS (default 10,000,000) scales the data; BENCH_SKIP_POSTGRES=1 skips
  * the PostgreSQL side (at 100M rows its load alone takes longer than the rest).
  */
@@ -130,6 +131,18 @@ const questions = [
     sql: `SELECT trace_id, sum(cost_amount) c, count(*), count(*) OVER () FROM records
           WHERE customer_key = 43 AND ts >= '2025-01-01' AND ts < '2026-01-01'
           GROUP BY trace_id ORDER BY c DESC NULLS LAST, trace_id LIMIT 50`,
+  },
+  {
+    // Its heaviest part in SQL: per-trace costs against the mean of their root name (plus the window totals).
+    name: 'insights_year',
+    path: '/v1/insights?start_date=2025-01-01&end_date=2025-12-31',
+    sql: `WITH t AS (SELECT trace_id, sum(cost_amount) c FROM records
+            WHERE ts >= '2025-01-01' AND ts < '2026-01-01' GROUP BY 1 HAVING sum(cost_amount) IS NOT NULL),
+          r AS (SELECT trace_id, name FROM records WHERE parent_span_id IS NULL),
+          j AS (SELECT t.trace_id, r.name, t.c FROM t LEFT JOIN r USING (trace_id)),
+          m AS (SELECT name, sum(c) total, count(*) n FROM j GROUP BY name)
+          SELECT j.trace_id, (SELECT sum(cost_amount) FROM records WHERE ts >= '2025-01-01' AND ts < '2026-01-01')
+          FROM j JOIN m USING (name) WHERE j.c * m.n >= 3 * m.total ORDER BY j.c DESC LIMIT 20`,
   },
 ];
 
