@@ -40,13 +40,17 @@ export async function recordCrossings(conn: DuckDBConnection, nowMicros: bigint)
      FROM (
        WITH touched AS (
          SELECT DISTINCT customer_key, slot FROM stage_rollup WHERE costs > 0 AND customer_key <> 0),
+       tc AS (
+         SELECT t.customer_key, t.slot, c.external_id AS customer_id
+         FROM touched t JOIN (SELECT customer_key, external_id FROM customers
+                              WHERE customer_key IN (SELECT customer_key FROM touched)) c USING (customer_key)),
+       own AS (SELECT * FROM budgets WHERE customer_id IN (SELECT customer_id FROM tc)),
+       def AS (SELECT * FROM budgets WHERE customer_id = '*'),
        b AS (
-         SELECT c.external_id AS customer_id, t.customer_key, t.slot,
+         SELECT tc.customer_id, tc.customer_key, tc.slot,
            coalesce(own.amount, def.amount) AS amount, coalesce(own.budget_window, def.budget_window) AS w,
            coalesce(own.thresholds, def.thresholds) AS thresholds, coalesce(own.webhook_url, def.webhook_url) AS url
-         FROM touched t JOIN customers c USING (customer_key)
-         LEFT JOIN budgets own ON own.customer_id = c.external_id
-         LEFT JOIN budgets def ON def.customer_id = '*'
+         FROM tc LEFT JOIN own USING (customer_id) LEFT JOIN def ON true
          WHERE own.customer_id IS NOT NULL OR def.customer_id IS NOT NULL),
        w AS (
          SELECT DISTINCT customer_id, customer_key, amount, thresholds, url, ${WINDOW_START} AS ws, ${WINDOW_END} AS we
@@ -56,6 +60,7 @@ export async function recordCrossings(conn: DuckDBConnection, nowMicros: bigint)
          FROM w JOIN rollup_15m r ON r.customer_key = w.customer_key AND r.slot >= w.ws AND r.slot < w.we
          -- the windows' span bounds the scan (zone maps on slot: a year of rollup is not read per batch)
          WHERE r.slot >= (SELECT min(ws) FROM w) AND r.slot < (SELECT max(we) FROM w)
+           AND r.customer_key IN (SELECT customer_key FROM w)
          GROUP BY ALL)
        SELECT customer_id, amount, url, ws, we, spent, unnest(thresholds) AS t FROM spent)
      WHERE spent >= amount * t
