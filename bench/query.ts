@@ -66,7 +66,7 @@ await collector.queue.exclusive(async (conn) => {
       '{}', TIMESTAMP '2026-01-01',
       CASE WHEN i % 10 = 0 THEN NULL ELSE 'openai' END,
       CASE WHEN i % 10 = 0 THEN NULL ELSE (${models})[(1 + hash(i) % 8)::BIGINT] END,
-      NULL, false
+      NULL, false, NULL
     FROM range(${ROWS}) t(i)`);
   await rebuildRollup(conn);
   await foldAllSettledSpans(conn);
