@@ -183,9 +183,12 @@ describe('alert delivery', () => {
       await until('the delivery', () => receiver.deliveries.length === 1, 20_000);
       expect(receiver.attempts()).toBe(3);
       expect(new Set(receiver.attemptIds)).toEqual(new Set([receiver.deliveries[0]?.id]));
-      const metrics = await (await fetch(`${c.url}/metrics`)).text();
-      expect(metrics).toMatch(/costtrace_budget_alerts_total\{outcome="failed"\} 2/);
-      expect(metrics).toMatch(/costtrace_budget_alerts_total\{outcome="delivered"\} 1/);
+      // The receiver answered before the collector recorded the delivery: wait for that record.
+      const metrics = () => fetch(`${c.url}/metrics`).then((r) => r.text());
+      await until('the delivery to be recorded', async () =>
+        /costtrace_budget_alerts_total\{outcome="delivered"\} 1/.test(await metrics()),
+      );
+      expect(await metrics()).toMatch(/costtrace_budget_alerts_total\{outcome="failed"\} 2/);
     } finally {
       await c.close();
       await receiver.close();
