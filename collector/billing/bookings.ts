@@ -54,3 +54,8 @@ export type Booking =
   | { readonly kind: 'ignored'; readonly type: string };
 
 export const micros = (d: Date): bigint => BigInt(d.getTime()) * 1000n;
+
+/** A verified webhook's booking, or why it was refused (401: signature; 400: payload). */
+export type WebhookRead =
+  | { readonly ok: true; readonly deliveryId: string; readonly booking: Booking }
+  | { readonly ok: false; readonly status: 400 | 401; readonly reason: string };

@@ -8,11 +8,7 @@
  */
 import { SDKValidationError } from '@polar-sh/sdk/models/errors/sdkvalidationerror.js';
 import { validateEvent, WebhookVerificationError } from '@polar-sh/sdk/webhooks';
-import { type Booking, micros } from './bookings.ts';
-
-export type WebhookRead =
-  | { readonly ok: true; readonly deliveryId: string; readonly booking: Booking }
-  | { readonly ok: false; readonly status: 400 | 401; readonly reason: string };
+import { micros, type WebhookRead } from './bookings.ts';
 
 const BOOKED = new Set(['order.paid', 'order.refunded', 'customer.created', 'customer.updated']);
 

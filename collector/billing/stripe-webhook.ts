@@ -8,11 +8,7 @@
  * invoice names only the id: the remembered mapping is applied when it is booked).
  */
 import Stripe from 'stripe';
-import type { Booking, Provider } from './bookings.ts';
-
-export type StripeWebhookRead =
-  | { readonly ok: true; readonly deliveryId: string; readonly booking: Booking }
-  | { readonly ok: false; readonly status: 400 | 401; readonly reason: string };
+import type { Provider, WebhookRead } from './bookings.ts';
 
 /** Seconds a signed Stripe timestamp may be old (the library's default). */
 export const STRIPE_TOLERANCE_SECONDS = 300;
@@ -31,7 +27,7 @@ function customerOf(v: unknown): { id: string; externalId: string | null } | nul
   return null;
 }
 
-export function readStripeWebhook(body: string, signature: string | undefined, secret: string): StripeWebhookRead {
+export function readStripeWebhook(body: string, signature: string | undefined, secret: string): WebhookRead {
   if (!signature) return { ok: false, status: 401, reason: 'missing stripe-signature header' };
   let event: Stripe.Event;
   try {
@@ -44,7 +40,7 @@ export function readStripeWebhook(body: string, signature: string | undefined, s
   }
   const deliveryId = event.id;
   const object = event.data?.object as unknown as Obj | undefined;
-  const bad = (what: string): StripeWebhookRead => ({
+  const bad = (what: string): WebhookRead => ({
     ok: false,
     status: 400,
     reason: `malformed ${event.type} payload: ${what}`,

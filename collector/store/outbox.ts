@@ -86,16 +86,9 @@ export async function enqueueFromRecords(
   nextSeq.set(conn, first + BigInt(inserted.rowsChanged));
 }
 
-/** The oldest events not yet sent nor parked, in order. */
-export async function nextQueued(conn: DuckDBConnection, limit: number): Promise<QueuedEvent[]> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}
-       FROM polar_outbox WHERE parked_reason IS NULL ORDER BY seq LIMIT ?`,
-      [limit],
-    )
-  ).getRows();
-  return rows.map((r) => ({
+/** One outbox row as read by SELECT seq, <COLUMNS> (cost as text, ts as µs). */
+function queuedOf(r: unknown[]): QueuedEvent {
+  return {
     seq: BigInt(r[0] as bigint),
     externalId: String(r[1]),
     customerId: String(r[2]),
@@ -105,7 +98,19 @@ export async function nextQueued(conn: DuckDBConnection, limit: number): Promise
     llmVendor: r[6] === null ? null : String(r[6]),
     llmModel: r[7] === null ? null : String(r[7]),
     attributesJson: String(r[8] ?? '{}'),
-  }));
+  };
+}
+
+/** The oldest events not yet sent nor parked, in order. */
+export async function nextQueued(conn: DuckDBConnection, limit: number): Promise<QueuedEvent[]> {
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}
+       FROM polar_outbox WHERE parked_reason IS NULL ORDER BY seq LIMIT ?`,
+      [limit],
+    )
+  ).getRows();
+  return rows.map(queuedOf);
 }
 
 const inList = (seqs: readonly bigint[]) => seqs.map((s) => s.toString()).join(',');
@@ -167,15 +172,7 @@ export async function parkedEvents(
     )
   ).getRows();
   return rows.map((r) => ({
-    seq: BigInt(r[0] as bigint),
-    externalId: String(r[1]),
-    customerId: String(r[2]),
-    name: String(r[3]),
-    tsMicros: BigInt(r[4] as bigint),
-    costPicocents: decimal(r[5]),
-    llmVendor: r[6] === null ? null : String(r[6]),
-    llmModel: r[7] === null ? null : String(r[7]),
-    attributesJson: String(r[8] ?? '{}'),
+    ...queuedOf(r),
     reason: String(r[9]),
     parkedAtMicros: BigInt(r[10] as bigint),
   }));
