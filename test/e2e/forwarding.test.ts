@@ -132,9 +132,10 @@ describe('forwarding costs to Polar', () => {
     });
     expect(events.status).toBe(200);
     await until('the costs to reach Polar', () => polar.events.size === 2);
-    await until('the refused event to be parked', async () => {
-      const f = (await (await fetch(`${c.url}/v1/forwarding`)).json()) as { parked: number };
-      return f.parked === 1;
+    // Polar's 2xx reaches the fake before the collector records the send: wait for the record too.
+    await until('the sends to be recorded and the refused event parked', async () => {
+      const f = (await (await fetch(`${c.url}/v1/forwarding`)).json()) as { parked: number; sent: number };
+      return f.parked === 1 && f.sent === 2;
     });
     expect(polar.events.get(`${trace}:${hex(2, 16)}`)).toEqual({
       name: 'chat gpt-4o',
