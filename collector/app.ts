@@ -9,6 +9,7 @@ import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { insightsApi } from './api/insights.ts';
+import { metersApi } from './api/meters.ts';
 import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
@@ -168,7 +169,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   await app.register(tracesApi, { store });
   await app.register(metricsApi, { store });
-  await app.register(customerMetricsApi, { store });
+  await app.register(customerMetricsApi, { store, db: deps.db });
   await app.register(adminApi, { store });
   await app.register(insightsApi, { db: deps.db });
   await app.register(async (writes) => {
@@ -184,6 +185,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
     await writes.register(budgetsApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+    await writes.register(metersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
   });
   await app.register(async (hooks) => {
     // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.

@@ -16,6 +16,7 @@ import { loadBudgetsActive } from './store/budget-checks.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
+import { loadMeters } from './store/meters.ts';
 import { loadPending, prepareWriter } from './store/span-writes.ts';
 
 export interface CollectorOptions {
@@ -148,6 +149,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     : null;
   forwarder?.start();
   await loadBudgetsActive(db.writer);
+  await loadMeters(db.writer);
   const alertSender = new AlertSender(db, queue, {
     ...(options.alerts?.url ? { url: options.alerts.url } : {}),
     ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),

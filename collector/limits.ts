@@ -55,3 +55,9 @@ export const MAX_REPRICE_DAYS = 3_660;
 export const MAX_INSIGHT_DAYS = 366;
 /** Thresholds per budget. */
 export const MAX_BUDGET_THRESHOLDS = 10;
+/** Meters defined at once (each adds work to every write that could match it). */
+export const MAX_METERS = 100;
+/** Attribute equalities in one meter's filter. */
+export const MAX_METER_FILTER_ATTRIBUTES = 16;
+/** A meter value counts (sum, max) only within ±this; beyond, it is treated as not numeric, so no sum can overflow. */
+export const MAX_METER_VALUE = 10n ** 15n;

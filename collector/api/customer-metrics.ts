@@ -5,14 +5,17 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { InputError } from '../http/errors.ts';
-import { COST_DRIVERS_RESPONSE, CUSTOMER_METRICS_RESPONSE, READ_ERRORS } from '../http/schemas.ts';
+import { COST_DRIVERS_RESPONSE, CUSTOMER_METRICS_RESPONSE, errors, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_OFFSET } from '../limits.ts';
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
-import { ratio } from '../metrics/compute.ts';
+import { divideHalfEven, ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
 import { GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
 import { CUSTOMER_SORTS, type CustomerSort } from '../store/customer-metric-reads.ts';
+import type { Database } from '../store/database.ts';
+import { meterUnitsByCustomer } from '../store/meter-reads.ts';
 import type { Store } from '../store/store.ts';
+import { meterById } from './meters.ts';
 
 interface WindowQuery {
   start_date: string;
@@ -49,26 +52,41 @@ function windowMicros(q: WindowQuery): { fromMicros: bigint; toMicros: bigint } 
 
 const money = (p: bigint) => picocentsToNumber(p);
 
-export async function customerMetricsApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
-  app.get<{ Querystring: WindowQuery & { sort: CustomerSort; limit: number; offset: number; query?: string } }>(
+/** Units (12-decimal fixed point, as money) and cost per unit in cents, exact to 12 decimals (half-even). */
+function perUnit(costs: bigint, units: bigint) {
+  const each = units === 0n ? null : divideHalfEven(costs * 10n ** 12n, units);
+  return {
+    units: picocentsToNumber(units),
+    units_exact: formatPicocents(units),
+    cost_per_unit: each === null ? null : picocentsToNumber(each),
+    cost_per_unit_exact: each === null ? null : formatPicocents(each),
+  };
+}
+
+export async function customerMetricsApi(app: FastifyInstance, deps: { store: Store; db: Database }): Promise<void> {
+  app.get<{
+    Querystring: WindowQuery & { sort: CustomerSort; limit: number; offset: number; query?: string; meter?: string };
+  }>(
     '/v1/metrics/customers',
     {
       config: { scope: 'read' },
       schema: {
         summary: 'Per customer: revenue, costs, profit, margin, lifetime value, cost share',
         tags: ['metrics'],
-        response: { 200: CUSTOMER_METRICS_RESPONSE, ...READ_ERRORS },
+        response: { 200: CUSTOMER_METRICS_RESPONSE, ...errors(401, 403, 404, 422, 503) },
         querystring: windowQuerystring({
           sort: { type: 'string', enum: Object.keys(CUSTOMER_SORTS), default: '-profit' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
           offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
           query: { type: 'string' },
+          meter: { type: 'string', minLength: 1, description: 'a meter id: adds units and cost per unit' },
         }),
       },
     },
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
+      const meter = q.meter === undefined ? null : await meterById(deps.db, q.meter);
       const { rows, total, allCosts, unattributedCosts } = await deps.store.customerMetrics({
         ...window,
         sort: q.sort,
@@ -76,6 +94,17 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
         offset: q.offset,
         ...(q.query ? { query: q.query } : {}),
       });
+      const units =
+        meter === null
+          ? null
+          : await deps.db.read((conn) =>
+              meterUnitsByCustomer(
+                conn,
+                meter,
+                window,
+                rows.map((r) => r.externalId),
+              ),
+            );
       return {
         items: rows.map((r) => {
           const profit = r.revenue - r.costs;
@@ -92,6 +121,7 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
             costs_exact: formatPicocents(r.costs),
             allocated_costs: money(r.allocatedCosts),
             allocated_costs_exact: formatPicocents(r.allocatedCosts),
+            ...(units === null ? {} : perUnit(r.costs, units.get(r.externalId) ?? 0n)),
           };
         }),
         pagination: { total_count: total, limit: q.limit, offset: q.offset },

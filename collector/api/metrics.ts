@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { METRICS_RESPONSE, READ_ERRORS } from '../http/schemas.ts';
-import { key, localToUtcMs, nextPeriod, periodStarts, ZoneRange } from '../metrics/calendar.ts';
+import { key, periodWindow } from '../metrics/calendar.ts';
 import { computeMetrics } from '../metrics/compute.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import { type MetricsQuery, parseMetricsQuery, type RawMetricsQuery } from '../metrics/params.ts';
@@ -42,13 +42,7 @@ export async function metricsApi(app: FastifyInstance, deps: { store: Store }): 
 }
 
 export async function runMetrics(store: Store, q: MetricsQuery) {
-  const periods = periodStarts(q.start, q.end, q.interval);
-  const first = periods[0];
-  const last = periods[periods.length - 1];
-  if (!first || !last) throw new Error('no periods');
-  const fromMs = localToUtcMs(first, q.timezone);
-  const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
-  const zone = ZoneRange.create(q.timezone, fromMs, toMs);
+  const { periods, fromMs, toMs, zone } = periodWindow(q);
   const customerKeys = q.customerIds === null ? null : await store.customerKeys(q.customerIds);
   const scope: MetricScope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
   // Two independent scans: run them on two pooled connections at once.

@@ -201,6 +201,13 @@ export const CUSTOMER_METRICS_RESPONSE = {
             description: 'the part of `costs` that is fixed bills allocated to the customer (price book `fixed`)',
           },
           allocated_costs_exact: { type: 'string' },
+          units: { type: 'number', description: 'with `meter`: the meter’s quantity for the customer in the window' },
+          units_exact: { type: 'string' },
+          cost_per_unit: {
+            ...nullable('number'),
+            description: 'with `meter`: costs ÷ units in cents (null when units = 0)',
+          },
+          cost_per_unit_exact: nullable('string'),
         },
       },
     },

@@ -225,3 +225,19 @@ export class ZoneRange {
     return `${key(t)}${off < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
   }
 }
+
+/** The local periods a windowed query covers, as UTC bounds and the zone's offsets over them. */
+export function periodWindow(q: { start: LocalTime; end: LocalTime; interval: Interval; timezone: string }): {
+  periods: LocalTime[];
+  fromMs: number;
+  toMs: number;
+  zone: ZoneRange;
+} {
+  const periods = periodStarts(q.start, q.end, q.interval);
+  const first = periods[0];
+  const last = periods[periods.length - 1];
+  if (!first || !last) throw new Error('no periods');
+  const fromMs = localToUtcMs(first, q.timezone);
+  const toMs = localToUtcMs(nextPeriod(last, q.interval), q.timezone);
+  return { periods, fromMs, toMs, zone: ZoneRange.create(q.timezone, fromMs, toMs) };
+}

@@ -72,6 +72,20 @@ export function parseWindow(
   return { start, end, timezone };
 }
 
+/** The longest range an interval allows (MAX_RANGE_DAYS). */
+export function checkRange(window: { start: LocalTime; end: LocalTime }, interval: Interval, issues: Issue[]): void {
+  const days =
+    dayNumber(window.end.y, window.end.m, window.end.d) - dayNumber(window.start.y, window.start.m, window.start.d);
+  const max = MAX_RANGE_DAYS[interval];
+  if (days > max) {
+    issues.push({
+      loc: ['query', 'end_date'],
+      msg: `interval "${interval}" allows at most ${max} days between start_date and end_date; got ${days}`,
+      type: 'value_error',
+    });
+  }
+}
+
 export function parseMetricsQuery(q: RawMetricsQuery): MetricsQuery {
   const issues: Issue[] = [];
   const window = parseWindow(q, issues);
@@ -83,18 +97,7 @@ export function parseMetricsQuery(q: RawMetricsQuery): MetricsQuery {
       type: 'value_error',
     });
   }
-  if (window) {
-    const days =
-      dayNumber(window.end.y, window.end.m, window.end.d) - dayNumber(window.start.y, window.start.m, window.start.d);
-    const max = MAX_RANGE_DAYS[q.interval];
-    if (days > max) {
-      issues.push({
-        loc: ['query', 'end_date'],
-        msg: `interval "${q.interval}" allows at most ${max} days between start_date and end_date; got ${days}`,
-        type: 'value_error',
-      });
-    }
-  }
+  if (window) checkRange(window, q.interval, issues);
   if (issues.length > 0 || !window) throw new InputError(issues);
   const requested = (q.metrics ?? []).filter(isMetricSlug);
   return {

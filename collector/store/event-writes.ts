@@ -10,6 +10,7 @@ import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { EventInput } from '../events/validate.ts';
 import { appendRows } from './appender.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { foldMeterInputs } from './meters.ts';
 import { enqueueRows } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas } from './rollup.ts';
@@ -72,6 +73,16 @@ export async function writeEventRequests(
     for (const r of rows) resolveRoot(r, byId, stored);
     if (rows.length > 0) {
       await appendEvents(conn, rows, keys, ingestedAtMicros);
+      await foldMeterInputs(
+        conn,
+        rows.map(({ e }) => ({
+          source: 'event',
+          name: e.name,
+          attributesJson: attributesJson(e),
+          customerKey: keys.get(e.customerExternalId),
+          tsMicros: e.timestampMicros,
+        })),
+      );
       if (forward) {
         await enqueueRows(
           conn,

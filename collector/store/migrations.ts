@@ -113,6 +113,21 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (customer_id, window_start, threshold))`);
     },
   },
+  {
+    version: 10,
+    description: 'usage meters and what they measured per customer per 15-minute slot',
+    async up(conn) {
+      await conn.run(`CREATE TABLE meters (
+        id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, filter_json VARCHAR NOT NULL, func VARCHAR NOT NULL,
+        property VARCHAR, created_at TIMESTAMP NOT NULL)`);
+      await conn.run(`CREATE TABLE meter_slots (
+        meter_id VARCHAR NOT NULL, customer_key INTEGER NOT NULL, slot TIMESTAMP NOT NULL, events BIGINT NOT NULL,
+        total DECIMAL(38,12) NOT NULL, maximum DECIMAL(38,12), PRIMARY KEY (meter_id, customer_key, slot))`);
+      await conn.run(`CREATE TABLE meter_values (
+        meter_id VARCHAR NOT NULL, customer_key INTEGER NOT NULL, slot TIMESTAMP NOT NULL, value VARCHAR NOT NULL,
+        PRIMARY KEY (meter_id, customer_key, slot, value))`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

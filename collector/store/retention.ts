@@ -6,6 +6,7 @@
  * they have (summarized, no longer pending, in the file and in memory), so a late ancestor cannot move cost.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { foldMeters } from './meters.ts';
 import { enqueueFromRecords } from './outbox.ts';
 import { foldParts, PARTS_FROM_RECORDS } from './trace-summaries.ts';
 import { transaction } from './transaction.ts';
@@ -29,6 +30,7 @@ export async function removeOldSpans(
     const old = `source = 'span' AND ts < make_timestamp(?::BIGINT)`;
     // Pending spans past the cutoff settle with the customer they have, and join the summaries as they are.
     await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM records WHERE attribution_pending AND ${old}`, cutoff);
+    await foldMeters(conn, `(SELECT * FROM records WHERE attribution_pending AND ${old})`, cutoff);
     if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.attribution_pending AND r.${old}`, cutoff);
     await conn.run(
       `UPDATE records SET attribution_pending = false WHERE attribution_pending AND ${old}`,

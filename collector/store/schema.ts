@@ -84,4 +84,12 @@ export const CREATE_STAGING: readonly string[] = [
     customer_id VARCHAR,
     customer_key INTEGER
   )`,
+  // Settled records written from memory, as meters see them (store/meters.ts); used only when a meter exists.
+  `CREATE TEMP TABLE IF NOT EXISTS stage_meter_input (
+    source VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    attributes VARCHAR,
+    customer_key INTEGER,
+    ts TIMESTAMP NOT NULL
+  )`,
 ];

@@ -8,12 +8,19 @@ import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
 import { appendRows, appendVarcharOrNull } from './appender.ts';
 import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { foldMeterInputs, foldMeters, type MeterInput } from './meters.ts';
 import { decimal } from './metric-reads.ts';
 import { enqueueFromRecords, enqueueRows, type OutboxRow } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
-import { foldNewSpans, foldParts, foldSettledByUpdates, PARTS_FROM_RECORDS } from './trace-summaries.ts';
+import {
+  foldNewSpans,
+  foldParts,
+  foldSettledByUpdates,
+  PARTS_FROM_RECORDS,
+  SETTLED_BY_UPDATES,
+} from './trace-summaries.ts';
 import { transaction } from './transaction.ts';
 
 export type { AttributionUpdate } from './attribution-types.ts';
@@ -54,6 +61,7 @@ export async function writeSpanBatch(
       if (spans.length > 0) {
         await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
         await foldNewSpans(conn, spans, customerIds, keys);
+        await foldMeterInputs(conn, meterInputs(spans, customerIds, keys));
         if (forward) await enqueueRows(conn, forwardable(spans, customerIds));
       }
       await applyUpdates(conn, updates, keys, forward);
@@ -80,6 +88,7 @@ export async function writeSpanBatch(
     await stageRollupFrom(conn, fresh);
     await upsertStagedRollup(conn);
     await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
+    await foldMeters(conn, `(${fresh} AND NOT s.attribution_pending)`);
     if (forward) await enqueueFromRecords(conn, `FROM (${fresh}) r WHERE NOT r.attribution_pending`);
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
@@ -89,6 +98,26 @@ export async function writeSpanBatch(
     await rollup.apply(conn);
     return { inserted: result.rowsChanged };
   });
+}
+
+/** The new spans meters measure now: settled ones (pending ones are measured when they settle). */
+function meterInputs(
+  spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
+  keys: ReadonlyMap<string, number>,
+): MeterInput[] {
+  const rows: MeterInput[] = [];
+  spans.forEach(({ record: r, attribution }, i) => {
+    if (attribution.pending) return;
+    rows.push({
+      source: 'span',
+      name: r.name,
+      attributesJson: r.attributesJson,
+      customerKey: keyOf(customerIds[i] ?? null, keys),
+      tsMicros: r.startTimeUnixNano / 1000n,
+    });
+  });
+  return rows;
 }
 
 /** The new spans Polar gets now: settled, attributed, with a cost (pending ones go when they settle). */
@@ -161,6 +190,7 @@ async function applyUpdates(
   if (updates.length === 0) return;
   await appendUpdates(conn, updates, keys);
   await foldSettledByUpdates(conn);
+  await foldMeters(conn, SETTLED_BY_UPDATES);
   if (forward) {
     // Spans this update settles, with their final customer (records still hold the provisional one).
     await enqueueFromRecords(

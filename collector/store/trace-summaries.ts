@@ -218,14 +218,13 @@ export async function foldNewSpans(
 }
 
 /** Summarizes stored pending spans that `stage_attribution` settles; run before records are updated. */
-export async function foldSettledByUpdates(conn: DuckDBConnection): Promise<void> {
-  await foldParts(
-    conn,
-    `SELECT ${PARTS_FROM_RECORDS} FROM (
-       SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
+/** The stored spans the staged attribution updates settle, with their final customer (records still hold the old). */
+export const SETTLED_BY_UPDATES = `(SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
        FROM records r JOIN stage_attribution u USING (trace_id, span_id)
-       WHERE r.attribution_pending AND NOT u.attribution_pending)`,
-  );
+       WHERE r.attribution_pending AND NOT u.attribution_pending)`;
+
+export async function foldSettledByUpdates(conn: DuckDBConnection): Promise<void> {
+  await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM ${SETTLED_BY_UPDATES}`);
 }
 
 /** Summarizes every stored span that is settled (opening a file that has none, data loaded around ingest). */

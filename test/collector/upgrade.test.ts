@@ -93,6 +93,41 @@ describe('upgrades in place', () => {
     await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, questions, {
       pricesFile: join(FIXTURE_V6, 'book.json'),
     });
+    // What came since works on the upgraded file: a meter measures the spans that release stored.
+    const c = await startTestCollector({ dbPath: path, pricesFile: join(FIXTURE_V6, 'book.json') });
+    try {
+      const spans = await c.collector.db.read(async (conn) =>
+        Number((await conn.runAndReadAll(`SELECT count(*) FROM records WHERE source = 'span'`)).getRows()[0]?.[0]),
+      );
+      expect(spans).toBeGreaterThan(0);
+      const res = await fetch(`${c.url}/v1/meters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'spans', filter: {}, aggregation: { func: 'count' } }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      const [from, to] = await c.collector.db.read(
+        async (conn) =>
+          (
+            await conn.runAndReadAll(`SELECT min(ts)::DATE::VARCHAR, max(ts)::DATE::VARCHAR FROM records`)
+          ).getRows()[0] as [string, string],
+      );
+      const answer = await fetch(
+        `${c.url}/v1/meters/${id}/quantities?start_date=${from}&end_date=${to}&interval=month`,
+      );
+      expect(answer.status).toBe(200);
+      const q = (await answer.json()) as { total: number };
+      const settledSpansAndEvents = await c.collector.db.read(async (conn) =>
+        Number(
+          (
+            await conn.runAndReadAll(`SELECT count(*) FROM records WHERE source IN ('span', 'event')`)
+          ).getRows()[0]?.[0],
+        ),
+      );
+      expect(q.total).toBe(settledSpansAndEvents);
+    } finally {
+      await c.close(false);
+    }
   });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {

@@ -1,0 +1,98 @@
+/**
+ * Meter quantities (CONTRACT.md §11) from `meter_slots` / `meter_values` (kept at ingest, meters.ts) plus the
+ * spans still waiting for their customer, read live from `records` (there are few). Periods in a time zone are
+ * unions of 15-minute slots, as for `/v1/metrics`. Quantities are exact decimal text (12 decimal places).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Picocents } from '../../src/money.ts';
+import type { Meter } from '../meters/definition.ts';
+import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
+import { meterParts } from './meter-sql.ts';
+import { decimal, localTimeExpr, type MetricScope, scopeFilter } from './metric-reads.ts';
+
+type Param = string | number | bigint | boolean | null;
+
+/** A meter's quantity as the fixed-point bigint money uses (value × 10^12). */
+export type Quantity = Picocents;
+
+/** CTE `parts` of a meter in a scope: stored slots plus the live pending spans, in one shape. */
+function partsCte(m: Meter, scope: MetricScope): { sql: string; params: Param[] } {
+  const stored = scopeFilter(scope, 'slot');
+  const live = meterParts(
+    m,
+    `(SELECT * FROM records WHERE attribution_pending AND source = 'span'
+        AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT))`,
+    [scope.fromMicros, scope.toMicros],
+  );
+  if (m.func === 'unique') {
+    return {
+      sql: `parts AS (
+        SELECT customer_key, slot, value FROM meter_values WHERE meter_id = ? AND ${stored.sql}
+        UNION ALL
+        SELECT customer_key, slot, v FROM (${live.sql}) WHERE v IS NOT NULL AND ${stored.sql})`,
+      params: [m.id, ...stored.params, ...live.params, ...stored.params],
+    };
+  }
+  return {
+    sql: `parts AS (
+      SELECT customer_key, slot, events, total, maximum FROM meter_slots WHERE meter_id = ? AND ${stored.sql}
+      UNION ALL
+      SELECT customer_key, slot, count(*), coalesce(sum(v), 0), max(v) FROM (${live.sql}) WHERE ${stored.sql} GROUP BY ALL)`,
+    params: [m.id, ...stored.params, ...live.params, ...stored.params],
+  };
+}
+
+const AGGREGATE: Record<Meter['func'], string> = {
+  count: 'sum(events)',
+  sum: 'sum(total)',
+  max: 'max(maximum)',
+  unique: 'count(DISTINCT value)',
+};
+
+function aggregate(m: Meter): string {
+  return `coalesce(${AGGREGATE[m.func]}, 0)::VARCHAR`;
+}
+
+/** Quantity per local period start ('YYYY-MM-DDTHH:00:00') with activity, and over the whole scope. */
+export async function meterQuantities(
+  conn: DuckDBConnection,
+  m: Meter,
+  scope: MetricScope,
+  interval: Interval,
+  segments: readonly OffsetSegment[],
+): Promise<{ periods: Map<string, Quantity>; total: Quantity }> {
+  const cte = partsCte(m, scope);
+  const local = localTimeExpr(segments, 'slot');
+  const buckets = await conn.runAndReadAll(
+    `WITH ${cte.sql} SELECT strftime(bucket, '%Y-%m-%dT%H:00:00'), ${aggregate(m)}
+     FROM (SELECT date_trunc(?, ${local.sql}) AS bucket, * FROM parts) GROUP BY bucket`,
+    [...cte.params, interval, ...local.params] as never,
+  );
+  const total = await conn.runAndReadAll(`WITH ${cte.sql} SELECT ${aggregate(m)} FROM parts`, cte.params as never);
+  const periods = new Map<string, Quantity>();
+  for (const [bucket, q] of buckets.getRows()) periods.set(String(bucket), decimal(q));
+  return { periods, total: decimal(total.getRows()[0]?.[0]) };
+}
+
+/** Quantity per customer (by external id) in [from, to), for the named customers. */
+export async function meterUnitsByCustomer(
+  conn: DuckDBConnection,
+  m: Meter,
+  window: { fromMicros: bigint; toMicros: bigint },
+  externalIds: readonly string[],
+): Promise<Map<string, Quantity>> {
+  const out = new Map<string, Quantity>();
+  if (externalIds.length === 0) return out;
+  const ids = await conn.runAndReadAll(
+    `SELECT customer_key, external_id FROM customers WHERE external_id IN (${externalIds.map(() => '?').join(', ')})`,
+    [...externalIds],
+  );
+  const idOf = new Map(ids.getRows().map(([k, id]) => [Number(k), String(id)]));
+  const cte = partsCte(m, { ...window, customerKeys: [...idOf.keys()] });
+  const rows = await conn.runAndReadAll(
+    `WITH ${cte.sql} SELECT customer_key, ${aggregate(m)} FROM parts GROUP BY customer_key`,
+    cte.params as never,
+  );
+  for (const [key, q] of rows.getRows()) out.set(idOf.get(Number(key)) as string, decimal(q));
+  return out;
+}

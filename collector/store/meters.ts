@@ -1,0 +1,136 @@
+/**
+ * Meters in the store (CONTRACT.md §11): definitions in `meters`, and what they measured per customer per
+ * 15-minute slot — `meter_slots` (count, exact sum, max) and `meter_values` (the distinct values a `unique` meter
+ * saw) — kept in the same transaction as every write, so a year of quantities reads slots, never records.
+ *
+ * A record is measured once, when it is settled (the rule of the trace summaries): events and spans whose customer
+ * is known on arrival, pending spans when attribution resolves them (with their final customer) or retention
+ * settles them. Spans still pending are read live from `records` (meter-reads.ts). A new meter measures every settled
+ * record stored when it is defined (in the same transaction: nothing is missed or counted twice), so spans already
+ * removed by retention are not in it; events are never removed.
+ *
+ * The writer keeps the definitions in memory (per connection): writes with no meter defined do no meter work.
+ */
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import type { Meter, MeterFunc } from '../meters/definition.ts';
+import { appendRows, appendVarcharOrNull } from './appender.ts';
+import { meterParts } from './meter-sql.ts';
+
+const loaded = new WeakMap<DuckDBConnection, readonly Meter[]>();
+
+/** The meters the writer measures with (loaded at start-up, changed by create/delete). */
+export function activeMeters(conn: DuckDBConnection): readonly Meter[] {
+  return loaded.get(conn) ?? [];
+}
+
+export async function loadMeters(conn: DuckDBConnection): Promise<void> {
+  loaded.set(conn, await listMeters(conn));
+}
+
+export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
+  const reader = await conn.runAndReadAll(
+    `SELECT id, name, filter_json, func, property, epoch_us(created_at) FROM meters ORDER BY created_at, id`,
+  );
+  return reader.getRows().map(([id, name, filter, func, property, created]) => {
+    const f = JSON.parse(String(filter)) as Meter['filter'];
+    return {
+      id: String(id),
+      name: String(name),
+      filter: { eventName: f.eventName, spanName: f.spanName, attributes: f.attributes },
+      func: String(func) as MeterFunc,
+      property: property === null ? null : String(property),
+      createdAtMicros: BigInt(created as bigint),
+    };
+  });
+}
+
+/** Defines a meter and measures every settled record already stored with it; call inside a transaction. */
+export async function createMeter(conn: DuckDBConnection, m: Meter): Promise<void> {
+  await conn.run('INSERT INTO meters VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT))', [
+    m.id,
+    m.name,
+    JSON.stringify(m.filter),
+    m.func,
+    m.property,
+    m.createdAtMicros,
+  ] as never);
+  await foldMeters(conn, `(SELECT * FROM records WHERE NOT attribution_pending)`, [], [m]);
+}
+
+/** Removes a meter and what it measured; false when there is no such meter. Call inside a transaction. */
+export async function deleteMeter(conn: DuckDBConnection, id: string): Promise<boolean> {
+  const r = await conn.run('DELETE FROM meters WHERE id = ?', [id]);
+  if (r.rowsChanged === 0) return false;
+  await conn.run('DELETE FROM meter_slots WHERE meter_id = ?', [id]);
+  await conn.run('DELETE FROM meter_values WHERE meter_id = ?', [id]);
+  return true;
+}
+
+/** Replaces the writer's in-memory definitions (after COMMIT of a create or delete). */
+export function setActiveMeters(conn: DuckDBConnection, meters: readonly Meter[]): void {
+  loaded.set(conn, meters);
+}
+
+/**
+ * Measures the settled records of `relation` (a `records`-shaped table or subquery, customer_key final) with
+ * `meters` (default: every active one). Call inside the writer's transaction.
+ */
+export async function foldMeters(
+  conn: DuckDBConnection,
+  relation: string,
+  params: unknown[] = [],
+  meters: readonly Meter[] = activeMeters(conn),
+): Promise<void> {
+  if (meters.length === 0) return;
+  const withRelation = `WITH rel AS MATERIALIZED (SELECT source, name, attributes, customer_key, ts FROM ${relation})`;
+  const numeric = meters.filter((m) => m.func !== 'unique');
+  if (numeric.length > 0) {
+    const parts = numeric.map((m) => meterParts(m, 'rel'));
+    await conn.run(
+      `INSERT INTO meter_slots ${withRelation}
+       SELECT meter_id, customer_key, slot, count(*), coalesce(sum(v), 0), max(v)
+       FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) GROUP BY ALL
+       ON CONFLICT (meter_id, customer_key, slot) DO UPDATE SET events = meter_slots.events + excluded.events,
+         total = meter_slots.total + excluded.total, maximum = greatest(meter_slots.maximum, excluded.maximum)`,
+      [...params, ...parts.flatMap((p) => p.params)] as never,
+    );
+  }
+  const unique = meters.filter((m) => m.func === 'unique');
+  if (unique.length > 0) {
+    const parts = unique.map((m) => meterParts(m, 'rel'));
+    await conn.run(
+      `INSERT INTO meter_values ${withRelation}
+       SELECT DISTINCT meter_id, customer_key, slot, v
+       FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) WHERE v IS NOT NULL
+       ON CONFLICT DO NOTHING`,
+      [...params, ...parts.flatMap((p) => p.params)] as never,
+    );
+  }
+}
+
+/** A settled record written from memory (the span and event fast paths), as meters see it. */
+export interface MeterInput {
+  readonly source: 'span' | 'event';
+  readonly name: string;
+  readonly attributesJson: string;
+  readonly customerKey: number | undefined;
+  readonly tsMicros: bigint;
+}
+
+/** Measures records written from memory: staged in `stage_meter_input` (only when a meter is defined), folded, cleared. */
+export async function foldMeterInputs(conn: DuckDBConnection, rows: readonly MeterInput[]): Promise<void> {
+  if (activeMeters(conn).length === 0 || rows.length === 0) return;
+  await appendRows(conn, 'stage_meter_input', (app) => {
+    for (const r of rows) {
+      app.appendVarchar(r.source);
+      app.appendVarchar(r.name);
+      appendVarcharOrNull(app, r.attributesJson);
+      if (r.customerKey === undefined) app.appendNull();
+      else app.appendInteger(r.customerKey);
+      app.appendTimestamp(timestampValue(r.tsMicros));
+      app.endRow();
+    }
+  });
+  await foldMeters(conn, 'stage_meter_input');
+  await conn.run('DELETE FROM stage_meter_input');
+}

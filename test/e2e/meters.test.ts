@@ -1,0 +1,463 @@
+/**
+ * Usage meters (CONTRACT.md §11) against a running collector: quantities per period equal an independent
+ * reference — local periods from `Intl.DateTimeFormat`, exact decimals as scaled bigints — in Asia/Kolkata
+ * (+05:30) and America/New_York across both DST changes, for count / sum / max / unique, meters defined before
+ * and after the data (the backfill), per customer, after a restart; spans waiting for their customer count live
+ * and move to the customer when it arrives; `units` and `cost_per_unit` in `/v1/metrics/customers`; bad
+ * definitions are refused with their locations.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
+
+const SCALE = 10n ** 12n;
+
+/** Decimal text → value × 10^12 (the test's own parser: the reference shares no code with the collector). */
+function scaled(text: string): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', frac = ''] = text.replace('-', '').split('.');
+  const v = BigInt(whole) * SCALE + BigInt((frac + '0'.repeat(12)).slice(0, 12));
+  return negative ? -v : v;
+}
+
+function text(v: bigint): string {
+  const negative = v < 0n;
+  const abs = negative ? -v : v;
+  const frac = (abs % SCALE).toString().padStart(12, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${abs / SCALE}${frac === '' ? '' : `.${frac}`}`;
+}
+
+/** Seeded PRNG (mulberry32): the dataset is the same every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Rec {
+  kind: 'event' | 'span';
+  name: string;
+  customer: string;
+  atMs: number;
+  attrs: Record<string, string | number>;
+}
+
+const rnd = random(20260308);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+const CUSTOMERS = ['c1', 'c2', 'c3'];
+/** Around the US DST start (2026-03-08) and end (2026-11-01), and Kolkata's fixed +05:30. */
+const SPANS_OF_TIME: Array<[string, string]> = [
+  ['2026-03-06T00:00:00Z', '2026-03-11T00:00:00Z'],
+  ['2026-10-30T00:00:00Z', '2026-11-03T00:00:00Z'],
+];
+
+function makeRecords(n: number): Rec[] {
+  const out: Rec[] = [];
+  for (let i = 0; i < n; i++) {
+    const [from, to] = pick(SPANS_OF_TIME);
+    const atMs = Date.parse(from) + Math.floor(rnd() * (Date.parse(to) - Date.parse(from)));
+    const customer = pick(CUSTOMERS);
+    if (rnd() < 0.6) {
+      out.push({
+        kind: 'event',
+        name: pick(['api.call', 'api.call', 'other']),
+        customer,
+        atMs,
+        attrs: {
+          tokens: pick([0.1, 0.2, 12.345, 7, 1000000.000001]),
+          region: pick(['eu', 'us']),
+          user: pick(['u1', 'u2', 'u3', 'u4', 'u5', 'u6']),
+        },
+      });
+    } else {
+      out.push({
+        kind: 'span',
+        name: pick(['chat', 'embed-batch']),
+        customer,
+        atMs,
+        attrs: {
+          'gen_ai.request.model': pick(['gpt-4o', 'claude']),
+          'gen_ai.usage.input_tokens': Math.floor(rnd() * 5000),
+          '_cost.amount': pick(['0.5', '1.25', '0.000001']),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+interface MeterDef {
+  name: string;
+  filter?: { event_name?: string; span_name?: string; attributes?: Record<string, string | number | boolean> };
+  aggregation: { func: 'count' | 'sum' | 'max' | 'unique'; property?: string };
+}
+
+const DEFS: MeterDef[] = [
+  {
+    name: 'eu calls',
+    filter: { event_name: 'api.call', attributes: { region: 'eu' } },
+    aggregation: { func: 'count' },
+  },
+  { name: 'tokens', filter: { event_name: 'api.call' }, aggregation: { func: 'sum', property: 'tokens' } },
+  {
+    name: 'largest prompt',
+    filter: { span_name: 'chat' },
+    aggregation: { func: 'max', property: 'gen_ai.usage.input_tokens' },
+  },
+  { name: 'users', filter: { event_name: 'api.call' }, aggregation: { func: 'unique', property: 'user' } },
+  {
+    name: 'gpt-4o input tokens',
+    filter: { attributes: { 'gen_ai.request.model': 'gpt-4o' } },
+    aggregation: { func: 'sum', property: 'gen_ai.usage.input_tokens' },
+  },
+];
+
+function matches(d: MeterDef, r: Rec): boolean {
+  const f = d.filter ?? {};
+  const named = f.event_name !== undefined || f.span_name !== undefined;
+  if (named && !((r.kind === 'event' && r.name === f.event_name) || (r.kind === 'span' && r.name === f.span_name))) {
+    return false;
+  }
+  return Object.entries(f.attributes ?? {}).every(([k, v]) => String(r.attrs[k]) === String(v));
+}
+
+/** Local period key in a zone: 'YYYY-MM-DD' (day) or 'YYYY-MM-DDTHH' (hour), from the tz database. */
+function localKey(atMs: number, zone: string, interval: 'day' | 'hour'): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(new Date(atMs))
+      .map((p) => [p.type, p.value]),
+  );
+  const day = `${parts.year}-${parts.month}-${parts.day}`;
+  return interval === 'day' ? day : `${day}T${parts.hour}`;
+}
+
+/** The reference: quantity per local period and over all of `recs` (those in the window). */
+function reference(d: MeterDef, recs: Rec[], zone: string, interval: 'day' | 'hour') {
+  const groups = new Map<string, Rec[]>();
+  const all: Rec[] = [];
+  for (const r of recs) {
+    if (!matches(d, r)) continue;
+    const k = localKey(r.atMs, zone, interval);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+    all.push(r);
+  }
+  const quantity = (rs: Rec[]): bigint => {
+    const values = rs.map((r) => r.attrs[d.aggregation.property ?? '']);
+    switch (d.aggregation.func) {
+      case 'count':
+        return BigInt(rs.length) * SCALE;
+      case 'sum':
+        return values.reduce<bigint>((s, v) => s + scaled(String(v)), 0n);
+      case 'max':
+        return values.reduce<bigint>((m, v) => (scaled(String(v)) > m ? scaled(String(v)) : m), 0n);
+      case 'unique':
+        return BigInt(new Set(values.map(String)).size) * SCALE;
+    }
+  };
+  const periods = new Map<string, string>();
+  for (const [k, rs] of groups) periods.set(k, text(quantity(rs)));
+  return { periods, total: text(quantity(all)) };
+}
+
+async function send(url: string, recs: Rec[]): Promise<void> {
+  const events = recs.filter((r) => r.kind === 'event');
+  const spans = recs.filter((r) => r.kind === 'span');
+  if (events.length > 0) {
+    const res = await fetch(`${url}/v1/events/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        events: events.map((r) => ({
+          name: r.name,
+          external_customer_id: r.customer,
+          timestamp: new Date(r.atMs).toISOString(),
+          metadata: r.attrs,
+        })),
+      }),
+    });
+    expect(res.status).toBe(200);
+  }
+  if (spans.length > 0) {
+    const specs: SpanSpec[] = spans.map((r, i) => {
+      seq++;
+      const ns = String(BigInt(r.atMs) * 1_000_000n);
+      return {
+        traceId: seq.toString(16).padStart(32, '0'),
+        spanId: (i + 1).toString(16).padStart(16, '0'),
+        name: r.name,
+        startTimeUnixNano: ns,
+        endTimeUnixNano: ns,
+        attributes: { ...r.attrs, 'customer.id': r.customer },
+      };
+    });
+    const res = await fetch(`${url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(jsonRequest(specs)),
+    });
+    expect(res.status).toBe(200);
+  }
+}
+let seq = 0;
+
+async function define(url: string, d: MeterDef): Promise<string> {
+  const res = await fetch(`${url}/v1/meters`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(d),
+  });
+  const body = (await res.json()) as { id: string };
+  expect(res.status).toBe(201);
+  return body.id;
+}
+
+interface Quantities {
+  periods: Array<{ timestamp: string; quantity: number; quantity_exact: string }>;
+  total: number;
+  total_exact: string;
+}
+
+async function quantities(url: string, id: string, query: string): Promise<Quantities> {
+  const res = await fetch(`${url}/v1/meters/${id}/quantities?${query}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Quantities;
+}
+
+/** Non-zero periods keyed like the reference. */
+function nonZero(q: Quantities, interval: 'day' | 'hour'): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of q.periods) {
+    if (p.quantity_exact !== '0') out.set(p.timestamp.slice(0, interval === 'day' ? 10 : 13), p.quantity_exact);
+  }
+  return out;
+}
+
+describe('meters', () => {
+  let c: TestCollector;
+  const ids: string[] = [];
+  const first = makeRecords(700);
+  const second = makeRecords(500);
+  const all = [...first, ...second];
+
+  beforeAll(async () => {
+    c = await startTestCollector();
+    // Two meters see the data arrive; the rest are defined after the first half (measured by the backfill).
+    for (const d of DEFS.slice(0, 2)) ids.push(await define(c.url, d));
+    await send(c.url, first);
+    for (const d of DEFS.slice(2)) ids.push(await define(c.url, d));
+    await send(c.url, second);
+  }, 60_000);
+  afterAll(async () => {
+    await c.close();
+  });
+
+  const cases: Array<{ zone: string; interval: 'day' | 'hour'; start: string; end: string }> = [
+    { zone: 'Asia/Kolkata', interval: 'day', start: '2026-03-05', end: '2026-11-03' },
+    { zone: 'America/New_York', interval: 'day', start: '2026-03-05', end: '2026-11-03' },
+    { zone: 'America/New_York', interval: 'hour', start: '2026-03-07', end: '2026-03-09' },
+    { zone: 'America/New_York', interval: 'hour', start: '2026-10-31', end: '2026-11-02' },
+    { zone: 'Asia/Kolkata', interval: 'hour', start: '2026-03-08', end: '2026-03-09' },
+  ];
+
+  it('equals the reference for every aggregation, zone and interval (DST included)', async () => {
+    for (const k of cases) {
+      const fromMs = Date.parse(`${k.start}T00:00:00Z`) - 86_400_000;
+      const toMs = Date.parse(`${k.end}T00:00:00Z`) + 2 * 86_400_000;
+      for (const [i, d] of DEFS.entries()) {
+        const q = await quantities(
+          c.url,
+          ids[i] as string,
+          `start_date=${k.start}&end_date=${k.end}&interval=${k.interval}&timezone=${encodeURIComponent(k.zone)}`,
+        );
+        // Only records inside the local window count: the reference filters by the same local dates.
+        const inWindow = all.filter((r) => {
+          if (r.atMs < fromMs || r.atMs > toMs) return false;
+          const day = localKey(r.atMs, k.zone, 'day');
+          return day >= k.start && day <= k.end;
+        });
+        const want = reference(d, inWindow, k.zone, k.interval);
+        expect({ meter: d.name, ...k, periods: nonZero(q, k.interval) }).toEqual({
+          meter: d.name,
+          ...k,
+          periods: want.periods,
+        });
+        expect(q.total_exact, `${d.name} total in ${k.zone}`).toBe(want.total);
+        expect(q.total).toBeCloseTo(Number(want.total), 6);
+      }
+    }
+  });
+
+  it('answers per customer, and hour periods name the zone offset of each side of the DST change', async () => {
+    const q = await quantities(
+      c.url,
+      ids[1] as string,
+      'start_date=2026-03-05&end_date=2026-11-03&interval=month&timezone=UTC&customer_id=c2',
+    );
+    const want = reference(
+      DEFS[1] as MeterDef,
+      all.filter((r) => r.customer === 'c2'),
+      'UTC',
+      'day',
+    );
+    expect(q.total_exact).toBe(want.total);
+    const hours = await quantities(
+      c.url,
+      ids[0] as string,
+      'start_date=2026-03-08&end_date=2026-03-08&interval=hour&timezone=America%2FNew_York',
+    );
+    expect(hours.periods[0]?.timestamp).toBe('2026-03-08T00:00:00-05:00');
+    expect(hours.periods.at(-1)?.timestamp).toBe('2026-03-08T23:00:00-04:00');
+  });
+
+  it('adds units and cost per unit to /v1/metrics/customers', async () => {
+    const res = await fetch(
+      `${c.url}/v1/metrics/customers?start_date=2026-03-01&end_date=2026-11-30&meter=${ids[4]}&limit=10`,
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      items: Array<{ customer_id: string; costs_exact: string; units_exact: string; cost_per_unit: number | null }>;
+    };
+    expect(body.items.map((i) => i.customer_id).sort()).toEqual(CUSTOMERS);
+    for (const item of body.items) {
+      const mine = all.filter((r) => r.customer === item.customer_id);
+      const units = reference(DEFS[4] as MeterDef, mine, 'UTC', 'day').total;
+      expect(item.units_exact).toBe(units);
+      const costs = mine
+        .filter((r) => r.kind === 'span')
+        .reduce((s, r) => s + scaled(String(r.attrs['_cost.amount'])), 0n);
+      expect(item.costs_exact).toBe(text(costs));
+      expect(item.cost_per_unit).toBeCloseTo(Number(text(costs)) / Number(units), 9);
+    }
+    const unknown = await fetch(`${c.url}/v1/metrics/customers?start_date=2026-03-01&end_date=2026-03-02&meter=nope`);
+    expect(unknown.status).toBe(404);
+  });
+
+  it('keeps measuring after a restart, and a deleted meter is gone', async () => {
+    await c.close(false);
+    c = await startTestCollector({ dbPath: c.dbPath });
+    const extra = makeRecords(50).map((r) => ({ ...r, atMs: Date.parse('2026-03-09T12:00:00Z') }));
+    await send(c.url, extra);
+    all.push(...extra);
+    const q = await quantities(c.url, ids[0] as string, 'start_date=2026-03-01&end_date=2026-11-30&interval=month');
+    expect(q.total_exact).toBe(reference(DEFS[0] as MeterDef, all, 'UTC', 'day').total);
+    const list = (await (await fetch(`${c.url}/v1/meters`)).json()) as { items: Array<{ id: string }> };
+    expect(list.items.map((m) => m.id)).toEqual(ids);
+    const del = await fetch(`${c.url}/v1/meters/${ids[3]}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect((await fetch(`${c.url}/v1/meters/${ids[3]}`)).status).toBe(404);
+    expect((await fetch(`${c.url}/v1/meters/${ids[3]}`, { method: 'DELETE' })).status).toBe(404);
+    expect(
+      (await fetch(`${c.url}/v1/meters/${ids[3]}/quantities?start_date=2026-03-01&end_date=2026-03-02&interval=day`))
+        .status,
+    ).toBe(404);
+  });
+});
+
+describe('meters and spans waiting for their customer', () => {
+  it('counts a pending span live, then for the customer its late parent names', async () => {
+    const c = await startTestCollector();
+    try {
+      const id = await define(c.url, {
+        name: 'embeds',
+        filter: { span_name: 'embed' },
+        aggregation: { func: 'count' },
+      });
+      const at = String(BigInt(Date.parse('2026-05-01T10:00:00Z')) * 1_000_000n);
+      const trace = 'ab'.repeat(16);
+      const post = (spans: SpanSpec[]) =>
+        fetch(`${c.url}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(jsonRequest(spans)),
+        });
+      await post([
+        { traceId: trace, spanId: '02'.repeat(8), parentSpanId: '01'.repeat(8), name: 'embed', startTimeUnixNano: at },
+      ]);
+      const window = 'start_date=2026-05-01&end_date=2026-05-01&interval=day';
+      expect((await quantities(c.url, id, window)).total).toBe(1);
+      expect((await quantities(c.url, id, `${window}&customer_id=acme`)).total).toBe(0);
+      await post([
+        {
+          traceId: trace,
+          spanId: '01'.repeat(8),
+          name: 'POST /embed',
+          startTimeUnixNano: at,
+          attributes: { 'customer.id': 'acme' },
+        },
+      ]);
+      expect((await quantities(c.url, id, `${window}&customer_id=acme`)).total).toBe(1);
+      expect((await quantities(c.url, id, window)).total).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('meter definitions', () => {
+  let c: TestCollector;
+  beforeAll(async () => {
+    c = await startTestCollector();
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it('refuses what cannot be measured, saying where', async () => {
+    const post = async (body: unknown) => {
+      const res = await fetch(`${c.url}/v1/meters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { detail: Array<{ loc: unknown[]; msg: string }> } };
+    };
+    const countWithProperty = await post({ name: 'x', aggregation: { func: 'count', property: 'tokens' } });
+    expect(countWithProperty.status).toBe(422);
+    expect(countWithProperty.body.detail[0]?.loc).toEqual(['body', 'aggregation', 'property']);
+    const sumWithout = await post({ name: 'x', aggregation: { func: 'sum' } });
+    expect(sumWithout.status).toBe(422);
+    expect(sumWithout.body.detail[0]?.msg).toMatch(/needs the attribute/);
+    const badKey = await post({
+      name: 'x',
+      filter: { attributes: { 'a"b': 'c' } },
+      aggregation: { func: 'count' },
+    });
+    expect(badKey.status).toBe(422);
+    expect(badKey.body.detail[0]?.loc).toEqual(['body', 'filter', 'attributes', 'a"b']);
+    const badValue = await post({
+      name: 'x',
+      filter: { attributes: { a: { nested: 1 } } },
+      aggregation: { func: 'count' },
+    });
+    expect(badValue.status).toBe(422);
+    const badFunc = await post({ name: 'x', aggregation: { func: 'avg' } });
+    expect(badFunc.status).toBe(422);
+    const noName = await post({ name: '  ', aggregation: { func: 'count' } });
+    expect(noName.status).toBe(422);
+    expect((await (await fetch(`${c.url}/v1/meters`)).json()) as unknown).toEqual({ items: [] });
+  });
+
+  it('checks the window of a quantities query', async () => {
+    const id = await define(c.url, { name: 'all', aggregation: { func: 'count' } });
+    const bad = await fetch(
+      `${c.url}/v1/meters/${id}/quantities?start_date=2026-01-01&end_date=2026-03-01&interval=hour`,
+    );
+    expect(bad.status).toBe(422);
+    const zone = await fetch(
+      `${c.url}/v1/meters/${id}/quantities?start_date=2026-01-01&end_date=2026-01-02&interval=day&timezone=Mars%2FBase`,
+    );
+    expect(zone.status).toBe(422);
+  });
+});
