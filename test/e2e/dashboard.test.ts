@@ -30,8 +30,6 @@ async function post(path: string, body: unknown) {
   });
   expect(res.status).toBe(200);
 }
-// biome-ignore lint/suspicious/noExplicitAny: API bodies are checked field by field below.
-const api = async (path: string): Promise<any> => (await fetch(`${c.url}${path}`)).json();
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -143,6 +141,10 @@ afterEach(async () => {
   await page?.close();
   expect(problems).toEqual([]);
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: API bodies are checked field by field below.
+const api2 = async (base: string, path: string): Promise<any> => (await fetch(`${base}${path}`)).json();
+const api = (path: string) => api2(c.url, path);
 
 const window30 = () => `start_date=${iso(daysAgo(29)).slice(0, 10)}&end_date=${iso(new Date()).slice(0, 10)}`;
 
@@ -316,6 +318,166 @@ describe('dashboard', () => {
     } finally {
       await page.close();
       await billed.close();
+    }
+  });
+
+  it('costs page, insights panel, and budget and meters on the customer page, as the API reports them', async () => {
+    const other = await startTestCollector();
+    try {
+      const send = async (path: string, body: unknown, method = 'POST', status = 200) => {
+        const res = await fetch(`${other.url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(res.status).toBe(status);
+      };
+      const span = (n: number, daysBack: number, cents: number, customer: string, model: string) => {
+        const at = String(BigInt(daysAgo(daysBack).getTime()) * 1_000_000n);
+        const traceId = n.toString(16).padStart(32, '0');
+        return [
+          {
+            traceId,
+            spanId: '1'.padStart(16, '0'),
+            name: 'POST /chat',
+            startTimeUnixNano: at,
+            endTimeUnixNano: at,
+            attributes: { 'customer.id': customer },
+          },
+          {
+            traceId,
+            spanId: '2'.padStart(16, '0'),
+            parentSpanId: '1'.padStart(16, '0'),
+            name: `chat ${model}`,
+            startTimeUnixNano: at,
+            endTimeUnixNano: at,
+            attributes: { '_cost.amount': cents, 'gen_ai.request.model': model, 'gen_ai.system': 'openai' },
+          },
+        ];
+      };
+      // Five ordinary chats and one at 30 cents (≥ 3× their mean: an anomaly); one chat in the previous period.
+      const spans = [
+        ...[1, 2, 3, 4, 5].map((n) => span(n, n, 1, n % 2 ? 'omega' : 'sigma', 'gpt-4o')),
+        span(6, 2, 30, 'omega', 'gpt-4o-mini'),
+        span(7, 40, 4, 'omega', 'gpt-4o'),
+      ].flat();
+      await send('/v1/traces', jsonRequest(spans));
+      await send('/v1/budgets/omega', { amount_cents: 20, window: 'month', thresholds: [0.5, 1] }, 'PUT');
+      await send(
+        '/v1/meters',
+        { name: 'chats', filter: { span_name: 'POST /chat' }, aggregation: { func: 'count' } },
+        'POST',
+        201,
+      );
+
+      await open('#/costs', other.url);
+      const drivers = await api2(other.url, `/v1/cost-drivers?${window30()}&group_by=model`);
+      const before = await api2(
+        other.url,
+        `/v1/cost-drivers?start_date=${iso(daysAgo(59)).slice(0, 10)}&end_date=${iso(daysAgo(30)).slice(0, 10)}&group_by=model`,
+      );
+      const table = page.getByTestId('costs-model');
+      await table.waitFor();
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [
+            r.getAttribute('data-key'),
+            Number(r.querySelector('[data-col=cost]')?.getAttribute('data-value')),
+            r.querySelector('[data-col=change]')?.getAttribute('data-value'),
+          ]),
+        );
+      const earlier = new Map((before.groups as Array<{ key: string; cost: number }>).map((g) => [g.key, g.cost]));
+      expect(shown).toEqual(
+        (drivers.groups as Array<{ key: string; cost: number }>).map((g) => {
+          const prev = earlier.get(g.key);
+          return [g.key, g.cost, prev ? String((g.cost - prev) / prev) : ''];
+        }),
+      );
+      expect(shown).toEqual([
+        ['gpt-4o-mini', 30, ''],
+        ['gpt-4o', 5, '0.25'],
+      ]);
+      const insights = await api2(other.url, `/v1/insights?${window30()}`);
+      const anomaly = (insights.items as Array<{ type: string; data: { trace_id: string } }>).find(
+        (i) => i.type === 'anomalous_traces',
+      );
+      expect(anomaly?.data.trace_id).toBe((6).toString(16).padStart(32, '0'));
+      const anomalies = page.getByTestId('anomalies');
+      await anomalies.waitFor();
+      expect(
+        await anomalies.locator('tbody tr').evaluateAll((r) => r.map((x) => x.getAttribute('data-trace'))),
+      ).toEqual([anomaly?.data.trace_id]);
+      const top = page.getByTestId('top-customers');
+      await top.waitFor();
+      const byCost = (await api2(other.url, `/v1/metrics/customers?${window30()}&sort=-costs`)).items as Array<{
+        customer_id: string;
+        costs: number;
+      }>;
+      expect(
+        await top
+          .locator('tbody tr')
+          .evaluateAll((r) =>
+            r.map((x) => [
+              x.getAttribute('data-customer'),
+              Number(x.querySelector('[data-col=costs]')?.getAttribute('data-value')),
+            ]),
+          ),
+      ).toEqual(byCost.map((c) => [c.customer_id, c.costs]));
+      await page.screenshot({ path: `${SHOTS}/costs.png`, fullPage: true });
+      await anomalies.locator('a').first().click();
+      await page.getByTestId('waterfall').waitFor();
+      expect((await card('trace-total')).value).toBe(30);
+      await page.close();
+
+      await open('#/', other.url);
+      const panel = page.getByTestId('insights');
+      await panel.waitFor();
+      expect(
+        await panel
+          .locator('li')
+          .evaluateAll((r) => r.map((x) => [x.getAttribute('data-type'), x.getAttribute('data-severity')])),
+      ).toEqual((insights.items as Array<{ type: string; severity: string }>).map((i) => [i.type, i.severity]));
+      await page.screenshot({ path: `${SHOTS}/overview-insights.png`, fullPage: true });
+      await page.close();
+
+      await open('#/customer/omega', other.url);
+      const status = await api2(other.url, '/v1/budgets/omega/status');
+      const budget = page.getByTestId('budget');
+      await budget.waitFor();
+      expect(Number(await budget.getAttribute('data-spent'))).toBe(status.spent_cents);
+      expect(Number(await budget.getAttribute('data-amount'))).toBe(20);
+      expect(await budget.getAttribute('data-crossed')).toBe((status.crossed as number[]).join(','));
+      const meterId = ((await api2(other.url, '/v1/meters')).items as Array<{ id: string }>)[0]?.id;
+      const created = ((await api2(other.url, '/v1/customers/omega')) as { created_at: string }).created_at.slice(
+        0,
+        10,
+      );
+      const row = (
+        (
+          await api2(
+            other.url,
+            `/v1/metrics/customers?start_date=${created}&end_date=${iso(new Date()).slice(0, 10)}&meter=${meterId}&query=omega`,
+          )
+        ).items as Array<{ customer_id: string; units: number; cost_per_unit: number }>
+      ).find((i) => i.customer_id === 'omega');
+      expect(row).toMatchObject({ units: 5 }); // traces 1, 3, 5, 6 and 7
+      const units = page.locator(`[data-testid=meters] tr[data-meter="${meterId}"] [data-col=units]`);
+      await page.waitForFunction(
+        `document.querySelector('[data-testid=meters] [data-col=units]')?.getAttribute('data-value') !== ''`,
+      );
+      expect(Number(await units.getAttribute('data-value'))).toBe(row?.units);
+      expect(
+        Number(
+          await page
+            .locator(`[data-testid=meters] tr[data-meter="${meterId}"] [data-col=cost_per_unit]`)
+            .getAttribute('data-value'),
+        ),
+      ).toBe(row?.cost_per_unit);
+      await page.screenshot({ path: `${SHOTS}/customer-budget-meters.png`, fullPage: true });
+    } finally {
+      await page.close();
+      await other.close();
     }
   });
 

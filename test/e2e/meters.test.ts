@@ -161,7 +161,10 @@ function reference(d: MeterDef, recs: Rec[], zone: string, interval: 'day' | 'ho
       case 'sum':
         return values.reduce<bigint>((s, v) => s + scaled(String(v)), 0n);
       case 'max':
-        return values.reduce<bigint>((m, v) => (scaled(String(v)) > m ? scaled(String(v)) : m), 0n);
+        return values.reduce<bigint>((m, v) => {
+          const x = scaled(String(v));
+          return x > m ? x : m;
+        }, 0n);
       case 'unique':
         return BigInt(new Set(values.map(String)).size) * SCALE;
     }

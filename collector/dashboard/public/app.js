@@ -1,53 +1,13 @@
 // costtrace dashboard: reads only the public API (/v1/metrics, /v1/metrics/customers, /v1/customers,
-// /v1/cost-drivers, /v1/traces, /v1/prices). Hash routes: #/ overview, #/customers, #/customer/<id>, #/trace/<id>.
-import htm from 'htm';
-import { h, render } from 'preact';
+// /v1/cost-drivers, /v1/traces, /v1/prices, /v1/insights, /v1/budgets, /v1/meters). Hash routes: #/ overview,
+// #/costs, #/customers, #/customer/<id>, #/trace/<id>.
+import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
+import { Costs, InsightsPanel } from './costs.js';
+import { BudgetStatus, MeterUnits } from './customer-extras.js';
 import { isoDate, money, percent } from './format.js';
-
-const html = htm.bind(h);
-const TOKEN_KEY = 'costtrace.readToken';
-
-class AuthNeeded extends Error {}
-
-async function api(path) {
-  const token = localStorage.getItem(TOKEN_KEY);
-  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (res.status === 401 || res.status === 403) throw new AuthNeeded();
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.message ?? `${res.status}`);
-  return body;
-}
-
-/** Loads `path` (re-loading when it changes); null while loading. */
-function useApi(path) {
-  const [state, setState] = useState({ data: null, error: null });
-  useEffect(() => {
-    let live = true;
-    setState({ data: null, error: null });
-    if (path)
-      api(path).then(
-        (data) => live && setState({ data, error: null }),
-        (error) => live && setState({ data: null, error }),
-      );
-    return () => {
-      live = false;
-    };
-  }, [path]);
-  return state;
-}
-
-function useRoute() {
-  const [hash, setHash] = useState(location.hash || '#/');
-  useEffect(() => {
-    const on = () => setHash(location.hash || '#/');
-    addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
-  }, []);
-  const [, page = '', ...rest] = hash.split('/');
-  return { page, arg: decodeURIComponent(rest.join('/')) };
-}
+import { AuthNeeded, api, Card, html, RangePicker, TOKEN_KEY, useApi, useRoute } from './ui.js';
 
 const today = () => new Date();
 const daysAgo = (n) => new Date(Date.now() - n * 86_400_000);
@@ -89,22 +49,6 @@ function Chart({ periods, series, testId }) {
   return html`<div class="chart" data-testid=${testId} ref=${ref}></div>`;
 }
 
-function Card({ label, value, display, testId, tone }) {
-  return html`<div class=${`card ${tone ?? ''}`} data-testid=${testId} data-value=${value}>
-    <div class="label">${label}</div><div class="value">${display}</div>
-  </div>`;
-}
-
-function RangePicker({ range, setRange }) {
-  return html`<div class="range">
-    <label>From <input type="date" value=${range.start} onChange=${(e) => setRange({ ...range, start: e.target.value })} /></label>
-    <label>To <input type="date" value=${range.end} onChange=${(e) => setRange({ ...range, end: e.target.value })} /></label>
-    <label>By <select data-testid="interval" value=${range.interval} onChange=${(e) => setRange({ ...range, interval: e.target.value })}>
-      ${['day', 'week', 'month'].map((i) => html`<option value=${i}>${i}</option>`)}
-    </select></label>
-  </div>`;
-}
-
 function Overview({ range, setRange }) {
   const q = `start_date=${range.start}&end_date=${range.end}`;
   const metrics = useApi(
@@ -137,7 +81,8 @@ function Overview({ range, setRange }) {
         { key: 'cashflow', label: 'Profit', color: '#0969da' },
       ]} />`
     }
-    <p><a href="#/customers">Which customers lose money? →</a></p>
+    <p><a href="#/customers">Which customers lose money? →</a> · <a href="#/costs">What drives cost? →</a></p>
+    <${InsightsPanel} range=${range} />
     <${Pricing} range=${range} />
   </section>`;
 }
@@ -294,6 +239,10 @@ function Customer({ id }) {
       <h2>Cumulative profit since signup</h2>
       <${Chart} testId="ltv-chart" periods=${ltv.data.periods} series=${[{ key: 'gross_margin', label: 'LTV', color: '#0969da' }]} />`
     }
+    <h2>Budget</h2>
+    <${BudgetStatus} id=${id} />
+    <h2>Usage since signup</h2>
+    <${MeterUnits} id=${id} start=${start} end=${end} />
     <h2>What drives this customer's cost</h2>
     <div class="drivers">
       ${['model', 'vendor', 'service'].map((g) => html`<${DriverTable} customerId=${id} start=${start} end=${end} groupBy=${g} />`)}
@@ -390,9 +339,11 @@ function App() {
         ? html`<${Customer} id=${arg} />`
         : page === 'trace'
           ? html`<${Trace} id=${arg} />`
-          : html`<${Overview} range=${range} setRange=${setRange} />`;
+          : page === 'costs'
+            ? html`<${Costs} range=${range} setRange=${setRange} />`
+            : html`<${Overview} range=${range} setRange=${setRange} />`;
   return html`<header><a class="brand" href="#/">costtrace</a>
-      <nav><a href="#/">Overview</a><a href="#/customers">Customers</a></nav></header>
+      <nav><a href="#/">Overview</a><a href="#/costs">Costs</a><a href="#/customers">Customers</a></nav></header>
     <main key=${epoch}>${content}</main>`;
 }
 
