@@ -408,6 +408,54 @@ describe('meters and spans waiting for their customer', () => {
   });
 });
 
+describe('meters and retention', () => {
+  it('answer the same after retention removes the spans, and measure pending spans retention settles', async () => {
+    const nowMicros = BigInt(Date.parse('2026-06-30T00:00:00Z')) * 1000n;
+    const c = await startTestCollector({ nowMicros: () => nowMicros, retainSpansDays: 30 });
+    try {
+      const id = await define(c.url, {
+        name: 'prompt tokens',
+        filter: { span_name: 'chat' },
+        aggregation: { func: 'sum', property: 'gen_ai.usage.input_tokens' },
+      });
+      const at = (day: string) => String(BigInt(Date.parse(`${day}T10:00:00Z`)) * 1_000_000n);
+      const chat = (n: number, day: string, tokens: number, extra: Partial<SpanSpec> = {}): SpanSpec => ({
+        traceId: n.toString(16).padStart(32, '0'),
+        spanId: '2'.padStart(16, '0'),
+        name: 'chat',
+        startTimeUnixNano: at(day),
+        attributes: { 'customer.id': 'acme', 'gen_ai.usage.input_tokens': tokens },
+        ...extra,
+      });
+      const res = await fetch(`${c.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          jsonRequest([
+            chat(1, '2026-04-01', 100),
+            chat(2, '2026-06-20', 7),
+            // waits for a parent that never comes (no customer of its own): retention settles it as unattributed
+            chat(3, '2026-04-02', 5, {
+              parentSpanId: '1'.padStart(16, '0'),
+              attributes: { 'gen_ai.usage.input_tokens': 5 },
+            }),
+          ]),
+        ),
+      });
+      expect(res.status).toBe(200);
+      const window = 'start_date=2026-04-01&end_date=2026-06-30&interval=month';
+      const before = await quantities(c.url, id, window);
+      expect(before.total_exact).toBe('112');
+      expect((await quantities(c.url, id, `${window}&customer_id=acme`)).total_exact).toBe('107');
+      expect(await c.collector.runRetention()).toBe(2);
+      expect(await quantities(c.url, id, window)).toEqual(before);
+      expect((await quantities(c.url, id, `${window}&customer_id=acme`)).total_exact).toBe('107');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('meter definitions', () => {
   let c: TestCollector;
   beforeAll(async () => {
