@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, parseAmount, picocentsToNumber } from '../../src/money.ts';
 import { HttpError, InputError } from '../http/errors.ts';
-import { errors, READ_ERRORS } from '../http/schemas.ts';
+import { DELETED_BODY, errors, itemsOf, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_BUDGET_THRESHOLDS, MAX_ID_LENGTH } from '../limits.ts';
 import {
   type Budget,
@@ -184,12 +184,7 @@ export async function budgetsApi(
         summary: 'Every budget (the "*" default included)',
         tags: ['budgets'],
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items'],
-            properties: { items: { type: 'array', items: BUDGET } },
-          },
+          200: itemsOf(BUDGET),
           ...READ_ERRORS,
         },
       },
@@ -206,12 +201,7 @@ export async function budgetsApi(
         tags: ['budgets'],
         params: ID_PARAMS,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['deleted'],
-            properties: { deleted: { type: 'string' } },
-          },
+          200: DELETED_BODY,
           ...errors(401, 403, 404, 422, 503),
         },
       },

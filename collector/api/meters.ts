@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { HttpError, InputError } from '../http/errors.ts';
-import { errors, READ_ERRORS } from '../http/schemas.ts';
+import { DELETED_BODY, errors, itemsOf, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_METERS, MAX_NAME_LENGTH } from '../limits.ts';
 import { METER_FUNCS, type Meter, type MeterBody, parseMeter } from '../meters/definition.ts';
 import { type Interval, key, periodWindow } from '../metrics/calendar.ts';
@@ -160,12 +160,7 @@ export async function metersApi(
         summary: 'Every meter',
         tags: ['meters'],
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items'],
-            properties: { items: { type: 'array', items: METER } },
-          },
+          200: itemsOf(METER),
           ...READ_ERRORS,
         },
       },
@@ -196,12 +191,7 @@ export async function metersApi(
         tags: ['meters'],
         params: ID_PARAMS,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['deleted'],
-            properties: { deleted: { type: 'string' } },
-          },
+          200: DELETED_BODY,
           ...errors(401, 403, 404, 422, 503),
         },
       },

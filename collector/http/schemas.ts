@@ -43,6 +43,24 @@ export const READ_ERRORS = errors(401, 403, 422, 503);
 /** Errors every write route can answer (plus size, overload and time limits). */
 export const WRITE_ERRORS = errors(400, 401, 403, 408, 413, 415, 422, 429, 503);
 
+/** `{deleted: id}`: what a DELETE of a named resource answers. */
+export const DELETED_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['deleted'],
+  properties: { deleted: { type: 'string' } },
+} as const;
+
+/** `{items: [...]}` of one item schema (an unpaginated list). */
+export function itemsOf<T>(item: T) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', items: item } },
+  } as const;
+}
+
 export const PAGINATION = {
   type: 'object',
   required: ['total_count', 'limit', 'offset'],
