@@ -8,7 +8,7 @@
  * Prints one JSON line per question. BENCH_ROWS (default 10,000,000) scales the data; BENCH_SKIP_POSTGRES=1 skips
  * the PostgreSQL side (at 100M rows its load alone takes longer than the rest).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -190,6 +190,8 @@ const questions: Array<{ name: string; path: string; sql?: string }> = [
 const duck: Record<string, number> = {};
 for (const q of questions) duck[q.name] = await median(() => api(q.path));
 await collector.close();
+// BENCH_KEEP_DB=path keeps the generated store there (to time SQL on it by hand).
+if (process.env.BENCH_KEEP_DB) copyFileSync(dbPath, process.env.BENCH_KEEP_DB);
 
 if (process.env.BENCH_SKIP_POSTGRES === '1') {
   for (const q of questions) {

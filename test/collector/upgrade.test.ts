@@ -19,6 +19,7 @@ import { startTestCollector } from '../helpers/collector.ts';
 const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url));
 const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.url));
 const FIXTURE_V6 = fileURLToPath(new URL('../fixtures/schema-v6/', import.meta.url));
+const FIXTURE_V10 = fileURLToPath(new URL('../fixtures/schema-v10/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -128,6 +129,19 @@ describe('upgrades in place', () => {
     } finally {
       await c.close(false);
     }
+  });
+
+  it('opens the schema-10 fixture (four meters, pending spans) and answers every meter question as that release did', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE_V10, 'answers.json'), 'utf8')) as Record<
+      string,
+      { status: number; body: unknown }
+    >;
+    const meterQuestions = Object.keys(answers).filter((q) => q.startsWith('/v1/meters/') || q.includes('meter='));
+    expect(meterQuestions).toHaveLength(13);
+    expect(Object.keys(answers)).toEqual([...QUESTIONS, ...meterQuestions]);
+    const path = join(dir, 'v10.duckdb');
+    copyFileSync(join(FIXTURE_V10, 'costtrace.duckdb'), path);
+    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers));
   });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
