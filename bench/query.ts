@@ -22,6 +22,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const CUSTOMERS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-qbench-'));
 const dbPath = join(dir, 'bench.duckdb');
+/** BENCH_REUSE_DB=path: ask the questions of a store kept by BENCH_KEEP_DB (copied; upgraded if older). */
+const reuse = process.env.BENCH_REUSE_DB;
+if (reuse) copyFileSync(reuse, dbPath);
 
 function print(o: Record<string, unknown>) {
   process.stdout.write(`${JSON.stringify({ bench: 'query', ...o })}\n`);
@@ -50,10 +53,11 @@ const collector = await openCollector({
   duckdbMemoryLimit: MEMORY,
 });
 const models = `['gpt-4o','gpt-4o-mini','claude-sonnet-4','claude-haiku-4','gemini-2.5-pro','o3','llama-3.1-70b','mistral-large']`;
-await collector.queue.exclusive(async (conn) => {
-  await conn.run(`INSERT INTO customers SELECT i + 1, 'cust-' || i, 'Customer ' || i, NULL,
+if (!reuse)
+  await collector.queue.exclusive(async (conn) => {
+    await conn.run(`INSERT INTO customers SELECT i + 1, 'cust-' || i, 'Customer ' || i, NULL,
     TIMESTAMP '2025-01-01' + to_days((i % 30)::INTEGER), false FROM range(${CUSTOMERS}) t(i)`);
-  await conn.run(`INSERT INTO records
+    await conn.run(`INSERT INTO records
     SELECT 'span', md5((i // 10)::VARCHAR), lpad(to_hex(i), 16, '0'),
       CASE WHEN i % 10 = 0 THEN NULL ELSE lpad(to_hex(i - i % 10), 16, '0') END,
       CASE WHEN i % 10 = 0 THEN 'POST /answer' ELSE 'chat ' || (${models})[(1 + hash(i) % 8)::BIGINT] END,
@@ -70,10 +74,10 @@ await collector.queue.exclusive(async (conn) => {
       CASE WHEN i % 10 = 0 THEN NULL ELSE (${models})[(1 + hash(i) % 8)::BIGINT] END,
       NULL, false, NULL
     FROM range(${ROWS}) t(i)`);
-  await rebuildRollup(conn);
-  await foldAllSettledSpans(conn);
-  await conn.run('CHECKPOINT');
-});
+    await rebuildRollup(conn);
+    await foldAllSettledSpans(conn);
+    await conn.run('CHECKPOINT');
+  });
 print({ step: 'generate_duckdb', rows: ROWS, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });
 
 const address = await collector.app.listen({ host: '127.0.0.1', port: 0 });
@@ -84,7 +88,11 @@ const api = async (path: string) => {
 };
 
 // Meters, defined on the 10M records: each measures every stored record in its defining transaction.
-async function defineMeter(body: unknown): Promise<string> {
+async function defineMeter(body: { name: string } & Record<string, unknown>): Promise<string> {
+  if (reuse) {
+    const { items } = (await api('/v1/meters')) as { items: Array<{ id: string; name: string }> };
+    return (items.find((m) => m.name === body.name) as { id: string }).id;
+  }
   const started = performance.now();
   const res = await fetch(`${address}/v1/meters`, {
     method: 'POST',

@@ -1,5 +1,5 @@
 /**
- * Meter quantities (CONTRACT.md §11) from `meter_slots` / `meter_values` (kept at ingest, meters.ts) plus the
+ * Meter quantities (CONTRACT.md §11) from `meter_totals` / `meter_slots` / `meter_values` (kept at ingest, meters.ts) plus the
  * spans still waiting for their customer, read live from `records` (there are few). Periods in a time zone are
  * unions of 15-minute slots, as for `/v1/metrics`. Quantities are exact decimal text (12 decimal places).
  */
@@ -15,12 +15,15 @@ type Param = string | number | bigint | boolean | null;
 /** A meter's quantity as the fixed-point bigint money uses (value × 10^12). */
 export type Quantity = Picocents;
 
-/** CTE `parts` of a meter in a scope: stored slots plus the live pending spans, in one shape. */
+/**
+ * CTE `parts` of a meter in a scope: stored slots plus the live pending spans, in one shape. Numeric meters read
+ * `meter_totals` when the scope is every customer, `meter_slots` when it names customers.
+ */
 function partsCte(m: Meter, scope: MetricScope): { sql: string; params: Param[] } {
   const stored = scopeFilter(scope, 'slot');
   const live = meterParts(
     m,
-    `(SELECT * FROM records WHERE attribution_pending AND source = 'span'
+    `(SELECT * FROM records WHERE attribution_pending = true AND source = 'span'
         AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT))`,
     [scope.fromMicros, scope.toMicros],
   );
@@ -33,9 +36,13 @@ function partsCte(m: Meter, scope: MetricScope): { sql: string; params: Param[] 
       params: [m.id, ...stored.params, ...live.params, ...stored.params],
     };
   }
+  const slots =
+    scope.customerKeys === null
+      ? `SELECT NULL::INTEGER AS customer_key, slot, events, total, maximum FROM meter_totals`
+      : `SELECT customer_key, slot, events, total, maximum FROM meter_slots`;
   return {
     sql: `parts AS (
-      SELECT customer_key, slot, events, total, maximum FROM meter_slots WHERE meter_id = ? AND ${stored.sql}
+      ${slots} WHERE meter_id = ? AND ${stored.sql}
       UNION ALL
       SELECT customer_key, slot, count(*), coalesce(sum(v), 0), max(v) FROM (${live.sql}) WHERE ${stored.sql} GROUP BY ALL)`,
     params: [m.id, ...stored.params, ...live.params, ...stored.params],
@@ -53,6 +60,17 @@ function aggregate(m: Meter): string {
   return `coalesce(${AGGREGATE[m.func]}, 0)::VARCHAR`;
 }
 
+/** The quantity of a union of periods from theirs: exact for count, sum and max (not for unique). */
+function combine(m: Meter, quantities: Iterable<Quantity>): Quantity {
+  let out = 0n;
+  let first = true;
+  for (const q of quantities) {
+    out = m.func === 'max' ? (first || q > out ? q : out) : out + q;
+    first = false;
+  }
+  return out;
+}
+
 /** Quantity per local period start ('YYYY-MM-DDTHH:00:00') with activity, and over the whole scope. */
 export async function meterQuantities(
   conn: DuckDBConnection,
@@ -68,9 +86,11 @@ export async function meterQuantities(
      FROM (SELECT date_trunc(?, ${local.sql}) AS bucket, * FROM parts) GROUP BY bucket`,
     [...cte.params, interval, ...local.params] as never,
   );
-  const total = await conn.runAndReadAll(`WITH ${cte.sql} SELECT ${aggregate(m)} FROM parts`, cte.params as never);
   const periods = new Map<string, Quantity>();
   for (const [bucket, q] of buckets.getRows()) periods.set(String(bucket), decimal(q));
+  if (m.func !== 'unique') return { periods, total: combine(m, periods.values()) };
+  // Distinct values over the whole scope: not the sum of each period's.
+  const total = await conn.runAndReadAll(`WITH ${cte.sql} SELECT ${aggregate(m)} FROM parts`, cte.params as never);
   return { periods, total: decimal(total.getRows()[0]?.[0]) };
 }
 

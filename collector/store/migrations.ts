@@ -128,6 +128,17 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (meter_id, customer_key, slot, value))`);
     },
   },
+  {
+    version: 11,
+    description: 'meter quantities of all customers together per 15-minute slot (a year reads ~35k rows per meter)',
+    async up(conn) {
+      await conn.run(`CREATE TABLE meter_totals (
+        meter_id VARCHAR NOT NULL, slot TIMESTAMP NOT NULL, events BIGINT NOT NULL, total DECIMAL(38,12) NOT NULL,
+        maximum DECIMAL(38,12), PRIMARY KEY (meter_id, slot))`);
+      await conn.run(`INSERT INTO meter_totals
+        SELECT meter_id, slot, sum(events), sum(total), max(maximum) FROM meter_slots GROUP BY meter_id, slot`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

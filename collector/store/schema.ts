@@ -84,6 +84,15 @@ export const CREATE_STAGING: readonly string[] = [
     customer_id VARCHAR,
     customer_key INTEGER
   )`,
+  // One fold's meter parts per customer and slot, before they are added to meter_slots and meter_totals.
+  `CREATE TEMP TABLE IF NOT EXISTS stage_meter_parts (
+    meter_id VARCHAR NOT NULL,
+    customer_key INTEGER NOT NULL,
+    slot TIMESTAMP NOT NULL,
+    events BIGINT NOT NULL,
+    total DECIMAL(38,12) NOT NULL,
+    maximum DECIMAL(38,12)
+  )`,
   // Settled records written from memory, as meters see them (store/meters.ts); used only when a meter exists.
   `CREATE TEMP TABLE IF NOT EXISTS stage_meter_input (
     source VARCHAR NOT NULL,
