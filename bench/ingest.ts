@@ -4,9 +4,13 @@
  * (decode + pipeline + commit, no HTTP) in the same run. Prints one JSON line per measurement.
  * BENCH_SECONDS (default 30) sets the end-to-end duration; BENCH_CONCURRENCY (default 8) the requests
  * in flight; BENCH_PRICE_RULES=N runs both with a price book of N rules (bench/price-book.ts); BENCH_BUDGETS=N
- * defines N budgets (the `*` default among them) before the end-to-end run.
+ * defines N budgets (the `*` default among them) before the end-to-end run. Beside spans/s and the ratio to the
+ * ceiling it prints the server's CPU (user + system, all threads, /proc) per acknowledged span, spans per CPU-second,
+ * and that CPU per span ÷ the CPU per span of `JSON.parse` on the OTLP/JSON form of the same requests
+ * (`cpu_ratio_to_json_parse`, measured in the same run in a process of its own).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCollector } from '../collector/collector.ts';
@@ -88,14 +92,26 @@ async function endToEnd() {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
   const maxRss = server.maxRssMb();
-  const cpuMicrosPerSpan = ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, spans);
+  const cpuSeconds = server.cpuSeconds() - cpuBefore;
+  const cpuMicrosPerSpan = (cpuSeconds * 1e6) / Math.max(1, spans);
   await server.stop();
-  return { spansPerSecond: spans / seconds, seconds, statuses, maxRss, cpuMicrosPerSpan };
+  return { spansPerSecond: spans / seconds, seconds, statuses, maxRss, cpuSeconds, cpuMicrosPerSpan };
+}
+
+/** CPU per span of `JSON.parse` on the OTLP/JSON form of the same requests, in its own process (json-parse-baseline.ts). */
+function jsonParseMicrosPerSpan(): number {
+  const file = join(dir, 'requests.jsonl');
+  writeFileSync(file, `${Array.from({ length: 32 }, (_, i) => fixture.jsonBody(i + 1)).join('\n')}\n`);
+  const script = new URL('./json-parse-baseline.ts', import.meta.url).pathname;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, file, '5'], { encoding: 'utf8' });
+  return (JSON.parse(out) as { cpu_us_per_span: number }).cpu_us_per_span;
 }
 
 const ceilingRate = await ceiling();
 print({ mode: 'ceiling_in_process', spans_per_s: Math.round(ceilingRate), seconds: CEILING_SECONDS });
 const e2e = await endToEnd();
+const parseMicros = jsonParseMicrosPerSpan();
+print({ mode: 'json_parse_otlp_json_own_process', cpu_us_per_span: Number(parseMicros.toFixed(3)) });
 print({
   mode: 'end_to_end_http_protobuf',
   spans_per_s: Math.round(e2e.spansPerSecond),
@@ -109,7 +125,11 @@ print({
   statuses: e2e.statuses,
   server_rss_max_mb: Math.round(e2e.maxRss),
   // Steadier than rates on a shared machine: the server's CPU (all threads) per durable span.
+  server_cpu_seconds: Number(e2e.cpuSeconds.toFixed(2)),
   server_cpu_us_per_span: Number(e2e.cpuMicrosPerSpan.toFixed(2)),
+  spans_per_cpu_second: Math.round(1e6 / e2e.cpuMicrosPerSpan),
+  // Issue 13's yardstick: CPU per durable span ÷ CPU per span of merely parsing the request (target ≤ 6).
+  cpu_ratio_to_json_parse: Number((e2e.cpuMicrosPerSpan / parseMicros).toFixed(2)),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
 });
 rmSync(dir, { recursive: true, force: true });

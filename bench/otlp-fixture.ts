@@ -4,7 +4,7 @@
  * `_cost`). `requestBody(k)` rewrites the trace ids so every request carries new traces.
  */
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
@@ -12,6 +12,8 @@ export const SPANS_PER_REQUEST = 1000;
 
 export interface Fixture {
   requestBody(k: number): Buffer;
+  /** The same request as OTLP/JSON (the official JSON serializer; trace ids rewritten as in requestBody). */
+  jsonBody(k: number): string;
   readonly bytes: number;
   /** Where each span's start and end time (fixed64, little-endian ns) sit in the body, for benches that move them. */
   readonly timeOffsets: readonly number[];
@@ -70,8 +72,16 @@ export async function makeFixture(): Promise<Fixture> {
     needle.writeBigUInt64LE(t);
     for (let at = template.indexOf(needle); at !== -1; at = template.indexOf(needle, at + 1)) timeOffsets.push(at);
   }
+  const jsonTemplate = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans) as Uint8Array);
+  const traceIds = [...new Set(spans.map((s) => s.spanContext().traceId))];
   await provider.shutdown();
   return {
+    jsonBody(k: number) {
+      const prefix = (k >>> 0).toString(16).padStart(8, '0');
+      let json = jsonTemplate;
+      for (const id of traceIds) json = json.replaceAll(id, prefix + id.slice(8));
+      return json;
+    },
     bytes: template.length,
     timeOffsets,
     requestBody(k: number) {

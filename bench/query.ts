@@ -78,7 +78,11 @@ if (!reuse)
     await foldAllSettledSpans(conn);
     await conn.run('CHECKPOINT');
   });
-print({ step: 'generate_duckdb', rows: ROWS, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });
+print({
+  step: reuse ? 'reuse_store' : 'generate_duckdb',
+  rows: ROWS,
+  seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+});
 
 const address = await collector.app.listen({ host: '127.0.0.1', port: 0 });
 const api = async (path: string) => {
@@ -176,6 +180,10 @@ const questions: Array<{ name: string; path: string; sql?: string }> = [
           m AS (SELECT name, sum(c) total, count(*) n FROM j GROUP BY name)
           SELECT j.trace_id, (SELECT sum(cost_amount) FROM records WHERE ts >= '2025-01-01' AND ts < '2026-01-01')
           FROM j JOIN m USING (name) WHERE j.c * m.n >= 3 * m.total ORDER BY j.c DESC LIMIT 20`,
+  },
+  {
+    name: 'insights_month',
+    path: '/v1/insights?start_date=2025-12-01&end_date=2025-12-31',
   },
   {
     name: 'meter_sum_daily_year',
