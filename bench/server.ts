@@ -13,7 +13,8 @@ export interface BenchServer {
   resetPeak(): void;
   /** CPU seconds (user + system, all threads) the server has used so far. */
   cpuSeconds(): number;
-  stop(): Promise<void>;
+  /** SIGTERM, and the CPU seconds it had used when it exited (its shutdown CHECKPOINT included; read every 5 ms). */
+  stop(): Promise<number>;
 }
 
 export async function startBenchServer(
@@ -25,7 +26,17 @@ export async function startBenchServer(
   // The same V8 flag as `npm start` and the costtrace bin (collector/bin.js).
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=32', bin, 'serve', '--port', '0', '--db', join(dir, `${name}.duckdb`)],
+    // BENCH_NODE_ARGS adds flags to the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+    [
+      '--max-semi-space-size=32',
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      bin,
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      join(dir, `${name}.duckdb`),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const url = await new Promise<string>((resolve) => {
@@ -51,8 +62,15 @@ export async function startBenchServer(
     cpuSeconds: () => cpuSeconds(pid),
     async stop() {
       clearInterval(sampler);
+      let last = cpuSeconds(pid);
+      const reader = setInterval(() => {
+        const now = cpuSeconds(pid);
+        if (now > 0) last = now;
+      }, 5);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      clearInterval(reader);
+      return last;
     },
   };
 }

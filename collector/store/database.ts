@@ -47,6 +47,16 @@ const READ_POOL_SIZE = 4;
  */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '2GB';
 
+/**
+ * WAL size at which DuckDB checkpoints (its default is 16MB). Each checkpoint rewrites the table's last, partly
+ * filled row group (122,880 rows) and the dedupe index, so at ingest rates a 16MB WAL (~27k spans) rewrote every
+ * row group several times: measured over 90 s of sustained ingest, server CPU per span 99.3 µs at 16MB, 89.6 at
+ * 64MB, 87.4 at 256MB (docs/benchmarks.md, issue 13). 64MB: most of the gain, for ~60 MB more RSS than 16MB (128MB cost
+ * ~170 MB more, near the 768 MB the ingest bench allows); a crash replays at most 64MB of WAL
+ * at the next start.
+ */
+export const CHECKPOINT_THRESHOLD = '64MB';
+
 export async function openDatabase(
   path: string,
   memoryLimit = DEFAULT_DUCKDB_MEMORY_LIMIT,
@@ -57,6 +67,7 @@ export async function openDatabase(
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
     memory_limit: memoryLimit,
+    checkpoint_threshold: CHECKPOINT_THRESHOLD,
   });
   const connect = async () => {
     const conn = await instance.connect();
