@@ -5,9 +5,9 @@
  * difference in the same transaction (summary parts with a span count of 0 leave first names and counts as
  * they are; spans still pending have no summary yet). Running it again with the same book changes nothing.
  */
-import { type DuckDBConnection, decimalValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Priced } from '../pipeline/normalize.ts';
-import { appendRows, appendVarcharOrNull } from './appender.ts';
+import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import { decimal } from './metric-reads.ts';
 import { SLOT_MICROS, upsertStagedRollup } from './rollup.ts';
 import { transaction } from './transaction.ts';
@@ -70,8 +70,7 @@ export async function repriceChunk(
       for (const c of changes) {
         app.appendVarchar(c.traceId);
         app.appendVarchar(c.spanId);
-        if (c.priced.costPicocents === null) app.appendNull();
-        else app.appendDecimal(decimalValue(c.priced.costPicocents, 38, 12));
+        appendMoneyOrNull(app, c.priced.costPicocents);
         appendVarcharOrNull(app, c.priced.costSource);
         if (c.priced.priceVersion === null) app.appendNull();
         else app.appendInteger(c.priced.priceVersion);

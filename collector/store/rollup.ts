@@ -3,8 +3,8 @@
  * (customer, 15-minute slot) they fall in, inside the same transaction; an attribution change moves them
  * from the old customer to the new. Deltas are summed in JS (exact bigints) and upserted once per batch.
  */
-import { type DuckDBConnection, decimalValue, timestampValue } from '@duckdb/node-api';
-import { appendRows } from './appender.ts';
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import { appendMoneyOrNull, appendRows } from './appender.ts';
 import { recordCrossings } from './budget-checks.ts';
 import { ValueRangeError } from './store-errors.ts';
 
@@ -56,8 +56,8 @@ export class RollupDeltas {
       for (const d of this.deltas.values()) {
         app.appendInteger(d.customerKey);
         app.appendTimestamp(timestampValue(d.slotMicros));
-        app.appendDecimal(decimalValue(d.revenue, 38, 12));
-        app.appendDecimal(decimalValue(d.costs, 38, 12));
+        appendMoneyOrNull(app, d.revenue);
+        appendMoneyOrNull(app, d.costs);
         app.appendBigInt(d.records);
         app.endRow();
       }
