@@ -202,14 +202,43 @@ function keptAttributesJson(attributes: AttrMap, extra: Record<string, string>, 
   let count = 0;
   for (const [key, value] of attributes) {
     if (count >= MAX_KEPT_ATTRIBUTES) break;
-    if (!isKept(key) && !alsoKept.has(key)) continue;
-    out += `${count === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(toJson(value, 0))}`;
+    let prefix = keptKeyJson(key);
+    if (prefix === null) {
+      if (!alsoKept.has(key)) continue;
+      prefix = `${JSON.stringify(key)}:`;
+    }
+    out += `${count === 0 ? '' : ','}${prefix}${valueJson(value)}`;
     count++;
   }
   for (const key in extra) {
     out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(extra[key])}`;
   }
   return `{${out}}`;
+}
+
+/**
+ * Keys repeat across spans, so whether a key is kept (by prefix) and its JSON text are remembered: `"key":`, or
+ * null when not kept. Bounded (forgotten whole when full: random keys cost memory nobody keeps).
+ */
+const keyJsonCache = new Map<string, string | null>();
+const KEY_CACHE_LIMIT = 4096;
+
+function keptKeyJson(key: string): string | null {
+  let json = keyJsonCache.get(key);
+  if (json === undefined) {
+    json = isKept(key) ? `${JSON.stringify(key)}:` : null;
+    if (keyJsonCache.size >= KEY_CACHE_LIMIT) keyJsonCache.clear();
+    keyJsonCache.set(key, json);
+  }
+  return json;
+}
+
+/** A value's JSON text; scalars directly (the common case), structures through toJson. */
+function valueJson(v: AttrValue): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'string' && v.length <= MAX_STRING_LENGTH) return JSON.stringify(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return JSON.stringify(toJson(v, 0));
 }
 
 export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'>;
