@@ -12,7 +12,6 @@ import { DecodeError } from '../decode/types.ts';
 import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
 import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import { UnavailableError } from '../store/ingest-queue.ts';
-import { type PackedRecords, unpackRecords } from './record-transfer.ts';
 import type { Encoding } from './status.ts';
 
 export type DecodeRequest =
@@ -21,7 +20,7 @@ export type DecodeRequest =
   | { readonly kind: 'pricing'; readonly pricing: Pricing };
 
 export type DecodeResponse =
-  | { id: number; ok: true; received: number; packed: PackedRecords; rejected: Rejection[] }
+  | { id: number; ok: true; received: number; records: SpanRecord[]; rejected: Rejection[] }
   | { id: number; ok: false; decodeError: 'malformed' | 'too_large' | null; message: string };
 
 export interface Decoded {
@@ -99,8 +98,7 @@ export class DecodePool {
       const waiting = slot.inFlight.get(res.id);
       if (!waiting) return;
       slot.inFlight.delete(res.id);
-      if (res.ok)
-        waiting.resolve({ received: res.received, records: unpackRecords(res.packed), rejected: res.rejected });
+      if (res.ok) waiting.resolve({ received: res.received, records: res.records, rejected: res.rejected });
       else if (res.decodeError !== null) waiting.reject(new DecodeError(res.message, res.decodeError));
       else waiting.reject(new UnavailableError('decoder failed; retry later', 1));
     });

@@ -1,7 +1,6 @@
 /**
  * Worker thread body: decode + normalize one OTLP request off the main thread (they are ~40% of the
- * collector's per-span CPU; the main thread keeps HTTP, attribution and the DuckDB writer). The records go back
- * column-wise (record-transfer.ts).
+ * collector's per-span CPU; the main thread keeps HTTP, attribution and the DuckDB writer).
  */
 import { parentPort } from 'node:worker_threads';
 import { decodeTraceRequestJson } from '../decode/json.ts';
@@ -10,7 +9,6 @@ import { DecodeError } from '../decode/types.ts';
 import { normalizeSpans } from '../pipeline/normalize.ts';
 import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
-import { packRecords, transferables } from './record-transfer.ts';
 
 let pricing: Pricing = NO_PRICING;
 
@@ -24,7 +22,7 @@ parentPort?.on('message', (req: DecodeRequest) => {
     const body = Buffer.from(req.body);
     const spans = req.encoding === 'json' ? decodeTraceRequestJson(body) : decodeTraceRequestProtobuf(body);
     const { records, rejected } = normalizeSpans(spans, pricing);
-    res = { id: req.id, ok: true, received: spans.length, packed: packRecords(records), rejected };
+    res = { id: req.id, ok: true, received: spans.length, records, rejected };
   } catch (err) {
     res = {
       id: req.id,
@@ -33,5 +31,5 @@ parentPort?.on('message', (req: DecodeRequest) => {
       message: err instanceof Error ? err.message : String(err),
     };
   }
-  parentPort?.postMessage(res, res.ok ? transferables(res.packed) : []);
+  parentPort?.postMessage(res);
 });
