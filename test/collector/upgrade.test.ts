@@ -20,6 +20,7 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url)
 const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.url));
 const FIXTURE_V6 = fileURLToPath(new URL('../fixtures/schema-v6/', import.meta.url));
 const FIXTURE_V10 = fileURLToPath(new URL('../fixtures/schema-v10/', import.meta.url));
+const FIXTURE_V11 = fileURLToPath(new URL('../fixtures/schema-v11/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -131,18 +132,23 @@ describe('upgrades in place', () => {
     }
   });
 
-  it('opens the schema-10 fixture (four meters, pending spans) and answers every meter question as that release did', async () => {
-    const answers = JSON.parse(readFileSync(join(FIXTURE_V10, 'answers.json'), 'utf8')) as Record<
-      string,
-      { status: number; body: unknown }
-    >;
-    const meterQuestions = Object.keys(answers).filter((q) => q.startsWith('/v1/meters/') || q.includes('meter='));
-    expect(meterQuestions).toHaveLength(13);
-    expect(Object.keys(answers)).toEqual([...QUESTIONS, ...meterQuestions]);
-    const path = join(dir, 'v10.duckdb');
-    copyFileSync(join(FIXTURE_V10, 'costtrace.duckdb'), path);
-    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers));
-  });
+  for (const [version, fixture, made] of [
+    [10, FIXTURE_V10, 'meters measured in step with the records'],
+    [11, FIXTURE_V11, 'with meter totals for all customers'],
+  ] as const) {
+    it(`opens the schema-${version} fixture (four meters, ${made}) and answers every meter question as that release did`, async () => {
+      const answers = JSON.parse(readFileSync(join(fixture, 'answers.json'), 'utf8')) as Record<
+        string,
+        { status: number; body: unknown }
+      >;
+      const meterQuestions = Object.keys(answers).filter((q) => q.startsWith('/v1/meters/') || q.includes('meter='));
+      expect(meterQuestions).toHaveLength(13);
+      expect(Object.keys(answers)).toEqual([...QUESTIONS, ...meterQuestions]);
+      const path = join(dir, `v${version}.duckdb`);
+      copyFileSync(join(fixture, 'costtrace.duckdb'), path);
+      await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers));
+    });
+  }
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
     const path = copyOfFixture('failing');
