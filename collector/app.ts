@@ -10,6 +10,7 @@ import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { insightsApi } from './api/insights.ts';
 import { metersApi } from './api/meters.ts';
+import type { MeterBackfiller } from './store/meter-backfill.ts';
 import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
@@ -64,6 +65,8 @@ export interface AppDeps {
   readonly metrics: CollectorMetrics;
   readonly decoder: DecodePool;
   readonly prices: Prices;
+  /** Measures stored records for new meters, a chunk per writer turn. */
+  readonly meterBackfill: MeterBackfiller;
   /** Billing webhook signing secrets (a provider without one answers 503). */
   readonly webhookSecrets?: WebhookSecrets;
   /** Whether attributed costs are forwarded to Polar (GET /v1/forwarding says so). */
@@ -185,7 +188,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
     await writes.register(budgetsApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
-    await writes.register(metersApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+    await writes.register(metersApi, {
+      db: deps.db,
+      queue: deps.queue,
+      nowMicros: deps.nowMicros,
+      backfill: deps.meterBackfill,
+    });
   });
   await app.register(async (hooks) => {
     // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.

@@ -16,6 +16,7 @@ import { loadBudgetsActive } from './store/budget-checks.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
+import { MeterBackfiller } from './store/meter-backfill.ts';
 import { loadMeters } from './store/meters.ts';
 import { loadPending, prepareWriter } from './store/span-writes.ts';
 
@@ -38,6 +39,8 @@ export interface CollectorOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
+  /** Stored records a new meter measures per writer turn (store/meter-backfill.ts). */
+  readonly meterBackfillChunkRecords?: number;
   /** Raw spans older than this many days are removed in the background (0, the default, keeps all). */
   readonly retainSpansDays?: number;
   /** How often the retention job runs (default once a minute). */
@@ -106,6 +109,11 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     metrics,
   );
   const decoder = new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers());
+  const meterBackfill = new MeterBackfiller(
+    queue,
+    (message, err) => app.log.error({ err }, message),
+    options.meterBackfillChunkRecords,
+  );
   let prices: Prices;
   try {
     prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile, options.retainSpansDays ?? 0);
@@ -130,6 +138,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       nowMicros,
       decoder,
       prices,
+      meterBackfill,
       webhookSecrets: {
         ...(options.billing?.polarWebhookSecret ? { polar: options.billing.polarWebhookSecret } : {}),
         ...(options.billing?.stripeWebhookSecret ? { stripe: options.billing.stripeWebhookSecret } : {}),
@@ -150,6 +159,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   forwarder?.start();
   await loadBudgetsActive(db.writer);
   await loadMeters(db.writer);
+  meterBackfill.kick();
   const alertSender = new AlertSender(db, queue, {
     ...(options.alerts?.url ? { url: options.alerts.url } : {}),
     ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),
@@ -208,6 +218,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         clearInterval(allocationTimer);
+        await meterBackfill.stop();
         await forwarder?.stop();
         await alertSender.stop();
         await retention;

@@ -14,6 +14,7 @@ import { checkRange, parseWindow } from '../metrics/params.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { meterQuantities } from '../store/meter-reads.ts';
+import type { MeterBackfiller } from '../store/meter-backfill.ts';
 import { activeMeters, createMeter, deleteMeter, listMeters, setActiveMeters } from '../store/meters.ts';
 import { customerKeysOf } from '../store/metric-reads.ts';
 import { transaction } from '../store/transaction.ts';
@@ -22,7 +23,7 @@ import { METRICS_QUERYSTRING } from './metrics.ts';
 export const METER = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'filter', 'aggregation', 'created_at'],
+  required: ['id', 'name', 'filter', 'aggregation', 'created_at', 'backfill_complete', 'backfilled_through'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -46,6 +47,14 @@ export const METER = {
       },
     },
     created_at: { type: 'string' },
+    backfill_complete: {
+      type: 'boolean',
+      description: 'true once the meter has measured every record stored before it was defined',
+    },
+    backfilled_through: {
+      anyOf: [{ type: 'string' }, { type: 'null' }],
+      description: 'while not complete: stored records starting before this time are measured',
+    },
   },
 } as const;
 
@@ -86,6 +95,9 @@ export function meterView(m: Meter) {
     },
     aggregation: { func: m.func, property: m.property },
     created_at: new Date(Number(m.createdAtMicros / 1000n)).toISOString(),
+    backfill_complete: m.backfillCursorMicros === null,
+    backfilled_through:
+      m.backfillCursorMicros === null ? null : new Date(Number(m.backfillCursorMicros / 1000n)).toISOString(),
   };
 }
 
@@ -98,14 +110,15 @@ export async function meterById(db: Database, id: string): Promise<Meter> {
 
 export async function metersApi(
   app: FastifyInstance,
-  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint },
+  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint; backfill: MeterBackfiller },
 ): Promise<void> {
   app.post<{ Body: MeterBody }>(
     '/v1/meters',
     {
       config: { scope: 'admin' },
       schema: {
-        summary: 'Define a usage meter; it measures every settled record already stored, then every new one',
+        summary:
+          'Define a usage meter; it measures every new record at once, and the records already stored in chunks (see backfill_complete)',
         tags: ['meters'],
         body: {
           type: 'object',
@@ -147,6 +160,7 @@ export async function metersApi(
         return true;
       });
       if (!created) throw new HttpError(409, `at most ${MAX_METERS} meters; delete one first`);
+      deps.backfill.kick();
       reply.code(201);
       return meterView(meter);
     },

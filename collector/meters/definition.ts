@@ -27,6 +27,11 @@ export interface Meter {
   /** The attribute summed, maxed or counted distinct; null for `count`. */
   readonly property: string | null;
   readonly createdAtMicros: bigint;
+  /**
+   * Stored records the meter has measured so far, by start time: those before this (µs, a 15-minute boundary);
+   * null once it has measured every record stored when it was defined (store/meter-backfill.ts).
+   */
+  readonly backfillCursorMicros: bigint | null;
 }
 
 export interface MeterBody {
@@ -119,6 +124,8 @@ export function parseMeter(
       func,
       property: func === 'count' ? null : (property ?? null),
       createdAtMicros,
+      // A new meter has measured nothing yet.
+      backfillCursorMicros: 0n,
     },
   };
 }

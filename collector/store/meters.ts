@@ -7,9 +7,9 @@
  *
  * A record is measured once, when it is settled (the rule of the trace summaries): events and spans whose customer
  * is known on arrival, pending spans when attribution resolves them (with their final customer) or retention
- * settles them. Spans still pending are read live from `records` (meter-reads.ts). A new meter measures every settled
- * record stored when it is defined (in the same transaction: nothing is missed or counted twice), so spans already
- * removed by retention are not in it; events are never removed.
+ * settles them. Spans still pending are read live from `records` (meter-reads.ts). A new meter measures the settled
+ * records already stored in chunks (meter-backfill.ts; each once, see guardedParts), so spans retention removes
+ * before it reaches them are not in it; events are never removed.
  *
  * The writer keeps the definitions in memory (per connection): writes with no meter defined do no meter work.
  */
@@ -31,9 +31,10 @@ export async function loadMeters(conn: DuckDBConnection): Promise<void> {
 
 export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
   const reader = await conn.runAndReadAll(
-    `SELECT id, name, filter_json, func, property, epoch_us(created_at) FROM meters ORDER BY created_at, id`,
+    `SELECT id, name, filter_json, func, property, epoch_us(created_at), backfill_cursor_us FROM meters
+     ORDER BY created_at, id`,
   );
-  return reader.getRows().map(([id, name, filter, func, property, created]) => {
+  return reader.getRows().map(([id, name, filter, func, property, created, cursor]) => {
     const f = JSON.parse(String(filter)) as Meter['filter'];
     return {
       id: String(id),
@@ -42,21 +43,25 @@ export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
       func: String(func) as MeterFunc,
       property: property === null ? null : String(property),
       createdAtMicros: BigInt(created as bigint),
+      backfillCursorMicros: cursor === null ? null : BigInt(cursor as bigint),
     };
   });
 }
 
-/** Defines a meter and measures every settled record already stored with it; call inside a transaction. */
+/**
+ * Defines a meter; call inside a transaction. It measures new records at once, and the records already stored
+ * in chunks afterwards (meter-backfill.ts) — defining a meter never holds the writer for the whole store.
+ */
 export async function createMeter(conn: DuckDBConnection, m: Meter): Promise<void> {
-  await conn.run('INSERT INTO meters VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT))', [
+  await conn.run('INSERT INTO meters VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT), ?)', [
     m.id,
     m.name,
     JSON.stringify(m.filter),
     m.func,
     m.property,
     m.createdAtMicros,
+    m.backfillCursorMicros,
   ] as never);
-  await foldMeters(conn, `(SELECT * FROM records WHERE NOT attribution_pending)`, [], [m]);
 }
 
 /** Removes a meter and what it measured; false when there is no such meter. Call inside a transaction. */
@@ -88,7 +93,7 @@ export async function foldMeters(
   const withRelation = `WITH rel AS MATERIALIZED (SELECT source, name, attributes, customer_key, ts FROM ${relation})`;
   const numeric = meters.filter((m) => m.func !== 'unique');
   if (numeric.length > 0) {
-    const parts = numeric.map((m) => meterParts(m, 'rel'));
+    const parts = numeric.map(guardedParts);
     await conn.run(
       `INSERT INTO stage_meter_parts ${withRelation}
        SELECT meter_id, customer_key, slot, count(*), coalesce(sum(v), 0), max(v)
@@ -110,7 +115,7 @@ export async function foldMeters(
   }
   const unique = meters.filter((m) => m.func === 'unique');
   if (unique.length > 0) {
-    const parts = unique.map((m) => meterParts(m, 'rel'));
+    const parts = unique.map(guardedParts);
     await conn.run(
       `INSERT INTO meter_values ${withRelation}
        SELECT DISTINCT meter_id, customer_key, slot, v
@@ -119,6 +124,20 @@ export async function foldMeters(
       [...params, ...parts.flatMap((p) => p.params)] as never,
     );
   }
+}
+
+/**
+ * A meter's parts of `rel`. While it is still measuring the stored records (backfill), a record at or after its
+ * cursor is left to the backfill, which will find it stored and settled; one before it is measured here (the
+ * backfill passed that time already, when this record was not there or not settled): each record once.
+ */
+function guardedParts(m: Meter): { sql: string; params: unknown[] } {
+  const parts = meterParts(m, 'rel');
+  if (m.backfillCursorMicros === null) return parts;
+  return {
+    sql: `SELECT * FROM (${parts.sql}) WHERE slot < make_timestamp(?::BIGINT)`,
+    params: [...parts.params, m.backfillCursorMicros],
+  };
 }
 
 /** A settled record written from memory (the span and event fast paths), as meters see it. */

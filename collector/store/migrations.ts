@@ -139,6 +139,14 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT meter_id, slot, sum(events), sum(total), max(maximum) FROM meter_slots GROUP BY meter_id, slot`);
     },
   },
+  {
+    version: 12,
+    description: 'meters measure the records stored before them in chunks (how far: backfill_cursor_us, null = all)',
+    async up(conn) {
+      // Meters of earlier versions measured everything in their defining transaction: null (complete).
+      await conn.run('ALTER TABLE meters ADD COLUMN backfill_cursor_us BIGINT');
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

@@ -15,6 +15,7 @@ import { openDatabase } from '../../collector/store/database.ts';
 import { BASE_SCHEMA_VERSION, latestVersion, MIGRATIONS, type Migration } from '../../collector/store/migrations.ts';
 import { QUESTIONS } from '../fixtures/schema-v3/questions.ts';
 import { startTestCollector } from '../helpers/collector.ts';
+import { meterBackfilled } from '../helpers/meters.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/', import.meta.url));
 const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.url));
@@ -108,6 +109,7 @@ describe('upgrades in place', () => {
         body: JSON.stringify({ name: 'spans', filter: {}, aggregation: { func: 'count' } }),
       });
       const { id } = (await res.json()) as { id: string };
+      await meterBackfilled(c.url, id);
       const [from, to] = await c.collector.db.read(
         async (conn) =>
           (

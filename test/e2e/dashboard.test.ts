@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 // The display rules under test, used to state what the page must show for the API's numbers.
 import { money } from '../../collector/dashboard/public/format.js';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { meterBackfilled } from '../helpers/meters.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
 const SHOTS = 'artifacts/screenshots';
@@ -331,6 +332,7 @@ describe('dashboard', () => {
           body: JSON.stringify(body),
         });
         expect(res.status).toBe(status);
+        return (await res.json()) as { id?: string };
       };
       const span = (n: number, daysBack: number, cents: number, customer: string, model: string) => {
         const at = String(BigInt(daysAgo(daysBack).getTime()) * 1_000_000n);
@@ -363,12 +365,13 @@ describe('dashboard', () => {
       ].flat();
       await send('/v1/traces', jsonRequest(spans));
       await send('/v1/budgets/omega', { amount_cents: 20, window: 'month', thresholds: [0.5, 1] }, 'PUT');
-      await send(
+      const meter = await send(
         '/v1/meters',
         { name: 'chats', filter: { span_name: 'POST /chat' }, aggregation: { func: 'count' } },
         'POST',
         201,
       );
+      await meterBackfilled(other.url, meter.id as string);
 
       await open('#/costs', other.url);
       const drivers = await api2(other.url, `/v1/cost-drivers?${window30()}&group_by=model`);

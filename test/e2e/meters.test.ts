@@ -6,8 +6,15 @@
  * and move to the customer when it arrives; `units` and `cost_per_unit` in `/v1/metrics/customers`; bad
  * definitions are refused with their locations.
  */
+
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMeter } from '../../collector/meters/definition.ts';
+import { backfillChunk } from '../../collector/store/meter-backfill.ts';
+import { activeMeters, createMeter, setActiveMeters } from '../../collector/store/meters.ts';
+import { transaction } from '../../collector/store/transaction.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { meterBackfilled } from '../helpers/meters.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
 
 const SCALE = 10n ** 12n;
@@ -215,7 +222,13 @@ async function send(url: string, recs: Rec[]): Promise<void> {
 }
 let seq = 0;
 
-async function define(url: string, d: MeterDef): Promise<string> {
+interface MeterView {
+  id: string;
+  backfill_complete: boolean;
+  backfilled_through: string | null;
+}
+
+async function define(url: string, d: MeterDef, o: { wait: boolean } = { wait: true }): Promise<string> {
   const res = await fetch(`${url}/v1/meters`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -223,6 +236,7 @@ async function define(url: string, d: MeterDef): Promise<string> {
   });
   const body = (await res.json()) as { id: string };
   expect(res.status).toBe(201);
+  if (o.wait) await meterBackfilled(url, body.id);
   return body.id;
 }
 
@@ -255,12 +269,22 @@ describe('meters', () => {
   const all = [...first, ...second];
 
   beforeAll(async () => {
-    c = await startTestCollector();
-    // Two meters see the data arrive; the rest are defined after the first half (measured by the backfill).
+    // Backfill chunks of 7 records: the first half takes ~100 writer turns per meter.
+    c = await startTestCollector({ meterBackfillChunkRecords: 7 });
+    // Two meters see the data arrive; the rest are defined after the first half, and the second half arrives
+    // (over the same months, in 25 requests) while they are still measuring the first: some of it before their
+    // cursor, some after.
     for (const d of DEFS.slice(0, 2)) ids.push(await define(c.url, d));
     await send(c.url, first);
-    for (const d of DEFS.slice(2)) ids.push(await define(c.url, d));
-    await send(c.url, second);
+    const later: string[] = [];
+    for (const d of DEFS.slice(2)) later.push(await define(c.url, d, { wait: false }));
+    ids.push(...later);
+    const meters = async () => (await (await fetch(`${c.url}/v1/meters`)).json()) as { items: MeterView[] };
+    const midway = (await meters()).items.filter((m) => later.includes(m.id) && !m.backfill_complete);
+    for (let i = 0; i < second.length; i += 20) await send(c.url, second.slice(i, i + 20));
+    for (const id of later) await meterBackfilled(c.url, id);
+    // The test means something only if ingest did overlap the backfill.
+    expect(midway.length).toBeGreaterThan(0);
   }, 60_000);
   afterAll(async () => {
     await c.close();
@@ -365,6 +389,106 @@ describe('meters', () => {
       (await fetch(`${c.url}/v1/meters/${ids[3]}/quantities?start_date=2026-03-01&end_date=2026-03-02&interval=day`))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('meters measuring the records stored before them', () => {
+  const post = (url: string, spans: SpanSpec[]) =>
+    fetch(`${url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(jsonRequest(spans)),
+    });
+  let n = 0;
+  const spanAt = (iso: string): SpanSpec => {
+    n++;
+    return {
+      traceId: n.toString(16).padStart(32, '0'),
+      spanId: n.toString(16).padStart(16, '0'),
+      name: 'work',
+      startTimeUnixNano: String(BigInt(Date.parse(iso)) * 1_000_000n),
+      attributes: { 'customer.id': 'acme' },
+    };
+  };
+
+  it('measures a record arriving mid-backfill once: before the cursor at once, from it on by the backfill', async () => {
+    const c = await startTestCollector();
+    try {
+      await post(c.url, ['2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z', '2026-01-03T10:00:00Z'].map(spanAt));
+      // Defined on the writer directly (not through the API, which starts the backfill at once), then its
+      // backfill is driven one chunk at a time.
+      const parsed = parseMeter({ name: 'all', aggregation: { func: 'count' } }, 'm-1', 0n);
+      if (!parsed.ok) throw new Error('meter');
+      const meter = parsed.meter;
+      const q = c.collector.queue;
+      await q.exclusive((conn) =>
+        transaction(conn, async (afterCommit) => {
+          await createMeter(conn, meter);
+          afterCommit(() => setActiveMeters(conn, [...activeMeters(conn), meter]));
+        }),
+      );
+      const jan2 = BigInt(Date.parse('2026-01-02T00:00:00Z')) * 1000n;
+      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, jan2))).toBe(true);
+      // Arriving now: one in the last slot before the cursor (measured by the write path), two in the cursor's
+      // slot and one later (left to the backfill).
+      await post(
+        c.url,
+        ['2026-01-01T23:59:00Z', '2026-01-02T00:00:00Z', '2026-01-02T00:10:00Z', '2026-01-05T08:00:00Z'].map(spanAt),
+      );
+      const days = async () =>
+        Object.fromEntries(
+          (await quantities(c.url, meter.id, 'start_date=2026-01-01&end_date=2026-01-05&interval=day')).periods.map(
+            (p) => [p.timestamp.slice(0, 10), p.quantity],
+          ),
+        );
+      expect(await days()).toEqual({
+        '2026-01-01': 2,
+        '2026-01-02': 0,
+        '2026-01-03': 0,
+        '2026-01-04': 0,
+        '2026-01-05': 0,
+      });
+      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, null))).toBe(true);
+      expect(await days()).toEqual({
+        '2026-01-01': 2,
+        '2026-01-02': 3,
+        '2026-01-03': 1,
+        '2026-01-04': 0,
+        '2026-01-05': 1,
+      });
+      // Complete: nothing more to do, and new records are measured at once.
+      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, null))).toBe(false);
+      await post(c.url, [spanAt('2026-01-04T12:00:00Z')]);
+      expect((await days())['2026-01-04']).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('resumes after a restart where it stopped, and ends with every record once', async () => {
+    const first = await startTestCollector({ meterBackfillChunkRecords: 1 });
+    const dbPath = first.dbPath;
+    const times = Array.from({ length: 120 }, (_, i) => new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString());
+    for (let i = 0; i < times.length; i += 40) await post(first.url, times.slice(i, i + 40).map(spanAt));
+    const id = await define(first.url, { name: 'all', aggregation: { func: 'count' } }, { wait: false });
+    // Stopped after at most a chunk or two (each one record, one writer turn).
+    await first.close(false);
+    const stored = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+    const conn = await stored.connect();
+    const cursor = (await conn.runAndReadAll('SELECT backfill_cursor_us FROM meters')).getRows()[0]?.[0];
+    conn.closeSync();
+    stored.closeSync();
+    expect(cursor).not.toBeNull();
+    const again = await startTestCollector({ dbPath, meterBackfillChunkRecords: 25 });
+    try {
+      await post(again.url, [spanAt('2026-01-02T05:30:00Z'), spanAt('2026-01-06T05:30:00Z')]);
+      await meterBackfilled(again.url, id);
+      const q = await quantities(again.url, id, 'start_date=2026-01-01&end_date=2026-01-06&interval=day');
+      expect(q.periods.map((p) => p.quantity)).toEqual([24, 25, 24, 24, 24, 1]);
+      expect(q.total).toBe(122);
+    } finally {
+      await again.close();
+    }
   });
 });
 
