@@ -10,7 +10,6 @@ import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
 import { insightsApi } from './api/insights.ts';
 import { metersApi } from './api/meters.ts';
-import type { MeterBackfiller } from './store/meter-backfill.ts';
 import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
@@ -30,6 +29,7 @@ import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
 import type { Database } from './store/database.ts';
 import type { IngestQueue } from './store/ingest-queue.ts';
+import type { MeterBackfiller } from './store/meter-backfill.ts';
 import { forwardingCounts } from './store/outbox.ts';
 import { createStore } from './store/store.ts';
 
