@@ -4,6 +4,7 @@
  * Spend is read from the rollup (every committed cost: spans, events, allocations, re-pricing).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { decimalText } from './appender.ts';
 import { setBudgetsActive } from './budget-checks.ts';
 import { decimal } from './metric-reads.ts';
 
@@ -43,14 +44,7 @@ export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void
   const list = `[${b.thresholds.map(() => '?::DECIMAL(9,6)').join(', ')}]`;
   await conn.run(
     `INSERT OR REPLACE INTO budgets VALUES (?, ?::DECIMAL(38,12), ?, ${list}, ?, make_timestamp(?::BIGINT))`,
-    [
-      b.customerId,
-      formatDecimal(b.amountPicocents),
-      b.window,
-      ...b.thresholds,
-      b.webhookUrl,
-      b.updatedAtMicros,
-    ] as never,
+    [b.customerId, decimalText(b.amountPicocents), b.window, ...b.thresholds, b.webhookUrl, b.updatedAtMicros] as never,
   );
   setBudgetsActive(conn, true);
 }
@@ -105,11 +99,4 @@ export async function spendInWindow(
     windowEndMicros: BigInt(r[1] as bigint),
     spentPicocents: decimal(r[2]),
   };
-}
-
-/** Exact decimal text of picocents (cents with 12 places), for binding into DECIMAL(38,12). */
-function formatDecimal(p: bigint): string {
-  const neg = p < 0n;
-  const a = neg ? -p : p;
-  return `${neg ? '-' : ''}${a / 10n ** 12n}.${(a % 10n ** 12n).toString().padStart(12, '0')}`;
 }

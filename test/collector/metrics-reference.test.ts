@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 interface Rec {
   customer: string;
@@ -18,17 +19,7 @@ interface Rec {
 const PICO = 10n ** 12n;
 const START_2024 = Date.UTC(2024, 0, 1);
 
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(20261127);
+const rand = seededRandom(20261127);
 const customers = Array.from({ length: 30 }, (_, i) => `gen-${i}`);
 const records: Rec[] = [];
 const events: unknown[] = [];

@@ -16,6 +16,7 @@ import { transaction } from '../../collector/store/transaction.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { meterBackfilled } from '../helpers/meters.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const SCALE = 10n ** 12n;
 
@@ -34,17 +35,6 @@ function text(v: bigint): string {
   return `${negative ? '-' : ''}${abs / SCALE}${frac === '' ? '' : `.${frac}`}`;
 }
 
-/** Seeded PRNG (mulberry32): the dataset is the same every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Rec {
   kind: 'event' | 'span';
   name: string;
@@ -53,7 +43,7 @@ interface Rec {
   attrs: Record<string, string | number>;
 }
 
-const rnd = random(20260308);
+const rnd = seededRandom(20260308);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 const CUSTOMERS = ['c1', 'c2', 'c3'];
 /** Around the US DST start (2026-03-08) and end (2026-11-01), and Kolkata's fixed +05:30. */
