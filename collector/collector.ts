@@ -12,7 +12,7 @@ import { type AllocationTally, emptyAllocationTally } from './prices/allocator.t
 import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
-import { loadBudgetsActive } from './store/budget-checks.ts';
+import { loadBudgetBook } from './store/budgets.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
@@ -157,7 +157,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       })
     : null;
   forwarder?.start();
-  await loadBudgetsActive(db.writer);
+  await loadBudgetBook(db.writer);
   await loadMeters(db.writer);
   meterBackfill.kick();
   const alertSender = new AlertSender(db, queue, {

@@ -4,11 +4,12 @@
  * Spend is read from the rollup (every committed cost: spans, events, allocations, re-pricing).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { type BudgetWindowKind, budgetWindow } from '../budgets/windows.ts';
 import { decimalText } from './appender.ts';
-import { setBudgetsActive } from './budget-checks.ts';
+import { budgetChanged, setBudgetRules } from './budget-checks.ts';
 import { decimal } from './metric-reads.ts';
 
-export type BudgetWindow = 'day' | 'week' | 'month';
+export type BudgetWindow = BudgetWindowKind;
 
 export interface Budget {
   readonly customerId: string;
@@ -46,14 +47,18 @@ export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void
     `INSERT OR REPLACE INTO budgets VALUES (?, ?::DECIMAL(38,12), ?, ${list}, ?, make_timestamp(?::BIGINT))`,
     [b.customerId, decimalText(b.amountPicocents), b.window, ...b.thresholds, b.webhookUrl, b.updatedAtMicros] as never,
   );
-  setBudgetsActive(conn, true);
+  budgetChanged(conn, b.customerId, b);
 }
 
 export async function deleteBudget(conn: DuckDBConnection, customerId: string): Promise<boolean> {
   const r = await conn.run('DELETE FROM budgets WHERE customer_id = ?', [customerId]);
-  const left = (await conn.runAndReadAll('SELECT count(*) FROM budgets')).getRows()[0]?.[0];
-  setBudgetsActive(conn, Number(left) > 0);
+  if (r.rowsChanged > 0) budgetChanged(conn, customerId, null);
   return r.rowsChanged > 0;
+}
+
+/** Loads every budget into the writer's memory for the crossing check (budget-checks.ts), at start. */
+export async function loadBudgetBook(conn: DuckDBConnection): Promise<void> {
+  setBudgetRules(conn, await listBudgets(conn));
 }
 
 export async function listBudgets(conn: DuckDBConnection): Promise<Budget[]> {
@@ -81,22 +86,13 @@ export async function spendInWindow(
   window: BudgetWindow,
   atMicros: bigint,
 ): Promise<BudgetSpend> {
+  const w = budgetWindow(window, atMicros);
   const r = (
     await conn.runAndReadAll(
-      `WITH win AS (
-         SELECT date_trunc(?, make_timestamp(?::BIGINT)) AS ws,
-           date_trunc(?, make_timestamp(?::BIGINT)) + CASE ? WHEN 'day' THEN INTERVAL 1 DAY
-             WHEN 'week' THEN INTERVAL 7 DAY ELSE INTERVAL 1 MONTH END AS we)
-       SELECT epoch_us(ws), epoch_us(we), (SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r
-           JOIN customers c USING (customer_key)
-           WHERE c.external_id = ? AND r.slot >= win.ws AND r.slot < win.we)
-       FROM win`,
-      [window, atMicros, window, atMicros, window, customerId] as never,
+      `SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r JOIN customers c USING (customer_key)
+       WHERE c.external_id = ? AND r.slot >= make_timestamp(?::BIGINT) AND r.slot < make_timestamp(?::BIGINT)`,
+      [customerId, w.startMicros, w.endMicros] as never,
     )
   ).getRows()[0] as unknown[];
-  return {
-    windowStartMicros: BigInt(r[0] as bigint),
-    windowEndMicros: BigInt(r[1] as bigint),
-    spentPicocents: decimal(r[2]),
-  };
+  return { windowStartMicros: w.startMicros, windowEndMicros: w.endMicros, spentPicocents: decimal(r[0]) };
 }

@@ -5,7 +5,7 @@
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendMoneyOrNull, appendRows } from './appender.ts';
-import { recordCrossings } from './budget-checks.ts';
+import { type CostDelta, recordCrossings } from './budget-checks.ts';
 import { ValueRangeError } from './store-errors.ts';
 
 export const SLOT_MICROS = 900_000_000n;
@@ -62,17 +62,27 @@ export class RollupDeltas {
         app.endRow();
       }
     });
-    await upsertStagedRollup(conn);
+    await upsertStagedRollup(
+      conn,
+      [...this.deltas.values()].map((d) => ({
+        customerKey: d.customerKey,
+        slotMicros: d.slotMicros,
+        costsPicocents: d.costs,
+      })),
+    );
   }
 }
 
-/** Folds `stage_rollup` into `rollup_15m`, records the budget thresholds it makes customers cross, empties it. */
-export async function upsertStagedRollup(conn: DuckDBConnection): Promise<void> {
+/**
+ * Folds `stage_rollup` into `rollup_15m`, records the budget thresholds it makes customers cross, empties it.
+ * `deltas`: the staged costs when the caller has them in memory (else the budget check reads them).
+ */
+export async function upsertStagedRollup(conn: DuckDBConnection, deltas?: readonly CostDelta[]): Promise<void> {
   await conn.run(`INSERT INTO rollup_15m
       SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
     ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
       costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
-  await recordCrossings(conn, BigInt(Date.now()) * 1000n);
+  await recordCrossings(conn, BigInt(Date.now()) * 1000n, deltas);
   await conn.run('DELETE FROM stage_rollup');
 }
 

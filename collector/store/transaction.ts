@@ -1,22 +1,40 @@
 /**
  * The one rule for writes: SQL runs in a transaction, and in-memory state (customer registry, attribution
- * memory) changes only after COMMIT — registered with `afterCommit` while the transaction runs, applied once
- * it has committed, dropped if it rolls back. Span batches, event batches and customer upserts all use it.
+ * memory, budget spend) changes only after COMMIT — registered with `afterCommit` while the transaction runs, applied
+ * once it has committed, dropped if it rolls back. Span batches, event batches and customer upserts all use it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 export type AfterCommit = (apply: () => void) => void;
 
+/** What code deep inside a transaction can reach through the connection alone (see `openTransaction`). */
+export interface OpenTransaction {
+  readonly afterCommit: AfterCommit;
+  /** State that lives as long as this transaction (dropped with it on rollback), by owner. */
+  readonly local: Map<symbol, unknown>;
+}
+
+const open = new WeakMap<DuckDBConnection, OpenTransaction>();
+
+/** The transaction `transaction()` has open on `conn`, if any. */
+export function openTransaction(conn: DuckDBConnection): OpenTransaction | undefined {
+  return open.get(conn);
+}
+
 export async function transaction<T>(conn: DuckDBConnection, fn: (afterCommit: AfterCommit) => Promise<T>): Promise<T> {
   const pending: Array<() => void> = [];
+  const afterCommit: AfterCommit = (apply) => pending.push(apply);
   await conn.run('BEGIN TRANSACTION');
+  open.set(conn, { afterCommit, local: new Map() });
   let result: T;
   try {
-    result = await fn((apply) => pending.push(apply));
+    result = await fn(afterCommit);
     await conn.run('COMMIT');
   } catch (err) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw err;
+  } finally {
+    open.delete(conn);
   }
   for (const apply of pending) apply();
   return result;
