@@ -16,6 +16,8 @@ import { loadBudgetBook } from './store/budgets.ts';
 import { CustomerRegistry } from './store/customers.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { IngestQueue } from './store/ingest-queue.ts';
+import { loadIndexedPeriods } from './store/insight-index.ts';
+import { type IndexTally, InsightIndexer } from './store/insight-indexer.ts';
 import { MeterBackfiller } from './store/meter-backfill.ts';
 import { loadMeters } from './store/meters.ts';
 import { loadPending, prepareWriter } from './store/span-writes.ts';
@@ -45,6 +47,8 @@ export interface CollectorOptions {
   readonly retainSpansDays?: number;
   /** How often the retention job runs (default once a minute). */
   readonly retentionIntervalMs?: number;
+  /** How often ended days and months are indexed for insights (default once a minute; store/insight-indexer.ts). */
+  readonly insightIndexIntervalMs?: number;
   /** How often closed days are checked for fixed bills to allocate (default once a minute). */
   readonly allocationIntervalMs?: number;
   /** Tests: checks every JSON response against its route's response schema. */
@@ -79,6 +83,8 @@ export interface Collector {
   runRetention(): Promise<number>;
   /** Allocates fixed bills over the closed days not allocated yet (also runs on start and every interval). */
   runAllocation(): Promise<AllocationTally>;
+  /** Indexes the ended days and months not indexed yet for insights (also runs on start and every interval). */
+  indexInsights(): Promise<IndexTally>;
   close(): Promise<void>;
 }
 
@@ -160,6 +166,11 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   await loadBudgetBook(db.writer);
   await loadMeters(db.writer);
   meterBackfill.kick();
+  await loadIndexedPeriods(db.writer);
+  const indexer = new InsightIndexer(queue, nowMicros, (message, err) => app.log.error({ err }, message));
+  const indexTimer = setInterval(() => indexer.kick(), options.insightIndexIntervalMs ?? 60_000);
+  indexTimer.unref();
+  indexer.kick();
   const alertSender = new AlertSender(db, queue, {
     ...(options.alerts?.url ? { url: options.alerts.url } : {}),
     ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),
@@ -214,11 +225,14 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     decoder,
     runRetention,
     runAllocation,
+    indexInsights: () => indexer.run(),
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         clearInterval(allocationTimer);
+        clearInterval(indexTimer);
         await meterBackfill.stop();
+        await indexer.stop();
         await forwarder?.stop();
         await alertSender.stop();
         await retention;

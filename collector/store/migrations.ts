@@ -147,6 +147,21 @@ export const MIGRATIONS: readonly Migration[] = [
       await conn.run('ALTER TABLE meters ADD COLUMN backfill_cursor_us BIGINT');
     },
   },
+  {
+    version: 13,
+    description: 'insight indexes of ended periods: the rollup per customer and month, one row per trace and day',
+    async up(conn) {
+      // Empty: the collector's insight indexer fills them in the background (reads use the live tables meanwhile).
+      await conn.run(`CREATE TABLE rollup_months (
+        customer_key INTEGER NOT NULL, month DATE NOT NULL, revenue DECIMAL(38,12) NOT NULL,
+        costs DECIMAL(38,12) NOT NULL, records BIGINT NOT NULL, PRIMARY KEY (customer_key, month))`);
+      await conn.run(`CREATE TABLE trace_index (
+        day DATE NOT NULL, trace_id VARCHAR NOT NULL, root_name VARCHAR, cost DECIMAL(38,12),
+        span_count BIGINT NOT NULL, whole BOOLEAN NOT NULL)`);
+      await conn.run(`CREATE TABLE indexed_periods (kind VARCHAR NOT NULL, period DATE NOT NULL,
+        PRIMARY KEY (kind, period))`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

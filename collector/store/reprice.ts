@@ -8,6 +8,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Priced } from '../pipeline/normalize.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
+import { unindexRange } from './insight-index.ts';
 import { decimal } from './metric-reads.ts';
 import { SLOT_MICROS, upsertStagedRollup } from './rollup.ts';
 import { transaction } from './transaction.ts';
@@ -90,6 +91,7 @@ export async function repriceChunk(
       window,
     );
     await upsertStagedRollup(conn);
+    await unindexRange(conn, fromMicros, toMicros);
     await conn.run(
       `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
       SELECT r.trace_id, r.customer_id, CAST(r.ts AS DATE), coalesce(s.cost, 0) - coalesce(r.cost_amount, 0), 0,

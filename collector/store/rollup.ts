@@ -6,6 +6,7 @@
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendMoneyOrNull, appendRows } from './appender.ts';
 import { type CostDelta, recordCrossings } from './budget-checks.ts';
+import { foldLateRollup } from './insight-index.ts';
 import { ValueRangeError } from './store-errors.ts';
 
 export const SLOT_MICROS = 900_000_000n;
@@ -82,6 +83,10 @@ export async function upsertStagedRollup(conn: DuckDBConnection, deltas?: readon
       SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
     ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
       costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
+  await foldLateRollup(
+    conn,
+    deltas?.map((d) => d.slotMicros),
+  );
   await recordCrossings(conn, BigInt(Date.now()) * 1000n, deltas);
   await conn.run('DELETE FROM stage_rollup');
 }

@@ -19,6 +19,7 @@
 import { type DuckDBConnection, dateValue, timestampValue } from '@duckdb/node-api';
 import type { AttributedSpan } from '../../src/records.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
+import { unindexDays } from './insight-index.ts';
 
 /** The columns of a part, selected from a `records`-shaped relation. */
 export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, start_time_unix_nano AS start_ns, name,
@@ -28,6 +29,7 @@ export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, star
 /** Adds the parts given as SQL (columns as PARTS_FROM_RECORDS) to the three summary tables. */
 export async function foldParts(conn: DuckDBConnection, partsSql: string, params: unknown[] = []): Promise<void> {
   const p = params as never;
+  await unindexDays(conn, { partsSql, params });
   await conn.run(
     `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
      SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost), count(*), min(start_ns),
@@ -115,12 +117,14 @@ export async function foldNewSpans(
   // Grouped per trace, then by a short linear search over the trace's parts (usually one or two): no key
   // strings to build per span.
   const byTrace = new Map<string, TraceParts>();
+  const days = new Set<number>();
   for (let i = 0; i < spans.length; i++) {
     const { record: s, attribution: a } = spans[i] as AttributedSpan;
     if (a.pending) continue;
     const customerId = customerIds[i] ?? null;
     const start = s.startTimeUnixNano;
     const { day, slotMicros } = dayAndSlot(start);
+    days.add(day);
     let t = byTrace.get(s.traceId);
     if (t === undefined) {
       t = { days: [], slots: [], root: null };
@@ -175,6 +179,7 @@ export async function foldNewSpans(
     }
   }
   if (byTrace.size === 0) return;
+  await unindexDays(conn, days);
   await appendRows(conn, 'trace_days', (app) => {
     for (const [traceId, t] of byTrace) {
       for (const d of t.days) {

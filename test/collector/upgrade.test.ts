@@ -13,7 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../collector/store/database.ts';
 import { BASE_SCHEMA_VERSION, latestVersion, MIGRATIONS, type Migration } from '../../collector/store/migrations.ts';
-import { QUESTIONS } from '../fixtures/schema-v3/questions.ts';
+import { INSIGHT_QUESTIONS, QUESTIONS } from '../fixtures/schema-v3/questions.ts';
 import { startTestCollector } from '../helpers/collector.ts';
 import { meterBackfilled } from '../helpers/meters.ts';
 
@@ -22,6 +22,7 @@ const FIXTURE_V4 = fileURLToPath(new URL('../fixtures/schema-v4/', import.meta.u
 const FIXTURE_V6 = fileURLToPath(new URL('../fixtures/schema-v6/', import.meta.url));
 const FIXTURE_V10 = fileURLToPath(new URL('../fixtures/schema-v10/', import.meta.url));
 const FIXTURE_V11 = fileURLToPath(new URL('../fixtures/schema-v11/', import.meta.url));
+const FIXTURE_V12 = fileURLToPath(new URL('../fixtures/schema-v12/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -35,19 +36,35 @@ async function expectAnswers(
   path: string,
   expected: (q: string) => { status: number; body: unknown },
   questions: readonly string[] = QUESTIONS,
-  options: { pricesFile?: string } = {},
+  options: { pricesFile?: string; alsoIndexed?: boolean } = {},
 ) {
-  const c = await startTestCollector({ dbPath: path, ...options });
+  const { alsoIndexed, ...collectorOptions } = options;
+  const c = await startTestCollector({ dbPath: path, ...collectorOptions });
   try {
-    for (const q of questions) {
-      const res = await fetch(`${c.url}${q}`);
-      const want = expected(q);
-      // Exactly what that release answered; fields added since (e.g. `unpriced_spans`) may come on top.
-      expect({ q, status: res.status, body: await res.json() }).toMatchObject({
-        q,
-        ...want,
-        body: want.body as object,
-      });
+    const ask = async () => {
+      for (const q of questions) {
+        const res = await fetch(`${c.url}${q}`);
+        const want = expected(q);
+        // Exactly what that release answered; fields added since (e.g. `unpriced_spans`) may come on top.
+        expect({ q, status: res.status, body: await res.json() }).toMatchObject({
+          q,
+          ...want,
+          body: want.body as object,
+        });
+      }
+    };
+    await ask();
+    if (alsoIndexed) {
+      // Again once the insight indexes (schema 13) hold every ended day and month of the file.
+      await c.collector.indexInsights();
+      const periods = await c.collector.db.read(async (conn) =>
+        (await conn.runAndReadAll('SELECT kind, count(*) FROM indexed_periods GROUP BY kind ORDER BY kind')).getRows(),
+      );
+      expect(periods.map(([kind, n]) => [kind, Number(n) > 0])).toEqual([
+        ['day', true],
+        ['month', true],
+      ]);
+      await ask();
     }
     const version = await c.collector.db.read(async (conn) =>
       (await conn.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows(),
@@ -151,6 +168,19 @@ describe('upgrades in place', () => {
       await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers));
     });
   }
+
+  it('opens the schema-12 fixture and answers every question, insights included, as that release did — before and after indexing', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE_V12, 'answers.json'), 'utf8')) as Record<
+      string,
+      { status: number; body: unknown }
+    >;
+    expect(Object.keys(answers).filter((q) => q.startsWith('/v1/insights'))).toEqual(INSIGHT_QUESTIONS);
+    const path = join(dir, 'v12.duckdb');
+    copyFileSync(join(FIXTURE_V12, 'costtrace.duckdb'), path);
+    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers), {
+      alsoIndexed: true,
+    });
+  });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
     const path = copyOfFixture('failing');

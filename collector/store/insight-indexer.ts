@@ -1,0 +1,114 @@
+/**
+ * Builds the insight indexes (insight-index.ts) off the ingest path: every minute, and at start, it indexes the
+ * UTC days and months that ended more than a day ago and are not indexed (never indexed, or un-indexed by late
+ * data), a few days or one month per writer turn so ingest goes on between them.
+ */
+import type { IngestQueue } from './ingest-queue.ts';
+import { indexMonth, indexTraceDays, monthStartDay, periodsIndexed } from './insight-index.ts';
+import { transaction } from './transaction.ts';
+
+const DAY_MICROS = 86_400_000_000n;
+/** Trace days indexed per writer turn (each turn also scans the traces' other days). */
+export const INDEX_DAYS_PER_TURN = 7;
+
+export interface IndexTally {
+  readonly days: number;
+  readonly months: number;
+}
+
+export class InsightIndexer {
+  private running: Promise<IndexTally> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly queue: IngestQueue,
+    private readonly nowMicros: () => bigint,
+    private readonly log: (message: string, err: unknown) => void,
+  ) {}
+
+  /** Indexes every ended period not indexed yet; a call while a run is going waits for it and runs again. */
+  async run(): Promise<IndexTally> {
+    while (this.running) await this.running.catch(() => undefined);
+    if (this.stopped) return { days: 0, months: 0 };
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Runs in the background; failures are logged and retried at the next tick. */
+  kick(): void {
+    void this.run().catch((err: unknown) => this.log('insight index failed; will retry at the next tick', err));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async loop(): Promise<IndexTally> {
+    const now = this.nowMicros();
+    // Ended over a day ago: a day D when D + 1 day ≤ now − 1 day; a month when its end ≤ now − 1 day.
+    const lastDay = Number(now / DAY_MICROS) - 2;
+    const firstOpenMonth = monthStartDay(now - DAY_MICROS);
+    const { days, months } = await this.queue.exclusive(async (conn) => {
+      const read = async (sql: string, limit: number) =>
+        (await conn.runAndReadAll(sql, [limit])).getRows().map((r) => Number(r[0]));
+      return {
+        days: await read(
+          `SELECT DISTINCT (day - DATE '1970-01-01')::INTEGER AS d FROM trace_days
+           WHERE day <= DATE '1970-01-01' + ?::INTEGER
+             AND day NOT IN (SELECT period FROM indexed_periods WHERE kind = 'day') ORDER BY d`,
+          lastDay,
+        ),
+        months: await read(
+          `SELECT DISTINCT (CAST(date_trunc('month', slot) AS DATE) - DATE '1970-01-01')::INTEGER AS m FROM rollup_15m
+           WHERE slot < DATE '1970-01-01' + ?::INTEGER
+             AND CAST(date_trunc('month', slot) AS DATE) NOT IN (SELECT period FROM indexed_periods WHERE kind = 'month')
+           ORDER BY m`,
+          firstOpenMonth,
+        ),
+      };
+    });
+    let dayCount = 0;
+    for (let i = 0; i < days.length && !this.stopped; i += INDEX_DAYS_PER_TURN) {
+      const chunk = days.slice(i, i + INDEX_DAYS_PER_TURN);
+      await this.queue.exclusive((conn) =>
+        transaction(conn, async (afterCommit) => {
+          // Late data may have indexed or changed nothing since the scan: only days still not indexed.
+          const still = (
+            await conn.runAndReadAll(
+              `SELECT (period - DATE '1970-01-01')::INTEGER FROM indexed_periods WHERE kind = 'day'
+               AND period IN (${chunk.map((d) => `DATE '1970-01-01' + ${d}`).join(', ')})`,
+            )
+          )
+            .getRows()
+            .map((r) => Number(r[0]));
+          const todo = chunk.filter((d) => !still.includes(d));
+          if (todo.length === 0) return;
+          await indexTraceDays(conn, todo);
+          dayCount += todo.length;
+          afterCommit(() => periodsIndexed(conn, 'day', todo));
+        }),
+      );
+    }
+    let monthCount = 0;
+    for (const month of months) {
+      if (this.stopped) break;
+      await this.queue.exclusive((conn) =>
+        transaction(conn, async (afterCommit) => {
+          const done = (
+            await conn.runAndReadAll(
+              `SELECT count(*) FROM indexed_periods WHERE kind = 'month' AND period = DATE '1970-01-01' + ${month}`,
+            )
+          ).getRows()[0]?.[0];
+          if (Number(done) > 0) return;
+          await indexMonth(conn, month);
+          monthCount++;
+          afterCommit(() => periodsIndexed(conn, 'month', [month]));
+        }),
+      );
+    }
+    return { days: dayCount, months: monthCount };
+  }
+}
