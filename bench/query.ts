@@ -52,6 +52,8 @@ const collector = await openCollector({
   readTokens: [],
   duckdbMemoryLimit: MEMORY,
 });
+/** A reused store is indexed from the collector's start (its start-up run); a generated one after generating. */
+const opened = performance.now();
 const models = `['gpt-4o','gpt-4o-mini','claude-sonnet-4','claude-haiku-4','gemini-2.5-pro','o3','llama-3.1-70b','mistral-large']`;
 if (!reuse)
   await collector.queue.exclusive(async (conn) => {
@@ -91,6 +93,32 @@ const api = async (path: string) => {
   return res.json();
 };
 
+/** A one-event ingest request every ~100 ms until `done`: how long each waited (ms, sorted). */
+async function probeIngestUntil(prefix: string, done: () => Promise<boolean>): Promise<number[]> {
+  const waits: number[] = [];
+  for (let i = 0; ; i++) {
+    const t = performance.now();
+    const probe = await fetch(`${address}/v1/events/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        events: [{ name: 'bench.probe', external_customer_id: 'cust-0', external_id: `${prefix}-${i}` }],
+      }),
+    });
+    await probe.arrayBuffer();
+    waits.push(performance.now() - t);
+    if (await done()) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return waits.sort((a, b) => a - b);
+}
+
+const summary = (waits: number[]) => ({
+  n: waits.length,
+  median: Number((waits[Math.floor(waits.length / 2)] as number).toFixed(1)),
+  max: Number((waits.at(-1) as number).toFixed(1)),
+});
+
 // Meters, defined on the 10M records: each measures the stored records in chunks (a writer turn each). Printed: the
 // time to the 201, the time until it measured everything, and how long a one-event ingest request waited meanwhile.
 async function defineMeter(body: { name: string } & Record<string, unknown>): Promise<string> {
@@ -107,32 +135,16 @@ async function defineMeter(body: { name: string } & Record<string, unknown>): Pr
   if (res.status !== 201) throw new Error(`POST /v1/meters → ${res.status}: ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };
   const defined = performance.now();
-  const waits: number[] = [];
-  for (let i = 0; ; i++) {
-    const t = performance.now();
-    const probe = await fetch(`${address}/v1/events/ingest`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        events: [{ name: 'bench.probe', external_customer_id: 'cust-0', external_id: `probe-${id}-${i}` }],
-      }),
-    });
-    await probe.arrayBuffer();
-    waits.push(performance.now() - t);
-    if (((await api(`/v1/meters/${id}`)) as { backfill_complete: boolean }).backfill_complete) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  waits.sort((a, b) => a - b);
+  const waits = await probeIngestUntil(
+    `probe-${id}`,
+    async () => ((await api(`/v1/meters/${id}`)) as { backfill_complete: boolean }).backfill_complete,
+  );
   print({
     step: 'define_meter',
     body,
     seconds_to_201: Number(((defined - started) / 1000).toFixed(2)),
     seconds_to_complete: Number(((performance.now() - started) / 1000).toFixed(2)),
-    ingest_probe_ms: {
-      n: waits.length,
-      median: Number((waits[Math.floor(waits.length / 2)] as number).toFixed(1)),
-      max: Number((waits.at(-1) as number).toFixed(1)),
-    },
+    ingest_probe_ms: summary(waits),
   });
   return id;
 }
@@ -145,6 +157,28 @@ const requestsMeter = await defineMeter({
   filter: { span_name: 'POST /answer' },
   aggregation: { func: 'count' },
 });
+
+// The insight indexes (store/insight-index.ts) of the year's ended days and months, built as the collector does at
+// start and every minute (a writer turn per 7 days or month); timed here, with ingest probed meanwhile.
+{
+  const started = reuse ? opened : performance.now();
+  let indexing = true;
+  const run = collector.indexInsights().finally(() => {
+    indexing = false;
+  });
+  const waits = await probeIngestUntil(`probe-index-${Date.now()}`, async () => !indexing);
+  await run;
+  const metrics = await (await fetch(`${address}/metrics`)).text();
+  const indexed = (kind: string) =>
+    Number(new RegExp(`costtrace_insight_indexed_periods_total\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+  print({
+    step: 'insight_index',
+    days: indexed('day'),
+    months: indexed('month'),
+    seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+    ingest_probe_ms: summary(waits),
+  });
+}
 
 const questions: Array<{ name: string; path: string; sql?: string }> = [
   {

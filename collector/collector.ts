@@ -167,7 +167,10 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   await loadMeters(db.writer);
   meterBackfill.kick();
   await loadIndexedPeriods(db.writer);
-  const indexer = new InsightIndexer(queue, nowMicros, (message, err) => app.log.error({ err }, message));
+  const indexer = new InsightIndexer(queue, nowMicros, (message, err) => app.log.error({ err }, message), {
+    pending: (n) => metrics.insightIndexPending.set(n),
+    indexed: (kind, n) => metrics.insightIndexed.inc({ kind }, n),
+  });
   const indexTimer = setInterval(() => indexer.kick(), options.insightIndexIntervalMs ?? 60_000);
   indexTimer.unref();
   indexer.kick();

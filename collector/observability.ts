@@ -79,6 +79,17 @@ export class CollectorMetrics implements QueueObserver {
     help: 'Cost events waiting to be sent to Polar.',
     registers: [this.registry],
   });
+  readonly insightIndexed = new Counter({
+    name: 'costtrace_insight_indexed_periods_total',
+    help: 'Ended UTC days (trace index) and months (rollup by month) indexed for insights, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly insightIndexPending = new Gauge({
+    name: 'costtrace_insight_index_pending_periods',
+    help: 'Ended days and months not indexed for insights yet (found by the last scan; insights read them live).',
+    registers: [this.registry],
+  });
   readonly pendingAttribution = new Gauge({
     name: 'costtrace_attribution_pending_spans',
     help: 'Spans whose customer waits for an ancestor span not received yet.',

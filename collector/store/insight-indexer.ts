@@ -16,6 +16,12 @@ export interface IndexTally {
   readonly months: number;
 }
 
+export interface IndexObserver {
+  /** Periods found not indexed by a scan. */
+  pending(periods: number): void;
+  indexed(kind: 'day' | 'month', periods: number): void;
+}
+
 export class InsightIndexer {
   private running: Promise<IndexTally> | null = null;
   private stopped = false;
@@ -24,6 +30,7 @@ export class InsightIndexer {
     private readonly queue: IngestQueue,
     private readonly nowMicros: () => bigint,
     private readonly log: (message: string, err: unknown) => void,
+    private readonly observe: IndexObserver = { pending: () => undefined, indexed: () => undefined },
   ) {}
 
   /** Indexes every ended period not indexed yet; a call while a run is going waits for it and runs again. */
@@ -70,6 +77,8 @@ export class InsightIndexer {
         ),
       };
     });
+    let left = days.length + months.length;
+    this.observe.pending(left);
     let dayCount = 0;
     for (let i = 0; i < days.length && !this.stopped; i += INDEX_DAYS_PER_TURN) {
       const chunk = days.slice(i, i + INDEX_DAYS_PER_TURN);
@@ -91,6 +100,9 @@ export class InsightIndexer {
           afterCommit(() => periodsIndexed(conn, 'day', todo));
         }),
       );
+      left -= chunk.length;
+      this.observe.pending(left);
+      this.observe.indexed('day', chunk.length);
     }
     let monthCount = 0;
     for (const month of months) {
@@ -108,6 +120,8 @@ export class InsightIndexer {
           afterCommit(() => periodsIndexed(conn, 'month', [month]));
         }),
       );
+      this.observe.pending(--left);
+      this.observe.indexed('month', 1);
     }
     return { days: dayCount, months: monthCount };
   }

@@ -5,6 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InsightInputs } from '../insights/detect.ts';
+import { anomalousTraces } from './anomaly-reads.ts';
 import { decimal } from './metric-reads.ts';
 import { unpricedModels } from './price-reads.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
@@ -56,6 +57,36 @@ function monthEnd(monthStartDay: number): number {
 }
 
 /**
+ * Revenue and costs per customer of a set of rollup rows (one grouped scan, then the customers' ids), and the
+ * totals (the unattributed included) and active customers (any record) from them, exactly.
+ */
+async function customerSums(conn: DuckDBConnection, rowsSql: string) {
+  const rows = (
+    await conn.runAndReadAll(
+      `WITH p AS (SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs, sum(records) AS records
+                  FROM (${rowsSql}) GROUP BY customer_key)
+       SELECT p.customer_key, c.external_id, p.revenue::VARCHAR, p.costs::VARCHAR, p.records
+       FROM p LEFT JOIN customers c USING (customer_key)`,
+    )
+  ).getRows();
+  let revenue = 0n;
+  let costs = 0n;
+  let active = 0;
+  const customers: Array<{ customerId: string; revenue: bigint; costs: bigint }> = [];
+  for (const [key, id, r, c, n] of rows) {
+    const row = { revenue: decimal(r), costs: decimal(c) };
+    revenue += row.revenue;
+    costs += row.costs;
+    if (Number(key) === UNATTRIBUTED_KEY || id === null) continue;
+    if (BigInt(n as bigint) > 0n) active++;
+    customers.push({ customerId: String(id), ...row });
+  }
+  // Ordered by external id as DuckDB orders VARCHAR (UTF-8 bytes).
+  customers.sort((a, b) => Buffer.compare(Buffer.from(a.customerId), Buffer.from(b.customerId)));
+  return { revenue, costs, active, customers };
+}
+
+/**
  * Everything insights need of [fromMicros, toMicros) (whole UTC days), in one read transaction (one snapshot of
  * the indexes and the live tables).
  */
@@ -92,75 +123,23 @@ async function readInputs(
   ).getRows();
   const months = periods.filter((p) => p[0] === 'month').map((p) => Number(p[1]));
   const days = new Set(periods.filter((p) => p[0] === 'day').map((p) => Number(p[1])));
-  const active = `count(DISTINCT customer_key) FILTER (WHERE records > 0 AND customer_key <> ${UNATTRIBUTED_KEY})`;
-  const totals = (
-    await conn.runAndReadAll(
-      `SELECT coalesce(sum(revenue), 0)::VARCHAR, coalesce(sum(costs), 0)::VARCHAR, ${active}
-       FROM (${rollupRows(fromDay, toDay, months)})`,
-    )
-  ).getRows()[0] as unknown[];
-  const previous = (
-    await conn.runAndReadAll(
-      `SELECT coalesce(sum(costs), 0)::VARCHAR, ${active} FROM (${rollupRows(previousFromDay, fromDay, months)})`,
-    )
-  ).getRows()[0] as unknown[];
-  const customers = (
-    await conn.runAndReadAll(
-      `SELECT c.external_id, sum(r.revenue)::VARCHAR, sum(r.costs)::VARCHAR
-       FROM (${rollupRows(fromDay, toDay, months)}) r JOIN customers c USING (customer_key)
-       GROUP BY c.external_id ORDER BY c.external_id`,
-    )
-  ).getRows();
-  const live = liveRanges(fromDay, toDay, days);
-  const liveDays =
-    live.length === 0 ? 'false' : live.map(([a, b]) => `(day >= ${dateOf(a)} AND day < ${dateOf(b)})`).join(' OR ');
-  // Per trace: its cost in the window and its root name; the mean per root name; exact: a trace is anomalous when
-  // cost × n ≥ multiple × total of its root name. Whole traces of indexed days are one row each; any other trace
-  // (spread over days, root unknown when indexed, or with parts on days read live) is summed from its parts.
-  const traces = (
-    await conn.runAndReadAll(
-      `WITH idx AS (
-         SELECT trace_id, root_name, cost, span_count, whole FROM trace_index
-         WHERE day >= ${dateOf(fromDay)} AND day < ${dateOf(toDay)}),
-       live AS (
-         SELECT trace_id, sum(cost) AS cost, sum(span_count) AS spans FROM trace_days
-         WHERE day >= ${dateOf(fromDay)} AND day < ${dateOf(toDay)} AND (${liveDays}) GROUP BY trace_id),
-       nw AS (SELECT trace_id FROM idx WHERE NOT whole OR root_name IS NULL UNION SELECT trace_id FROM live),
-       g AS (
-         SELECT trace_id, sum(cost) AS cost FROM (
-           SELECT trace_id, cost, span_count AS spans FROM idx WHERE trace_id IN (SELECT trace_id FROM nw)
-           UNION ALL SELECT trace_id, cost, spans FROM live)
-         GROUP BY trace_id HAVING sum(spans) > 0 AND sum(cost) IS NOT NULL),
-       r AS (
-         SELECT trace_id, arg_min(root_name, (root_start_ns, root_name)) AS root_name FROM trace_roots
-         WHERE trace_id IN (SELECT trace_id FROM g) GROUP BY trace_id),
-       j AS (
-         SELECT trace_id, root_name, cost FROM idx
-         WHERE whole AND root_name IS NOT NULL AND span_count > 0 AND cost IS NOT NULL
-           AND trace_id NOT IN (SELECT trace_id FROM nw)
-         UNION ALL
-         SELECT g.trace_id, coalesce(r.root_name, '(root not received)'), g.cost FROM g LEFT JOIN r USING (trace_id)),
-       m AS (SELECT root_name, sum(cost) AS total, count(*) AS n FROM j GROUP BY root_name)
-       SELECT j.trace_id, j.root_name, j.cost::VARCHAR, m.total::VARCHAR, m.n
-       FROM j JOIN m USING (root_name)
-       WHERE m.total > 0 AND j.cost * m.n >= ?::INTEGER * m.total
-       ORDER BY j.cost * m.n / m.total DESC, j.trace_id LIMIT ?`,
-      [anomalyMultiple, maxTraces] as never,
-    )
-  ).getRows();
+  const current = await customerSums(conn, rollupRows(fromDay, toDay, months));
+  const previous = await customerSums(conn, rollupRows(previousFromDay, fromDay, months));
+  const traces = await anomalousTraces(
+    conn,
+    fromDay,
+    toDay,
+    liveRanges(fromDay, toDay, days),
+    anomalyMultiple,
+    maxTraces,
+  );
   return {
-    revenue: decimal(totals[0]),
-    costs: decimal(totals[1]),
-    activeCustomers: Number(totals[2]),
-    previous: { costs: decimal(previous[0]), activeCustomers: Number(previous[1]) },
-    customers: customers.map((c) => ({ customerId: String(c[0]), revenue: decimal(c[1]), costs: decimal(c[2]) })),
-    traces: traces.map((t) => ({
-      traceId: String(t[0]),
-      rootName: String(t[1]),
-      cost: decimal(t[2]),
-      meanCost: decimal(t[3]) / BigInt(Number(t[4])),
-      tracesWithName: Number(t[4]),
-    })),
+    revenue: current.revenue,
+    costs: current.costs,
+    activeCustomers: current.active,
+    previous: { costs: previous.costs, activeCustomers: previous.active },
+    customers: current.customers,
+    traces,
     unpriced: await unpricedModels(conn, fromMicros, toMicros, 20),
   };
 }
