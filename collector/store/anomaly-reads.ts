@@ -13,7 +13,7 @@
  */
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { decimalText } from './appender.ts';
-import { decimal } from './metric-reads.ts';
+import { picocentsOf } from './metric-reads.ts';
 
 export interface AnomalousTrace {
   readonly traceId: string;
@@ -54,9 +54,9 @@ export async function anomalousTraces(
        nw AS (
          SELECT trace_id FROM trace_index WHERE ${inWindow} AND (NOT whole OR root_name IS NULL)
          UNION SELECT trace_id FROM live)
-       SELECT trace_id, cost::VARCHAR, span_count, ${WHOLE}, root_name FROM trace_index
+       SELECT trace_id, cost, span_count, ${WHOLE}, root_name FROM trace_index
        WHERE ${inWindow} AND trace_id IN (SELECT trace_id FROM nw)
-       UNION ALL SELECT trace_id, cost::VARCHAR, spans, false, NULL FROM live`,
+       UNION ALL SELECT trace_id, cost, spans, false, NULL FROM live`,
     )
   ).getRows();
   const stats = new Map<string, RootStats>();
@@ -72,10 +72,10 @@ export async function anomalousTraces(
   for (const [id, cost, spans, whole, root] of partRows) {
     const traceId = String(id);
     const t = summed.get(traceId) ?? { cost: null, spans: 0n };
-    if (cost !== null) t.cost = (t.cost ?? 0n) + decimal(cost);
+    if (cost !== null) t.cost = (t.cost ?? 0n) + picocentsOf(cost);
     t.spans += BigInt(spans as bigint);
     summed.set(traceId, t);
-    if (whole === true) countedWhole.push({ root: String(root), cost: decimal(cost) });
+    if (whole === true) countedWhole.push({ root: String(root), cost: picocentsOf(cost) });
   }
   const roots = await rootNames(
     conn,
@@ -87,10 +87,10 @@ export async function anomalousTraces(
   // 2. Per root name: every whole row (one grouped scan), minus step 1's traces counted there, plus step 1's sums.
   for (const [root, total, n] of (
     await conn.runAndReadAll(
-      `SELECT root_name, sum(cost)::VARCHAR, count(*) FROM trace_index WHERE ${inWindow} AND ${WHOLE} GROUP BY root_name`,
+      `SELECT root_name, sum(cost), count(*) FROM trace_index WHERE ${inWindow} AND ${WHOLE} GROUP BY root_name`,
     )
   ).getRows()) {
-    add(String(root), decimal(total), Number(n));
+    add(String(root), picocentsOf(total), Number(n));
   }
   for (const { root, cost } of countedWhole) add(root, -cost, -1);
   const regrouped: Array<{ traceId: string; root: string; cost: bigint }> = [];
@@ -113,7 +113,7 @@ export async function anomalousTraces(
   const names = [...threshold.keys()];
   for (const [id, root, cost] of (
     await conn.runAndReadAll(
-      `SELECT i.trace_id, i.root_name, i.cost::VARCHAR FROM trace_index i
+      `SELECT i.trace_id, i.root_name, i.cost FROM trace_index i
        JOIN (SELECT unnest(?::VARCHAR[]) AS root_name, unnest(?::VARCHAR[])::DECIMAL(38,12) AS threshold) t USING (root_name)
        WHERE ${inWindow} AND ${WHOLE} AND cost >= ?::DECIMAL(38,12) AND i.cost >= t.threshold`,
       [
@@ -124,7 +124,7 @@ export async function anomalousTraces(
     )
   ).getRows()) {
     const traceId = String(id);
-    if (!summed.has(traceId)) found.push({ traceId, root: String(root), cost: decimal(cost) });
+    if (!summed.has(traceId)) found.push({ traceId, root: String(root), cost: picocentsOf(cost) });
   }
   // Worst first (cost × n ÷ total, compared exactly), then by trace id.
   const ratio = (t: { root: string; cost: bigint }) => stats.get(t.root) as RootStats;

@@ -4,7 +4,7 @@
  * the zone's offset segments (computed in JS from the tz database), far cheaper per row than a tz
  * conversion. Money comes back as exact decimal text.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBDecimalValue } from '@duckdb/node-api';
 import { type Picocents, parseDecimalString } from '../../src/money.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
@@ -111,6 +111,12 @@ export async function customerKeysOf(conn: DuckDBConnection, externalIds: readon
     [...externalIds],
   );
   return reader.getRows().map(([k]) => Number(k));
+}
+
+/** A DECIMAL(38,12) value read as is (no ::VARCHAR, no text to parse): its unscaled value is the picocents. */
+export function picocentsOf(v: unknown): Picocents {
+  if (v instanceof DuckDBDecimalValue && v.scale === 12) return v.value;
+  return decimal(v);
 }
 
 export function decimal(v: unknown): Picocents {
