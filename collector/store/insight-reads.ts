@@ -109,9 +109,12 @@ export async function insightInputs(
 ): Promise<InsightInputs> {
   await conn.run('BEGIN TRANSACTION');
   try {
-    return await readInputs(conn, fromMicros, toMicros, anomalyMultiple, maxTraces);
-  } finally {
+    const inputs = await readInputs(conn, fromMicros, toMicros, anomalyMultiple, maxTraces);
     await conn.run('COMMIT');
+    return inputs;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 
