@@ -10,6 +10,7 @@ import { detectInsights, INSIGHT_THRESHOLDS } from '../insights/detect.ts';
 import { MAX_INSIGHT_DAYS } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import { insightInputs } from '../store/insight-reads.ts';
+import { readSnapshot } from '../store/transaction.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 
 const INSIGHTS_RESPONSE = {
@@ -83,12 +84,14 @@ export async function insightsApi(app: FastifyInstance, deps: { db: Database }):
         ]);
       }
       const inputs = await deps.db.read((conn) =>
-        insightInputs(
-          conn,
-          fromMicros,
-          toMicros,
-          INSIGHT_THRESHOLDS.anomalyWarning,
-          INSIGHT_THRESHOLDS.maxAnomalousTraces,
+        readSnapshot(conn, () =>
+          insightInputs(
+            conn,
+            fromMicros,
+            toMicros,
+            INSIGHT_THRESHOLDS.anomalyWarning,
+            INSIGHT_THRESHOLDS.maxAnomalousTraces,
+          ),
         ),
       );
       return {

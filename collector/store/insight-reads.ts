@@ -97,28 +97,10 @@ async function windowTotals(conn: DuckDBConnection, rowsSql: string) {
 }
 
 /**
- * Everything insights need of [fromMicros, toMicros) (whole UTC days), in one read transaction (one snapshot of
- * the indexes and the live tables).
+ * Everything insights need of [fromMicros, toMicros) (whole UTC days). Several statements: run it in one read
+ * transaction (`readSnapshot`) so they see one snapshot of the indexes and the live tables.
  */
 export async function insightInputs(
-  conn: DuckDBConnection,
-  fromMicros: bigint,
-  toMicros: bigint,
-  anomalyMultiple: number,
-  maxTraces: number,
-): Promise<InsightInputs> {
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    const inputs = await readInputs(conn, fromMicros, toMicros, anomalyMultiple, maxTraces);
-    await conn.run('COMMIT');
-    return inputs;
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
-
-async function readInputs(
   conn: DuckDBConnection,
   fromMicros: bigint,
   toMicros: bigint,

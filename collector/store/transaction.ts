@@ -39,3 +39,16 @@ export async function transaction<T>(conn: DuckDBConnection, fn: (afterCommit: A
   for (const apply of pending) apply();
   return result;
 }
+
+/** Runs reads in one transaction on a read connection: every statement of `fn` sees the same snapshot. */
+export async function readSnapshot<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    const result = await fn();
+    await conn.run('COMMIT');
+    return result;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

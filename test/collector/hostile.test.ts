@@ -295,8 +295,10 @@ describe('events API backpressure', () => {
   it('refuses an event upload with 429 before reading it when the queue is full', async () => {
     const full = await startTestCollector({ maxQueuedRecords: 1 });
     try {
+      // The gate exists before the writer runs it (start-up work may hold the writer first).
       let open: () => void = () => {};
-      const held = full.collector.queue.exclusive(() => new Promise<void>((r) => (open = r)));
+      const gate = new Promise<void>((r) => (open = r));
+      const held = full.collector.queue.exclusive(() => gate);
       const first = full.collector.queue.submitEvents(
         [
           {
