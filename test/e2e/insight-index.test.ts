@@ -4,7 +4,9 @@
  * never does (every period read live). Their insights agree for windows that cut months and traces spread over
  * midnight — after the index is built, after late data lands in indexed periods (a child adding cost to an indexed
  * trace, a trace's root arriving days late, a trace growing onto another day, revenue in an indexed month), and
- * after the indexer has caught up again.
+ * after the indexer has caught up again. The never-indexed one answers windows of more than
+ * MAX_LIVE_DAYS_FOR_INDEX days from the summary parts in one statement and shorter ones through the index's steps
+ * with every day live, so the three ways of reading are held to each other.
  */
 import { afterAll, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
