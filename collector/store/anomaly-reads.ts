@@ -5,7 +5,7 @@
  * Read from the per-trace index (insight-index.ts) in three small steps instead of one join of a million rows
  * (measured at 10M records, a year: one statement ~180 ms, these ~100 ms):
  * 1. the traces that cannot be read as one index row (spread over days, root unknown when indexed, or with parts on
- *    days read live) — few — are summed from their parts in JavaScript;
+ *    days read live) — few — are summed from their parts, with their root names, in one statement;
  * 2. per root name, the total and count of the other traces (one grouped scan), corrected by step 1;
  * 3. the index rows at or above their root name's threshold (a scan filtered by the lowest threshold, then joined
  *    to the thresholds), plus step 1's traces at or above theirs; sorted by cost ÷ mean, exactly.
@@ -54,18 +54,28 @@ export async function anomalousTraces(
   const inWindow = `day >= ${dateOf(fromDay)} AND day < ${dateOf(toDay)}`;
   const liveDays =
     live.length === 0 ? 'false' : live.map(([a, b]) => `(day >= ${dateOf(a)} AND day < ${dateOf(b)})`).join(' OR ');
-  // 1. Traces summed from their parts: index rows of such traces and the live parts.
-  const partRows = (
+  // 1. Traces summed from their parts (index rows of such traces and the live parts), with their root names ('g');
+  // and those traces' rows that step 2 counts as whole traces, to take back out ('x').
+  const regroupRows = (
     await conn.runAndReadAll(
       `WITH live AS (
          SELECT trace_id, sum(cost) AS cost, sum(span_count) AS spans FROM trace_days
          WHERE ${inWindow} AND (${liveDays}) GROUP BY trace_id),
        nw AS (
          SELECT trace_id FROM trace_index WHERE ${inWindow} AND (NOT whole OR root_name IS NULL)
-         UNION SELECT trace_id FROM live)
-       SELECT trace_id, cost, span_count, ${WHOLE}, root_name FROM trace_index
-       WHERE ${inWindow} AND trace_id IN (SELECT trace_id FROM nw)
-       UNION ALL SELECT trace_id, cost, spans, false, NULL FROM live`,
+         UNION SELECT trace_id FROM live),
+       parts AS MATERIALIZED (
+         SELECT trace_id, cost, span_count AS spans, ${WHOLE} AS counted, root_name FROM trace_index
+         WHERE ${inWindow} AND trace_id IN (SELECT trace_id FROM nw)
+         UNION ALL SELECT trace_id, cost, spans, false, NULL FROM live),
+       g AS (
+         SELECT trace_id, sum(cost) AS cost FROM parts GROUP BY trace_id
+         HAVING sum(spans) > 0 AND sum(cost) IS NOT NULL),
+       r AS (
+         SELECT trace_id, arg_min(root_name, (root_start_ns, root_name)) AS root_name FROM trace_roots
+         WHERE trace_id IN (SELECT trace_id FROM g) GROUP BY trace_id)
+       SELECT 'g', g.trace_id, coalesce(r.root_name, '${NO_ROOT}'), g.cost FROM g LEFT JOIN r USING (trace_id)
+       UNION ALL SELECT 'x', trace_id, root_name, cost FROM parts WHERE counted`,
     )
   ).getRows();
   const stats = new Map<string, RootStats>();
@@ -75,24 +85,16 @@ export async function anomalousTraces(
     s.n += n;
     stats.set(root, s);
   };
-  const summed = new Map<string, { cost: bigint | null; spans: bigint }>();
-  // Such traces' rows that step 2 counts as whole traces, with the root name it counts them under.
-  const countedWhole: Array<{ root: string; cost: bigint }> = [];
-  for (const [id, cost, spans, whole, root] of partRows) {
-    const traceId = String(id);
-    const t = summed.get(traceId) ?? { cost: null, spans: 0n };
-    if (cost !== null) t.cost = (t.cost ?? 0n) + picocentsOf(cost);
-    t.spans += BigInt(spans as bigint);
-    summed.set(traceId, t);
-    if (whole === true) countedWhole.push({ root: String(root), cost: picocentsOf(cost) });
+  const regrouped: Array<{ traceId: string; root: string; cost: bigint }> = [];
+  const takenOut = new Set<string>();
+  for (const [kind, id, root, cost] of regroupRows) {
+    const t = { traceId: String(id), root: String(root), cost: picocentsOf(cost) };
+    if (kind === 'g') regrouped.push(t);
+    else {
+      takenOut.add(t.traceId);
+      add(t.root, -t.cost, -1);
+    }
   }
-  const roots = await rootNames(
-    conn,
-    [...summed.keys()].filter((id) => {
-      const t = summed.get(id) as { cost: bigint | null; spans: bigint };
-      return t.spans > 0n && t.cost !== null;
-    }),
-  );
   // 2. Per root name: every whole row (one grouped scan), minus step 1's traces counted there, plus step 1's sums.
   for (const [root, total, n] of (
     await conn.runAndReadAll(
@@ -101,13 +103,7 @@ export async function anomalousTraces(
   ).getRows()) {
     add(String(root), picocentsOf(total), Number(n));
   }
-  for (const { root, cost } of countedWhole) add(root, -cost, -1);
-  const regrouped: Array<{ traceId: string; root: string; cost: bigint }> = [];
-  for (const [traceId, root] of roots) {
-    const cost = (summed.get(traceId) as { cost: bigint }).cost;
-    regrouped.push({ traceId, root, cost });
-    add(root, cost, 1);
-  }
+  for (const t of regrouped) add(t.root, t.cost, 1);
   // 3. At or above the threshold: cost ≥ ⌈multiple × total ÷ n⌉ picocents (costs are whole picocents).
   const threshold = new Map<string, bigint>();
   for (const [root, s] of stats) {
@@ -133,7 +129,7 @@ export async function anomalousTraces(
     )
   ).getRows()) {
     const traceId = String(id);
-    if (!summed.has(traceId)) found.push({ traceId, root: String(root), cost: picocentsOf(cost) });
+    if (!takenOut.has(traceId)) found.push({ traceId, root: String(root), cost: picocentsOf(cost) });
   }
   return worstFirst(
     found.map((t) => {
@@ -205,19 +201,4 @@ async function fromParts(
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return q * b < a ? q + 1n : q;
-}
-
-/** Each trace's root name: its earliest root span (start, then name), or "(root not received)". */
-async function rootNames(conn: DuckDBConnection, traceIds: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>(traceIds.map((id) => [id, NO_ROOT]));
-  if (traceIds.length === 0) return out;
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT trace_id, arg_min(root_name, (root_start_ns, root_name)) FROM trace_roots
-       WHERE trace_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY trace_id`,
-      [listValue([...traceIds])] as never,
-    )
-  ).getRows();
-  for (const [id, root] of rows) out.set(String(id), String(root));
-  return out;
 }

@@ -2,8 +2,8 @@
  * What a year of insights reads instead of a million rows of the rollup and the per-trace summaries (issue 12:
  * `GET /v1/insights` for a year at 10M records): two indexes of ended periods, built off the ingest path by
  * `InsightIndexer` (insight-indexer.ts) and kept exact by the write paths:
- * - `rollup_months`: `rollup_15m` summed per customer and UTC month, for months that ended over a day ago;
- * - `trace_index`: per UTC day that ended over a day ago, one row per trace with parts that day — its cost and span
+ * - `rollup_months`: `rollup_15m` summed per customer and UTC month, for months that ended over an hour ago;
+ * - `trace_index`: per UTC day that ended over an hour ago, one row per trace with parts that day — its cost and span
  *   count that day (all customers), its root name, and `whole`: the trace has parts on no other day.
  * `indexed_periods` lists what is indexed. Reads take an indexed period from its index and any other from the
  * live tables (insight-reads.ts).

@@ -1,6 +1,6 @@
 /**
  * Builds the insight indexes (insight-index.ts) off the ingest path: every minute, and at start, it indexes the
- * UTC days and months that ended more than a day ago and are not indexed (never indexed, or un-indexed by late
+ * UTC days and months that ended more than an hour ago and are not indexed (never indexed, or un-indexed by late
  * data), a few days or one month per writer turn so ingest goes on between them.
  */
 import type { IngestQueue } from './ingest-queue.ts';
@@ -8,6 +8,8 @@ import { indexMonth, indexTraceDays, monthStartDay, periodsIndexed } from './ins
 import { transaction } from './transaction.ts';
 
 const DAY_MICROS = 86_400_000_000n;
+/** How long after a period ends it is indexed. */
+export const SETTLE_MICROS = 3_600_000_000n;
 /** Trace days indexed per writer turn (each turn also scans the traces' other days). */
 export const INDEX_DAYS_PER_TURN = 7;
 
@@ -55,9 +57,10 @@ export class InsightIndexer {
 
   private async loop(): Promise<IndexTally> {
     const now = this.nowMicros();
-    // Ended over a day ago: a day D when D + 1 day ≤ now − 1 day; a month when its end ≤ now − 1 day.
-    const lastDay = Number(now / DAY_MICROS) - 2;
-    const firstOpenMonth = monthStartDay(now - DAY_MICROS);
+    // Ended over an hour ago (as fixed-cost allocation waits): a day D when D + 1 day ≤ now − 1 h, a month when its
+    // end ≤ now − 1 h. Data later than that un-indexes its day (insight-index.ts), which is indexed again next time.
+    const lastDay = Number((now - SETTLE_MICROS) / DAY_MICROS) - 1;
+    const firstOpenMonth = monthStartDay(now - SETTLE_MICROS);
     const { days, months } = await this.queue.exclusive(async (conn) => {
       const read = async (sql: string, limit: number) =>
         (await conn.runAndReadAll(sql, [limit])).getRows().map((r) => Number(r[0]));
