@@ -32,6 +32,11 @@ export function budgetWindow(kind: BudgetWindowKind, tsMicros: bigint): WindowMi
   return { startMicros: BigInt(startMs) * 1000n, endMicros: BigInt(endMs) * 1000n };
 }
 
+/** A threshold as stored text (DECIMAL(9,6), e.g. "0.800000") in its short form ("0.8"), the form budgets use. */
+export function thresholdText(stored: string): string {
+  return stored.includes('.') ? stored.replace(/0+$/, '').replace(/\.$/, '') : stored;
+}
+
 /** Thresholds are fractions with at most 6 decimals (DECIMAL(9,6)); as millionths. */
 export function thresholdMillionths(t: string): bigint {
   const m = /^(\d+)(?:\.(\d{1,6}))?$/.exec(t);

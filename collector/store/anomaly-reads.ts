@@ -13,6 +13,7 @@
  */
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { decimalText } from './appender.ts';
+import { dayDate } from './insight-index.ts';
 import { picocentsOf } from './metric-reads.ts';
 
 export interface AnomalousTrace {
@@ -29,7 +30,6 @@ interface RootStats {
 }
 
 const NO_ROOT = '(root not received)';
-const dateOf = (day: number) => `(DATE '1970-01-01' + ${day})`;
 /** Index rows that are a whole trace each, with their root known and a cost. */
 const WHOLE = 'whole AND root_name IS NOT NULL AND span_count > 0 AND cost IS NOT NULL';
 
@@ -51,9 +51,9 @@ export async function anomalousTraces(
 ): Promise<AnomalousTrace[]> {
   const liveCount = live.reduce((n, [a, b]) => n + b - a, 0);
   if (liveCount > MAX_LIVE_DAYS_FOR_INDEX) return fromParts(conn, fromDay, toDay, multiple, limit);
-  const inWindow = `day >= ${dateOf(fromDay)} AND day < ${dateOf(toDay)}`;
+  const inWindow = `day >= ${dayDate(fromDay)} AND day < ${dayDate(toDay)}`;
   const liveDays =
-    live.length === 0 ? 'false' : live.map(([a, b]) => `(day >= ${dateOf(a)} AND day < ${dateOf(b)})`).join(' OR ');
+    live.length === 0 ? 'false' : live.map(([a, b]) => `(day >= ${dayDate(a)} AND day < ${dayDate(b)})`).join(' OR ');
   // 1. Traces summed from their parts (index rows of such traces and the live parts), with their root names ('g');
   // and those traces' rows that step 2 counts as whole traces, to take back out ('x').
   const regroupRows = (
@@ -171,7 +171,7 @@ async function fromParts(
   const rows = (
     await conn.runAndReadAll(
       `WITH t AS (
-         SELECT trace_id, sum(cost) AS cost FROM trace_days WHERE day >= ${dateOf(fromDay)} AND day < ${dateOf(toDay)}
+         SELECT trace_id, sum(cost) AS cost FROM trace_days WHERE day >= ${dayDate(fromDay)} AND day < ${dayDate(toDay)}
          GROUP BY trace_id HAVING sum(span_count) > 0 AND sum(cost) IS NOT NULL),
        r AS (
          SELECT trace_id, arg_min(root_name, (root_start_ns, root_name)) AS root_name FROM trace_roots

@@ -16,7 +16,7 @@
  * one-statement SQL check cost ~22 ms per batch with 10k budgets.
  */
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
-import { type BudgetWindowKind, budgetWindow, thresholdsReached } from '../budgets/windows.ts';
+import { type BudgetWindowKind, budgetWindow, thresholdsReached, thresholdText } from '../budgets/windows.ts';
 import { decimalText } from './appender.ts';
 import { decimal } from './metric-reads.ts';
 import { openTransaction } from './transaction.ts';
@@ -174,9 +174,10 @@ async function learnIds(conn: DuckDBConnection, book: BudgetBook, changes: reado
   const unknown = [...new Set(changes.map((d) => d.customerKey).filter((k) => !book.ids.has(k)))];
   if (unknown.length === 0) return;
   const rows = (
-    await conn.runAndReadAll('SELECT customer_key, external_id FROM customers WHERE list_contains(?, customer_key)', [
-      listValue(unknown),
-    ] as never)
+    await conn.runAndReadAll(
+      'SELECT customer_key, external_id FROM customers WHERE customer_key IN (SELECT unnest(?::INTEGER[]))',
+      [listValue(unknown)] as never,
+    )
   ).getRows();
   // Keys are never reused or renamed, so learning one inside a transaction that rolls back is still true.
   for (const [k, id] of rows) book.ids.set(Number(k), String(id));
@@ -194,7 +195,7 @@ async function readWindows(conn: DuckDBConnection, windows: readonly Touched[]):
        SELECT w.i,
          (SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r
            WHERE r.customer_key = w.k AND r.slot >= make_timestamp(w.ws) AND r.slot < make_timestamp(w.we)),
-         (SELECT list(rtrim(rtrim(a.threshold::VARCHAR, '0'), '.')) FROM budget_alerts a
+         (SELECT list(a.threshold::VARCHAR) FROM budget_alerts a
            WHERE a.customer_id = w.id AND a.window_start = make_timestamp(w.ws))
        FROM w`,
       [
@@ -209,7 +210,10 @@ async function readWindows(conn: DuckDBConnection, windows: readonly Touched[]):
   for (const [i, spent, recorded] of rows) {
     const t = windows[Number(i)] as Touched;
     const list = recorded as { items?: unknown[] } | null;
-    out.set(t.key, { spent: decimal(spent), recorded: new Set((list?.items ?? []).map(String)) });
+    out.set(t.key, {
+      spent: decimal(spent),
+      recorded: new Set((list?.items ?? []).map((x) => thresholdText(String(x)))),
+    });
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * Spend is read from the rollup (every committed cost: spans, events, allocations, re-pricing).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type BudgetWindowKind, budgetWindow } from '../budgets/windows.ts';
+import { type BudgetWindowKind, budgetWindow, thresholdText } from '../budgets/windows.ts';
 import { decimalText } from './appender.ts';
 import { budgetChanged, setBudgetRules } from './budget-checks.ts';
 import { decimal } from './metric-reads.ts';
@@ -31,14 +31,10 @@ function budgetOf(r: unknown[]): Budget {
     customerId: String(r[0]),
     amountPicocents: decimal(r[1]),
     window: String(r[2]) as BudgetWindow,
-    thresholds: items.map((t) => trimZeros(String(t))),
+    thresholds: items.map((t) => thresholdText(String(t))),
     webhookUrl: r[4] === null ? null : String(r[4]),
     updatedAtMicros: BigInt(r[5] as bigint),
   };
-}
-
-function trimZeros(s: string): string {
-  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
 export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void> {

@@ -20,7 +20,13 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { budgetWindow } from '../budgets/windows.ts';
 import { openTransaction } from './transaction.ts';
 
-const DAY_MICROS = 86_400_000_000n;
+export const DAY_MICROS = 86_400_000_000n;
+
+/** SQL for the DATE of a day number (days since 1970-01-01, UTC). */
+export const dayDate = (day: number): string => `(DATE '1970-01-01' + ${day})`;
+
+/** SQL for a DATE column as a day number. */
+export const dayNumber = (column: string): string => `(${column} - DATE '1970-01-01')::INTEGER`;
 
 interface Indexed {
   /** UTC day numbers (days since 1970-01-01) of indexed trace days. */
@@ -33,9 +39,7 @@ const indexed = new WeakMap<DuckDBConnection, Indexed>();
 
 /** Loads the indexed periods into the writer's memory (at start). */
 export async function loadIndexedPeriods(conn: DuckDBConnection): Promise<void> {
-  const rows = (
-    await conn.runAndReadAll(`SELECT kind, (period - DATE '1970-01-01')::INTEGER FROM indexed_periods`)
-  ).getRows();
+  const rows = (await conn.runAndReadAll(`SELECT kind, ${dayNumber('period')} FROM indexed_periods`)).getRows();
   const state: Indexed = { days: new Set(), months: new Set() };
   for (const [kind, day] of rows) (kind === 'day' ? state.days : state.months).add(Number(day));
   indexed.set(conn, state);
@@ -56,18 +60,22 @@ export function monthStartDay(slotMicros: bigint): number {
   return Number(budgetWindow('month', slotMicros).startMicros / DAY_MICROS);
 }
 
+/** The day number after the last day of the month starting on day number `monthStart`. */
+export function monthEndDay(monthStart: number): number {
+  return Number(budgetWindow('month', BigInt(monthStart) * DAY_MICROS).endMicros / DAY_MICROS);
+}
+
 /**
  * Within the rollup upsert: adds the staged change (`stage_rollup`) to `rollup_months` where it falls in an
- * indexed month. `slots` (the change's slots, when the caller has them) skip the statement when none does.
+ * indexed month. `deltas` (the change's slots, when the caller has them) skip the statement when none does.
  */
-export async function foldLateRollup(conn: DuckDBConnection, slots?: Iterable<bigint>): Promise<void> {
+export async function foldLateRollup(
+  conn: DuckDBConnection,
+  deltas?: ReadonlyArray<{ readonly slotMicros: bigint }>,
+): Promise<void> {
   const s = stateOf(conn);
   if (!s || s.months.size === 0) return;
-  if (slots) {
-    let late = false;
-    for (const slot of slots) if (s.months.has(monthStartDay(slot))) late = true;
-    if (!late) return;
-  }
+  if (deltas && !deltas.some((d) => s.months.has(monthStartDay(d.slotMicros)))) return;
   await conn.run(`INSERT INTO rollup_months
     SELECT customer_key, CAST(date_trunc('month', slot) AS DATE) AS month, sum(revenue), sum(costs), sum(records)
     FROM stage_rollup
@@ -77,30 +85,18 @@ export async function foldLateRollup(conn: DuckDBConnection, slots?: Iterable<bi
       costs = rollup_months.costs + excluded.costs, records = rollup_months.records + excluded.records`);
 }
 
-/**
- * Within a write that adds summary parts: un-indexes the indexed days among `days` (day numbers, when the caller
- * has them) or among the days of `partsSql` (a relation with a `ts` column), in this transaction.
- */
-export async function unindexDays(
-  conn: DuckDBConnection,
-  days: Iterable<number> | { partsSql: string; params?: unknown[] },
-): Promise<void> {
+/** Whether any trace day is indexed (writes that add summary parts then report their days to `unindexDays`). */
+export function anyDayIndexed(conn: DuckDBConnection): boolean {
+  return (stateOf(conn)?.days.size ?? 0) > 0;
+}
+
+/** Within a write that adds summary parts: un-indexes the indexed days among `days` (day numbers), in this transaction. */
+export async function unindexDays(conn: DuckDBConnection, days: Iterable<number>): Promise<void> {
   const s = stateOf(conn);
   if (!s || s.days.size === 0) return;
-  let list: number[];
-  if (Symbol.iterator in days) {
-    list = [...new Set(days)].filter((d) => s.days.has(d));
-  } else {
-    const rows = (
-      await conn.runAndReadAll(
-        `SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER FROM (${days.partsSql})`,
-        (days.params ?? []) as never,
-      )
-    ).getRows();
-    list = rows.map((r) => Number(r[0])).filter((d) => s.days.has(d));
-  }
+  const list = [...new Set(days)].filter((d) => s.days.has(d));
   if (list.length === 0) return;
-  const inList = `(${list.map((d) => `DATE '1970-01-01' + ${d}`).join(', ')})`;
+  const inList = `(${list.map(dayDate).join(', ')})`;
   await conn.run(`DELETE FROM trace_index WHERE day IN ${inList}`);
   await conn.run(`DELETE FROM indexed_periods WHERE kind = 'day' AND period IN ${inList}`);
   const tx = openTransaction(conn);
@@ -124,7 +120,7 @@ export async function unindexRange(conn: DuckDBConnection, fromMicros: bigint, t
 
 /** Indexes the trace days `days` (day numbers; ended, not indexed) in the writer's open transaction. */
 export async function indexTraceDays(conn: DuckDBConnection, days: readonly number[]): Promise<void> {
-  const inList = `(${days.map((d) => `DATE '1970-01-01' + ${d}`).join(', ')})`;
+  const inList = `(${days.map(dayDate).join(', ')})`;
   await conn.run(`INSERT INTO trace_index (day, trace_id, root_name, cost, span_count, whole)
     WITH p AS (
       SELECT day, trace_id, sum(cost) AS cost, sum(span_count) AS spans FROM trace_days
@@ -144,14 +140,12 @@ export async function indexTraceDays(conn: DuckDBConnection, days: readonly numb
           WHERE day IN ${inList} GROUP BY trace_id) n
     WHERE i.trace_id = n.trace_id AND i.day NOT IN ${inList}
       AND (i.whole AND NOT n.whole OR i.root_name IS DISTINCT FROM n.root_name)`);
-  await conn.run(
-    `INSERT INTO indexed_periods SELECT 'day', DATE '1970-01-01' + d FROM unnest([${days.join(', ')}]::INTEGER[]) u(d)`,
-  );
+  await conn.run(`INSERT INTO indexed_periods VALUES ${days.map((d) => `('day', ${dayDate(d)})`).join(', ')}`);
 }
 
 /** Indexes the month starting on day number `month` (ended, not indexed) in the writer's open transaction. */
 export async function indexMonth(conn: DuckDBConnection, month: number): Promise<void> {
-  const start = `DATE '1970-01-01' + ${month}`;
+  const start = dayDate(month);
   await conn.run(`INSERT INTO rollup_months
     SELECT customer_key, ${start}, sum(revenue), sum(costs), sum(records) FROM rollup_15m
     WHERE slot >= ${start} AND slot < ${start} + INTERVAL 1 MONTH GROUP BY customer_key`);

@@ -4,10 +4,17 @@
  * data), a few days or one month per writer turn so ingest goes on between them.
  */
 import type { IngestQueue } from './ingest-queue.ts';
-import { indexMonth, indexTraceDays, monthStartDay, periodsIndexed } from './insight-index.ts';
+import {
+  DAY_MICROS,
+  dayDate,
+  dayNumber,
+  indexMonth,
+  indexTraceDays,
+  monthStartDay,
+  periodsIndexed,
+} from './insight-index.ts';
 import { transaction } from './transaction.ts';
 
-const DAY_MICROS = 86_400_000_000n;
 /** How long after a period ends it is indexed. */
 export const SETTLE_MICROS = 3_600_000_000n;
 /** Trace days indexed per writer turn (each turn also scans the traces' other days). */
@@ -66,13 +73,13 @@ export class InsightIndexer {
         (await conn.runAndReadAll(sql, [limit])).getRows().map((r) => Number(r[0]));
       return {
         days: await read(
-          `SELECT DISTINCT (day - DATE '1970-01-01')::INTEGER AS d FROM trace_days
+          `SELECT DISTINCT ${dayNumber('day')} AS d FROM trace_days
            WHERE day <= DATE '1970-01-01' + ?::INTEGER
              AND day NOT IN (SELECT period FROM indexed_periods WHERE kind = 'day') ORDER BY d`,
           lastDay,
         ),
         months: await read(
-          `SELECT DISTINCT (CAST(date_trunc('month', slot) AS DATE) - DATE '1970-01-01')::INTEGER AS m FROM rollup_15m
+          `SELECT DISTINCT ${dayNumber("CAST(date_trunc('month', slot) AS DATE)")} AS m FROM rollup_15m
            WHERE slot < DATE '1970-01-01' + ?::INTEGER
              AND CAST(date_trunc('month', slot) AS DATE) NOT IN (SELECT period FROM indexed_periods WHERE kind = 'month')
            ORDER BY m`,
@@ -90,8 +97,8 @@ export class InsightIndexer {
           // Late data may have indexed or changed nothing since the scan: only days still not indexed.
           const still = (
             await conn.runAndReadAll(
-              `SELECT (period - DATE '1970-01-01')::INTEGER FROM indexed_periods WHERE kind = 'day'
-               AND period IN (${chunk.map((d) => `DATE '1970-01-01' + ${d}`).join(', ')})`,
+              `SELECT ${dayNumber('period')} FROM indexed_periods WHERE kind = 'day'
+               AND period IN (${chunk.map(dayDate).join(', ')})`,
             )
           )
             .getRows()
@@ -114,7 +121,7 @@ export class InsightIndexer {
         transaction(conn, async (afterCommit) => {
           const done = (
             await conn.runAndReadAll(
-              `SELECT count(*) FROM indexed_periods WHERE kind = 'month' AND period = DATE '1970-01-01' + ${month}`,
+              `SELECT count(*) FROM indexed_periods WHERE kind = 'month' AND period = ${dayDate(month)}`,
             )
           ).getRows()[0]?.[0];
           if (Number(done) > 0) return;

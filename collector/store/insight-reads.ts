@@ -6,6 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { InsightInputs } from '../insights/detect.ts';
 import { anomalousTraces } from './anomaly-reads.ts';
+import { DAY_MICROS, dayDate, dayNumber, monthEndDay } from './insight-index.ts';
 import { picocentsOf } from './metric-reads.ts';
 import { unpricedModels } from './price-reads.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
@@ -22,38 +23,30 @@ export function liveRanges(firstDay: number, endDay: number, indexed: ReadonlySe
   return out;
 }
 
-const DAY_MICROS = 86_400_000_000n;
-const dateOf = (day: number) => `(DATE '1970-01-01' + ${day})`;
-
 /**
  * The rollup rows of [from, to) (whole UTC days) as (customer_key, revenue, costs, records): indexed months whole
  * from `rollup_months`, the rest from `rollup_15m` by slot ranges (zone maps skip the rest).
  */
 function rollupRows(fromDay: number, toDay: number, months: readonly number[]): string {
-  const whole = months.filter((m) => m >= fromDay && monthEnd(m) <= toDay).sort((a, b) => a - b);
+  const whole = months.filter((m) => m >= fromDay && monthEndDay(m) <= toDay).sort((a, b) => a - b);
   const ranges: Array<[number, number]> = [];
   let at = fromDay;
   for (const m of whole) {
     if (m > at) ranges.push([at, m]);
-    at = monthEnd(m);
+    at = monthEndDay(m);
   }
   if (at < toDay) ranges.push([at, toDay]);
   const parts = ranges.map(
     ([a, b]) => `SELECT customer_key, revenue, costs, records FROM rollup_15m
-       WHERE slot >= ${dateOf(a)} AND slot < ${dateOf(b)}`,
+       WHERE slot >= ${dayDate(a)} AND slot < ${dayDate(b)}`,
   );
   if (whole.length > 0) {
     parts.push(`SELECT customer_key, revenue, costs, records FROM rollup_months
-      WHERE month IN (${whole.map(dateOf).join(', ')})`);
+      WHERE month IN (${whole.map(dayDate).join(', ')})`);
   }
   return parts.length > 0
     ? parts.join(' UNION ALL ')
     : 'SELECT customer_key, revenue, costs, records FROM rollup_15m LIMIT 0';
-}
-
-function monthEnd(monthStartDay: number): number {
-  const d = new Date(monthStartDay * 86_400_000);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 86_400_000;
 }
 
 /**
@@ -112,8 +105,8 @@ export async function insightInputs(
   const previousFromDay = fromDay - (toDay - fromDay);
   const periods = (
     await conn.runAndReadAll(
-      `SELECT kind, (period - DATE '1970-01-01')::INTEGER FROM indexed_periods
-       WHERE period >= ${dateOf(previousFromDay - 31)} AND period < ${dateOf(toDay)}`,
+      `SELECT kind, ${dayNumber('period')} FROM indexed_periods
+       WHERE period >= ${dayDate(previousFromDay - 31)} AND period < ${dayDate(toDay)}`,
     )
   ).getRows();
   const months = periods.filter((p) => p[0] === 'month').map((p) => Number(p[1]));

@@ -17,7 +17,7 @@ interface Delta {
   customerKey: number;
   slotMicros: bigint;
   revenue: bigint;
-  costs: bigint;
+  costsPicocents: bigint;
   records: bigint;
 }
 
@@ -36,11 +36,11 @@ export class RollupDeltas {
     const k = `${key}:${slotMicros}`;
     let d = this.deltas.get(k);
     if (!d) {
-      d = { customerKey: key, slotMicros, revenue: 0n, costs: 0n, records: 0n };
+      d = { customerKey: key, slotMicros, revenue: 0n, costsPicocents: 0n, records: 0n };
       this.deltas.set(k, d);
     }
     d.revenue += sign * (revenue ?? 0n);
-    d.costs += sign * (costs ?? 0n);
+    d.costsPicocents += sign * (costs ?? 0n);
     d.records += sign;
   }
 
@@ -49,7 +49,7 @@ export class RollupDeltas {
     if (this.deltas.size === 0) return;
     // Checked, never wrapped: a delta past DECIMAL(38,12) fails the write (DuckDB checks the upsert's sums).
     for (const d of this.deltas.values()) {
-      if (outOfDecimal(d.revenue) || outOfDecimal(d.costs)) {
+      if (outOfDecimal(d.revenue) || outOfDecimal(d.costsPicocents)) {
         throw new ValueRangeError('a rollup sum exceeds DECIMAL(38,12)');
       }
     }
@@ -58,19 +58,13 @@ export class RollupDeltas {
         app.appendInteger(d.customerKey);
         app.appendTimestamp(timestampValue(d.slotMicros));
         appendMoneyOrNull(app, d.revenue);
-        appendMoneyOrNull(app, d.costs);
+        appendMoneyOrNull(app, d.costsPicocents);
         app.appendBigInt(d.records);
         app.endRow();
       }
     });
-    await upsertStagedRollup(
-      conn,
-      [...this.deltas.values()].map((d) => ({
-        customerKey: d.customerKey,
-        slotMicros: d.slotMicros,
-        costsPicocents: d.costs,
-      })),
-    );
+    // The deltas are CostDeltas as they are: the budget check and the month index read them without a copy.
+    await upsertStagedRollup(conn, [...this.deltas.values()]);
   }
 }
 
@@ -83,10 +77,7 @@ export async function upsertStagedRollup(conn: DuckDBConnection, deltas?: readon
       SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
     ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
       costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
-  await foldLateRollup(
-    conn,
-    deltas?.map((d) => d.slotMicros),
-  );
+  await foldLateRollup(conn, deltas);
   await recordCrossings(conn, BigInt(Date.now()) * 1000n, deltas);
   await conn.run('DELETE FROM stage_rollup');
 }

@@ -19,7 +19,7 @@
 import { type DuckDBConnection, dateValue, timestampValue } from '@duckdb/node-api';
 import type { AttributedSpan } from '../../src/records.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
-import { unindexDays } from './insight-index.ts';
+import { anyDayIndexed, dayNumber, unindexDays } from './insight-index.ts';
 
 /** The columns of a part, selected from a `records`-shaped relation. */
 export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, start_time_unix_nano AS start_ns, name,
@@ -29,14 +29,18 @@ export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, star
 /** Adds the parts given as SQL (columns as PARTS_FROM_RECORDS) to the three summary tables. */
 export async function foldParts(conn: DuckDBConnection, partsSql: string, params: unknown[] = []): Promise<void> {
   const p = params as never;
-  await unindexDays(conn, { partsSql, params });
-  await conn.run(
-    `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
+  const traceDays = `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
      SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost), count(*), min(start_ns),
        arg_min(name, (start_ns, name)), count(*) FILTER (WHERE unpriced)
-     FROM (${partsSql}) GROUP BY trace_id, customer_id, CAST(ts AS DATE)`,
-    p,
-  );
+     FROM (${partsSql}) GROUP BY trace_id, customer_id, CAST(ts AS DATE)`;
+  if (anyDayIndexed(conn)) {
+    // The days the parts land on, from the insert itself (the parts are not evaluated once more to find them).
+    const days = (await conn.runAndReadAll(`${traceDays} RETURNING ${dayNumber('day')}`, p)).getRows();
+    await unindexDays(
+      conn,
+      days.map((r) => Number(r[0])),
+    );
+  } else await conn.run(traceDays, p);
   await conn.run(
     `INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
      SELECT trace_id, customer_key, time_bucket(INTERVAL 15 MINUTE, ts), llm_model, llm_vendor, service_name,

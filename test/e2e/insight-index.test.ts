@@ -9,7 +9,7 @@
  * with every day live, so the three ways of reading are held to each other.
  */
 import { afterAll, expect, it } from 'vitest';
-import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { postJson, startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -55,22 +55,8 @@ const WINDOWS: Array<[string, string]> = [
 
 async function send(cs: TestCollector[], spans: SpanSpec[], events: unknown[] = []): Promise<void> {
   for (const c of cs) {
-    if (spans.length > 0) {
-      const res = await fetch(`${c.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(jsonRequest(spans)),
-      });
-      expect(res.status).toBe(200);
-    }
-    if (events.length > 0) {
-      const res = await fetch(`${c.url}/v1/events/ingest`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ events }),
-      });
-      expect(res.status).toBe(200);
-    }
+    if (spans.length > 0) expect((await postJson(`${c.url}/v1/traces`, jsonRequest(spans))).status).toBe(200);
+    if (events.length > 0) expect((await postJson(`${c.url}/v1/events/ingest`, { events })).status).toBe(200);
   }
 }
 
@@ -122,6 +108,8 @@ it('answers the same from the indexes as from the live tables, through late data
   spans.push(span(1002, 1, '2025-10-10T23:59:00Z', { name: 'POST /chat', customer: 'globex', cents: 1 }));
   spans.push(span(1002, 2, '2025-10-11T00:01:00Z', { parent: 1, cents: 90 }));
   spans.push(span(1003, 2, '2025-10-12T09:00:00Z', { parent: 1, cents: 70, customer: 'hooli' }));
+  // A child waiting for its parent (pending: not summarized until the parent arrives, late, on the day before).
+  spans.push(span(1030, 2, '2025-10-03T00:10:00Z', { parent: 1, cents: 50 }));
   for (let i = 0; i < 8; i++) {
     spans.push(span(1010 + i, 2, `2025-10-1${i}T09:00:00Z`, { parent: 1, cents: 2, customer: 'initech' }));
   }
@@ -155,6 +143,8 @@ it('answers the same from the indexes as from the live tables, through late data
       span(1001, 3, '2025-10-05T08:00:02Z', { parent: 1, cents: 40 }), // more cost for an indexed trace
       span(1003, 1, '2025-10-12T08:59:00Z', { name: 'GET /search', customer: 'hooli' }), // its root, late
       span(5, 9, '2025-10-20T10:00:00Z', { parent: 1, cents: 60 }), // an ordinary trace grows onto another day
+      // the parent, late: the waiting child settles into Oct 3 through the attribution path (parts folded in SQL)
+      span(1030, 1, '2025-10-02T23:50:00Z', { name: 'POST /chat', customer: 'globex', cents: 1 }),
     ],
     [
       {
