@@ -2,12 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
+import { COSTTRACE_CLI } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../collector/bin.js', import.meta.url));
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -29,7 +28,9 @@ describe('costtrace serve', () => {
   });
 
   it('refuses to bind a non-loopback address without tokens, with a clear error and exit code 2', () => {
-    const r = spawnSync(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...COSTTRACE_CLI, 'serve', '--host', '0.0.0.0', '--port', '0'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('refusing to listen on 0.0.0.0 without authentication');
   });
@@ -43,13 +44,15 @@ describe('costtrace serve', () => {
     await conn.run('CREATE TABLE orders (id INTEGER)');
     conn.closeSync();
     instance.closeSync();
-    const r = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', foreign], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...COSTTRACE_CLI, 'serve', '--port', '0', '--db', foreign], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`costtrace: ${foreign} is a DuckDB file but not a costtrace database`);
   });
 
   it('explains an unknown command', () => {
-    const r = spawnSync(process.execPath, [BIN, 'frobnicate'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...COSTTRACE_CLI, 'frobnicate'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });

@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
+import { COSTTRACE_CLI } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../collector/bin.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/schema-v3/costtrace.duckdb', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const costtrace = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+const costtrace = (...args: string[]) => spawnSync(process.execPath, [...COSTTRACE_CLI, ...args], { encoding: 'utf8' });
 
 async function query(sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(':memory:');

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../../collector/bin.js', import.meta.url));
+import { COSTTRACE_CLI } from './cli.ts';
 
 export interface ChildCollector {
   readonly child: ChildProcess;
@@ -12,7 +10,7 @@ export interface ChildCollector {
 
 /** Starts `costtrace serve` as a separate process and waits for its "listening" line. */
 export async function spawnCollector(args: string[], env: Record<string, string> = {}): Promise<ChildCollector> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...COSTTRACE_CLI, 'serve', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
