@@ -49,6 +49,11 @@ export interface SpanRecord {
   /** LLM vendor/model (GenAI conventions), the keys cost drivers group by. */
   readonly llmVendor: string | null;
   readonly llmModel: string | null;
+  /**
+   * What identifies the LLM call the span describes (model family + usage, src/llm-usage.ts callKey), or null for
+   * a span that is not an LLM call: the writer counts a call described by a parent and its child once.
+   */
+  readonly llmCall: string | null;
 }
 
 /**

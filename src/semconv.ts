@@ -39,4 +39,19 @@ export const KEPT_ATTRIBUTE_PREFIXES: readonly string[] = [
   'db.',
   'rpc.',
   'messaging.',
+  // What usage, cost and LLM-ness are read from beyond gen_ai.*/llm.* (src/llm-usage.ts, src/genai.ts), kept so
+  // re-pricing and Polar forwarding read a stored span as ingest did.
+  'ai.usage.',
+  'ai.model.',
+  'langfuse.observation.type',
+  'langfuse.observation.model.name',
+  'langfuse.observation.usage_details',
+  'langfuse.observation.cost_details',
+  'openinference.span.kind',
+  'error.type',
 ];
+
+/** Set by the collector on a span that repeats the call of its LLM parent or child (counted once, on that one). */
+export const ATTR_COST_DUPLICATE_OF = '_cost.duplicate_of';
+/** Set by the collector on an `unpriced` span: why (no usage, unreadable usage, no price for the model…). */
+export const ATTR_COST_UNPRICED_REASON = '_cost.unpriced_reason';

@@ -6,6 +6,7 @@
  * `metadata._cost = {amount: exact decimal string in cents, currency: "usd"}` and `metadata._llm` when the record
  * is an LLM call with known token counts (Polar requires all of vendor, model and the three counts).
  */
+import { readUsage, totalInputTokens } from '../../src/llm-usage.ts';
 import { formatPicocents } from '../../src/money.ts';
 import type { OutboxRow } from '../store/outbox.ts';
 
@@ -40,29 +41,39 @@ const count = (v: unknown): number | null => {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : null;
 };
 
-/** Token counts of an event (`_llm`) or a span (GenAI attributes, current and older names). */
+/**
+ * Token counts of an event (its `_llm`) or a span (read as pricing reads it: src/llm-usage.ts, so every producer's
+ * attributes — GenAI, OpenInference, the AI SDK, Langfuse — give the same counts). Polar's `input_tokens` counts
+ * cached tokens too (OpenAI's reading); `cached_input_tokens` is the cache reads.
+ */
 function llmOf(row: OutboxRow, attributes: Json): PolarLlm | null {
   if (row.llmVendor === null || row.llmModel === null) return null;
   const llm = (attributes._llm ?? null) as Json | null;
-  const input = count(
-    llm?.input_tokens ?? attributes['gen_ai.usage.input_tokens'] ?? attributes['gen_ai.usage.prompt_tokens'],
-  );
-  const output = count(
-    llm?.output_tokens ?? attributes['gen_ai.usage.output_tokens'] ?? attributes['gen_ai.usage.completion_tokens'],
-  );
-  if (input === null || output === null) return null;
-  const cached = count(
-    llm?.cached_input_tokens ??
-      attributes['gen_ai.usage.cache_read.input_tokens'] ??
-      attributes['gen_ai.usage.cache_read_input_tokens'],
-  );
+  if (llm !== null) {
+    const input = count(llm.input_tokens);
+    const output = count(llm.output_tokens);
+    if (input === null || output === null) return null;
+    const cached = count(llm.cached_input_tokens);
+    return {
+      vendor: row.llmVendor,
+      model: row.llmModel,
+      input_tokens: input,
+      output_tokens: output,
+      total_tokens: count(llm.total_tokens) ?? input + output,
+      ...(cached === null ? {} : { cached_input_tokens: cached }),
+    };
+  }
+  const reading = readUsage((k) => attributes[k]);
+  if (reading.kind !== 'usage') return null;
+  const u = reading.usage;
+  const input = totalInputTokens(u);
   return {
     vendor: row.llmVendor,
     model: row.llmModel,
     input_tokens: input,
-    output_tokens: output,
-    total_tokens: count(llm?.total_tokens) ?? input + output,
-    ...(cached === null ? {} : { cached_input_tokens: cached }),
+    output_tokens: u.outputTokens,
+    total_tokens: input + u.outputTokens,
+    ...(u.cacheReadTokens === 0 ? {} : { cached_input_tokens: u.cacheReadTokens }),
   };
 }
 

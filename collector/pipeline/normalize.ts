@@ -2,14 +2,17 @@
  * Pipeline stage 1+2: decoded OTLP spans → validated SpanRecords, plus the spans rejected one by one
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
-import { llmVendorAndModel } from '../../src/genai.ts';
+import { llmVendorAndModel, modelFamily } from '../../src/genai.ts';
+import { ATTR_INPUT_EXCLUDES_CACHE, callKey, readUsage } from '../../src/llm-usage.ts';
 import { recordAmountProblem } from '../../src/money.ts';
-import { type LlmUsage, priceLlmUsage, usageFromAttributes } from '../../src/pricing.ts';
+import { type LlmCall, priceLlmUsage, readLlmCall, vendorOfModel } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
   ATTR_COST,
   ATTR_COST_AMOUNT,
   ATTR_COST_CURRENCY,
+  ATTR_COST_DUPLICATE_OF,
+  ATTR_COST_UNPRICED_REASON,
   ATTR_CUSTOMER_ID,
   ATTR_REVENUE,
   ATTR_REVENUE_AMOUNT,
@@ -69,11 +72,29 @@ export function normalizeSpans(spans: readonly DecodedSpan[], pricing: Pricing =
       };
       resourceCache.set(span.resource, res);
     }
-    const result = normalizeSpan(span, res.serviceName, res.customer, pricing);
+    const result = normalizeGuarded(span, res.serviceName, res.customer, pricing);
     if (typeof result === 'string') rejected.push({ spanId: span.spanId, reason: result });
     else records.push(result);
   }
   return { records, rejected };
+}
+
+/**
+ * One span's content never fails its request: a fault while reading it (a shape nobody foresaw) rejects that span
+ * alone, reported as partial success, and the rest of the request is stored. Pricing itself never throws
+ * (src/pricing.ts: a price that cannot be computed is `unpriced` with its reason), so this is the last line.
+ */
+function normalizeGuarded(
+  span: DecodedSpan,
+  serviceName: string | null,
+  resourceCustomer: string | null | Error,
+  pricing: Pricing,
+): SpanRecord | string {
+  try {
+    return normalizeSpan(span, serviceName, resourceCustomer, pricing);
+  } catch (err) {
+    return `span could not be read: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300);
+  }
 }
 
 /** Returns the record, or the reason the span is rejected. */
@@ -109,7 +130,8 @@ function normalizeSpan(
   if (typeof costUsd === 'string') return costUsd;
   const revenueUsd = inUsd(revenue, REVENUE_KEYS.currency, pricing, startMicros);
   if (typeof revenueUsd === 'string') return revenueUsd;
-  const priced = costOf(costUsd.money, span, pricing);
+  const call = readLlmCall((k) => span.attributes.get(k), span.scopeName);
+  const priced = costOf(costUsd.money, span, pricing, call);
   // Inferred prices too: absurd token counts must not make a cost no sum can hold.
   const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
   if (costProblem !== null) return `cost ${costProblem}`;
@@ -131,13 +153,25 @@ function normalizeSpan(
     revenuePicocents: revenueUsd.money.kind === 'ok' ? revenueUsd.money.picocents : null,
     attributesJson: keptAttributesJson(
       span.attributes,
-      costUsd.kept === NOTHING_KEPT && revenueUsd.kept === NOTHING_KEPT
+      costUsd.kept === NOTHING_KEPT && revenueUsd.kept === NOTHING_KEPT && priced.kept === NOTHING_KEPT
         ? NOTHING_KEPT
-        : { ...costUsd.kept, ...revenueUsd.kept },
+        : { ...costUsd.kept, ...revenueUsd.kept, ...priced.kept },
       filterKeys(pricing),
     ),
-    ...llmOf(span.attributes),
+    ...llmOf(span.attributes, call),
+    llmCall: llmCallOf(call),
   };
+}
+
+/** The call key of an LLM span (model family + usage; `-` when it has none usable), null for other spans. */
+function llmCallOf(call: LlmCall): string | null {
+  if (call.kind === 'none') return null;
+  const model = call.kind === 'usage' ? call.usage.models[0] : undefined;
+  if (call.kind === 'usage' && model === undefined) return null;
+  const family = model === undefined ? '' : modelFamily(model);
+  return call.kind === 'usage'
+    ? callKey(family, { kind: 'usage', usage: call.usage, excludedCacheByScope: false })
+    : `${family}|-`;
 }
 
 /** `customer.id`: a non-empty string (integers are accepted and read as text). */
@@ -153,7 +187,7 @@ function readCustomer(attributes: AttrMap): string | null | Error {
 }
 
 /** JSON text of the kept attributes, written directly (no intermediate object: this is per span). */
-const NOTHING_KEPT: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NOTHING_KEPT: Record<string, string | boolean> = Object.freeze({}) as Record<string, string | boolean>;
 
 /**
  * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (prices/fx.ts),
@@ -165,7 +199,7 @@ function inUsd(
   currencyKey: string,
   pricing: Pricing,
   atMicros: bigint,
-): { money: MoneyRead; converted: boolean; kept: Record<string, string> } | string {
+): { money: MoneyRead; converted: boolean; kept: Record<string, string | boolean> } | string {
   if (money.kind !== 'ok' || money.currency === 'USD') return { money, converted: false, kept: NOTHING_KEPT };
   const fx = toUsd(pricing.book.fx, money.picocents, money.currency, atMicros);
   if (!fx.ok) return `${currencyKey} ${money.currency}: ${fx.reason}`;
@@ -197,7 +231,11 @@ function filterKeys(pricing: Pricing): ReadonlySet<string> {
   return keys;
 }
 
-function keptAttributesJson(attributes: AttrMap, extra: Record<string, string>, alsoKept: ReadonlySet<string>): string {
+function keptAttributesJson(
+  attributes: AttrMap,
+  extra: Record<string, string | boolean>,
+  alsoKept: ReadonlySet<string>,
+): string {
   let out = '';
   let count = 0;
   for (const [key, value] of attributes) {
@@ -241,32 +279,52 @@ function valueJson(v: AttrValue): string {
   return JSON.stringify(toJson(v, 0));
 }
 
-export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'>;
-const NOT_PRICED: Priced = { costPicocents: null, costSource: null, priceVersion: null };
+export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'> & {
+  /** Why an `unpriced` span has no price (kept as `_cost.unpriced_reason`), else null. */
+  readonly unpricedReason?: string | null;
+};
+/** A price and the attributes the collector adds to say how it read the span (kept for re-pricing). */
+interface PricedSpan extends Priced {
+  readonly kept: Record<string, string | boolean>;
+}
+const NOT_PRICED: PricedSpan = { costPicocents: null, costSource: null, priceVersion: null, kept: NOTHING_KEPT };
 
 /**
  * A span's cost by the precedence of CONTRACT.md §8: its own `_cost` (`provided`) > a cost the provider reported
  * on it (`reported`) > the price book (`priced`, remembering the book version) > the bundled model table for
  * token usage (`inferred`) > `unpriced` (usage with no price: no amount, never $0).
  */
-function costOf(cost: MoneyRead, span: DecodedSpan, pricing: Pricing): Priced {
-  if (cost.kind === 'ok') return { costPicocents: cost.picocents, costSource: 'provided', priceVersion: null };
-  return collectorCost(span, pricing);
+function costOf(cost: MoneyRead, span: DecodedSpan, pricing: Pricing, call: LlmCall): PricedSpan {
+  if (cost.kind === 'ok')
+    return { costPicocents: cost.picocents, costSource: 'provided', priceVersion: null, kept: NOTHING_KEPT };
+  return pricedByCollector(span, pricing, call);
 }
 
+type SpanToPrice = Pick<DecodedSpan, 'name' | 'scopeName' | 'startTimeUnixNano' | 'endTimeUnixNano' | 'attributes'>;
+
 /** What the collector prices a span at when the app sent no `_cost` (also used to re-price stored spans). */
-export function collectorCost(
-  span: Pick<DecodedSpan, 'name' | 'startTimeUnixNano' | 'endTimeUnixNano' | 'attributes'>,
-  pricing: Pricing,
-): Priced {
+export function collectorCost(span: SpanToPrice, pricing: Pricing): Priced {
+  const { costPicocents, costSource, priceVersion, kept } = pricedByCollector(
+    span,
+    pricing,
+    readLlmCall((k) => span.attributes.get(k), span.scopeName),
+  );
+  const reason = kept[ATTR_COST_UNPRICED_REASON];
+  return { costPicocents, costSource, priceVersion, unpricedReason: typeof reason === 'string' ? reason : null };
+}
+
+function pricedByCollector(span: SpanToPrice, pricing: Pricing, call: LlmCall): PricedSpan {
   const get = (k: string) => span.attributes.get(k);
-  const usage = usageFromAttributes(get);
+  // A span the writer found repeating another span's call (store/llm-calls.ts) stays unpriced by re-pricing too.
+  if (typeof get(ATTR_COST_DUPLICATE_OF) === 'string') return NOT_PRICED;
+  const usage = call.kind === 'usage' ? call.usage : null;
+  const kept = readingKept(get, span.scopeName);
   const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
-  const price = (u: LlmUsage) => priceLlmUsage(u, Number.isNaN(at.getTime()) ? new Date(0) : at);
+  const price = (u: NonNullable<typeof usage>) => priceLlmUsage(u, Number.isNaN(at.getTime()) ? new Date(0) : at);
   if (usage !== null && usage.reportedCostUsd !== null) {
     const reported = price(usage);
     if (reported.kind === 'priced')
-      return { costPicocents: reported.picocents, costSource: 'reported', priceVersion: null };
+      return { costPicocents: reported.picocents, costSource: 'reported', priceVersion: null, kept };
   }
   // The book before the bundled table: a span the book prices never pays for the table look-up.
   if (pricing.version > 0) {
@@ -278,18 +336,38 @@ export function collectorCost(
       usage,
     });
     if (booked !== null)
-      return { costPicocents: booked.picocents, costSource: 'priced', priceVersion: pricing.version };
+      return { costPicocents: booked.picocents, costSource: 'priced', priceVersion: pricing.version, kept };
   }
+  if (call.kind === 'unusable') return unpriced(call.reason, kept);
   if (usage === null) return NOT_PRICED;
   const llm = price(usage);
   return llm.kind === 'priced'
-    ? { costPicocents: llm.picocents, costSource: 'inferred', priceVersion: null }
-    : { costPicocents: null, costSource: 'unpriced', priceVersion: null };
+    ? { costPicocents: llm.picocents, costSource: 'inferred', priceVersion: null, kept }
+    : unpriced(llm.reason, kept);
 }
 
-function llmOf(attributes: AttrMap): { llmVendor: string | null; llmModel: string | null } {
+function unpriced(reason: string, kept: Record<string, string | boolean>): PricedSpan {
+  return {
+    costPicocents: null,
+    costSource: 'unpriced',
+    priceVersion: null,
+    kept: { ...kept, [ATTR_COST_UNPRICED_REASON]: reason.slice(0, 200) },
+  };
+}
+
+/** The reading its scope decided (src/llm-usage.ts), written down so a stored span is read alike without it. */
+function readingKept(get: (k: string) => unknown, scopeName: string): Record<string, string | boolean> {
+  const reading = readUsage(get, scopeName);
+  return reading.kind === 'usage' && reading.excludedCacheByScope && get(ATTR_INPUT_EXCLUDES_CACHE) !== true
+    ? { [ATTR_INPUT_EXCLUDES_CACHE]: true }
+    : NOTHING_KEPT;
+}
+
+/** Vendor and model of an LLM span; an LLM call naming its model but no provider gets the model's (Langfuse). */
+function llmOf(attributes: AttrMap, call: LlmCall): { llmVendor: string | null; llmModel: string | null } {
   const { vendor, model } = llmVendorAndModel((k) => attributes.get(k));
-  return { llmVendor: vendor, llmModel: model };
+  const inferred = vendor === null && model !== null && call.kind !== 'none' ? vendorOfModel(model) : null;
+  return { llmVendor: vendor ?? inferred, llmModel: model };
 }
 
 function isKept(key: string): boolean {

@@ -110,21 +110,18 @@ function whole(tokens: number): bigint {
 
 /**
  * USD per Mtok × tokens: with rates scaled by 10^12, picocents = Σ(rate × tokens) / 10^4 (× 100 cents per USD,
- * ÷ 10^6 tokens). Input tokens include cache reads and writes (GenAI conventions); each is priced at its own
- * rate when the book gives one, else at the input rate. A tier (input strictly above its threshold) replaces the
- * input and output rates for the whole call.
+ * ÷ 10^6 tokens). Uncached input, cache reads and cache writes as the producer reported them (src/llm-usage.ts:
+ * each read the way its producer means it), each at its own rate when the book gives one, else at the input rate.
+ * A tier (all input tokens strictly above its threshold) replaces the input and output rates for the whole call.
  */
 function modelCost(m: ModelPrice, u: LlmUsage): bigint {
   const tier = m.tiers.filter((t) => u.inputTokens > t.aboveInputTokens).at(-1);
   const input = tier?.inputUsdPerMtok12 ?? m.inputUsdPerMtok12;
   const output = tier?.outputUsdPerMtok12 ?? m.outputUsdPerMtok12;
-  const cacheRead = Math.min(u.cacheReadTokens, u.inputTokens);
-  const cacheWrite = Math.min(u.cacheWriteTokens, u.inputTokens - cacheRead);
-  const plain = u.inputTokens - cacheRead - cacheWrite;
   const numerator =
-    input * whole(plain) +
-    (m.cachedInputUsdPerMtok12 ?? input) * whole(cacheRead) +
-    (m.cacheWriteUsdPerMtok12 ?? input) * whole(cacheWrite) +
+    input * whole(u.uncachedInputTokens) +
+    (m.cachedInputUsdPerMtok12 ?? input) * whole(u.cacheReadTokens) +
+    (m.cacheWriteUsdPerMtok12 ?? input) * whole(u.cacheWriteTokens) +
     output * whole(u.outputTokens);
   return divideHalfEven(numerator, 10_000n) + (m.usdPerRequest12 ?? 0n) * 100n;
 }

@@ -116,6 +116,7 @@ export class Prices {
       collectorCost(
         {
           name: s.name,
+          scopeName: s.scopeName,
           startTimeUnixNano: s.startTimeUnixNano,
           endTimeUnixNano: s.endTimeUnixNano,
           attributes: attributesFromJson(s.attributesJson),

@@ -20,6 +20,7 @@ import type { AttributionState } from './attribution-state.ts';
 import type { CustomerRegistry } from './customers.ts';
 import type { Database } from './database.ts';
 import { type EventsWritten, writeEventRequests } from './event-writes.ts';
+import { LlmCalls } from './llm-calls.ts';
 import { removeOldSpans } from './retention.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 import { isDataRefusal } from './store-errors.ts';
@@ -99,6 +100,8 @@ export class IngestQueue {
   private closed = false;
   private consecutiveFailures = 0;
   private readonly log: StoreErrorLog;
+  /** Which LLM spans repeat another span's call (counted once: llm-calls.ts). */
+  private readonly calls = new LlmCalls();
   /** Whether writes also queue attributed costs for Polar (outbox.ts). */
   readonly forwardCosts: boolean;
 
@@ -276,8 +279,10 @@ export class IngestQueue {
   }
 
   private async writeSpans(items: SpanItem[]): Promise<void> {
-    const records = items.length === 1 ? (items[0] as SpanItem).records : items.flatMap((i) => i.records);
+    const received = items.length === 1 ? (items[0] as SpanItem).records : items.flatMap((i) => i.records);
     const started = process.hrtime.bigint();
+    const calls = this.calls.plan(received);
+    const records = calls.records;
     const plan = await this.attribution.plan(records, (keys) => lookupSettled(this.db.writer, keys));
     const written = await writeSpanBatch(
       this.db.writer,
@@ -285,7 +290,10 @@ export class IngestQueue {
       plan.updates,
       this.options.nowMicros(),
       this.customers,
-      () => this.attribution.apply(plan),
+      () => {
+        this.attribution.apply(plan);
+        this.calls.apply(calls);
+      },
       this.forwardCosts,
     );
     this.succeeded();

@@ -7,7 +7,7 @@ import type { SpanRecord } from '../../src/records.ts';
 import { appendMoneyOrNull, appendVarcharOrNull } from './appender.ts';
 
 /** A span's fields (events fill the same ones), plus what attribution and the event tree add. */
-export interface RecordRow extends Omit<SpanRecord, 'costSource'> {
+export interface RecordRow extends Omit<SpanRecord, 'costSource' | 'llmCall'> {
   readonly source: 'span' | 'event' | 'allocation';
   readonly costSource: string | null;
   readonly chainCustomer: string | null;

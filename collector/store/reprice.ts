@@ -6,6 +6,7 @@
  * they are; spans still pending have no summary yet). Running it again with the same book changes nothing.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { ATTR_COST_UNPRICED_REASON } from '../../src/semconv.ts';
 import type { Priced } from '../pipeline/normalize.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import { unindexRange } from './insight-index.ts';
@@ -15,6 +16,8 @@ import { transaction } from './transaction.ts';
 
 export interface StoredSpanToPrice {
   readonly name: string;
+  /** Its instrumentation scope (how its producer reports usage: src/llm-usage.ts). */
+  readonly scopeName: string;
   readonly startTimeUnixNano: bigint;
   readonly endTimeUnixNano: bigint;
   /** The kept attributes, as stored (JSON object text). */
@@ -28,7 +31,8 @@ export interface RepriceTally {
 }
 
 const STAGE = `CREATE TEMP TABLE IF NOT EXISTS stage_reprice (
-  trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, cost DECIMAL(38,12), cost_source VARCHAR, price_version INTEGER)`;
+  trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, cost DECIMAL(38,12), cost_source VARCHAR, price_version INTEGER,
+  attributes VARCHAR)`;
 
 /** Re-prices the collector-priced spans that started in [fromMicros, toMicros) (one chunk, one transaction). */
 export async function repriceChunk(
@@ -42,7 +46,7 @@ export async function repriceChunk(
     const rows = (
       await conn.runAndReadAll(
         `SELECT trace_id, span_id, name, start_time_unix_nano, end_time_unix_nano, attributes, cost_amount::VARCHAR,
-           cost_source, price_version
+           cost_source, price_version, scope_name
          FROM records
          WHERE source = 'span' AND (cost_source IS NULL OR cost_source IN ('priced', 'inferred', 'unpriced'))
            AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)`,
@@ -50,18 +54,21 @@ export async function repriceChunk(
       )
     ).getRows();
     tally.records += rows.length;
-    const changes: Array<{ traceId: string; spanId: string; priced: Priced }> = [];
+    const changes: Array<{ traceId: string; spanId: string; priced: Priced; attributes: string | null }> = [];
     for (const r of rows) {
       const before = r[6] === null ? null : decimal(r[6]);
+      const attributesJson = String(r[5] ?? '{}');
       const priced = price({
         name: String(r[2]),
+        scopeName: String(r[9] ?? ''),
         startTimeUnixNano: r[3] as bigint,
         endTimeUnixNano: r[4] as bigint,
-        attributesJson: String(r[5] ?? '{}'),
+        attributesJson,
       });
       const version = r[8] === null ? null : Number(r[8]);
       if (priced.costPicocents === before && priced.costSource === r[7] && priced.priceVersion === version) continue;
-      changes.push({ traceId: String(r[0]), spanId: String(r[1]), priced });
+      const attributes = withReason(attributesJson, priced.unpricedReason ?? null);
+      changes.push({ traceId: String(r[0]), spanId: String(r[1]), priced, attributes });
       tally.deltaPicocents += (priced.costPicocents ?? 0n) - (before ?? 0n);
     }
     if (changes.length === 0) return;
@@ -75,6 +82,7 @@ export async function repriceChunk(
         appendVarcharOrNull(app, c.priced.costSource);
         if (c.priced.priceVersion === null) app.appendNull();
         else app.appendInteger(c.priced.priceVersion);
+        appendVarcharOrNull(app, c.attributes);
         app.endRow();
       }
     });
@@ -112,13 +120,27 @@ export async function repriceChunk(
       [fromMicros, toMicros, fromMicros, toMicros] as never,
     );
     await conn.run(
-      `UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version
+      `UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version,
+        attributes = coalesce(s.attributes, records.attributes)
       FROM stage_reprice s WHERE records.trace_id = s.trace_id AND records.span_id = s.span_id
         AND records.ts >= make_timestamp(?::BIGINT) AND records.ts < make_timestamp(?::BIGINT)`,
       window,
     );
     await conn.run('DELETE FROM stage_reprice');
   });
+}
+
+/**
+ * The stored attributes with the unpriced reason as ingest would have kept it (src/semconv.ts
+ * ATTR_COST_UNPRICED_REASON): set for an unpriced span, removed from a priced one; null when nothing changes.
+ */
+function withReason(attributesJson: string, reason: string | null): string | null {
+  const had = attributesJson.includes(`"${ATTR_COST_UNPRICED_REASON}"`);
+  if (!had && reason === null) return null;
+  const attributes = JSON.parse(attributesJson) as Record<string, unknown>;
+  delete attributes[ATTR_COST_UNPRICED_REASON];
+  if (reason !== null) attributes[ATTR_COST_UNPRICED_REASON] = reason;
+  return JSON.stringify(attributes);
 }
 
 /** Records re-priced per transaction (about): consecutive slots are joined until they hold this many. */

@@ -41,7 +41,7 @@ export class CostSpanProcessor implements SpanProcessor {
     if (attributes[ATTR_COST_AMOUNT] !== undefined) return;
     const facts: SpanFacts = { attributes, durationMs: hrTimeToMilliseconds(span.duration) };
     if (this.llmPricing) {
-      const usage = usageFromAttributes((k) => attributes[k]);
+      const usage = usageFromAttributes((k) => attributes[k], span.instrumentationScope?.name ?? '');
       if (usage !== null) {
         const price = priceLlmUsage(usage, new Date(hrTimeToMilliseconds(span.startTime)));
         if (price.kind === 'priced')

@@ -21,6 +21,7 @@ const orphan = (trace: number): SpanRecord => ({
   attributesJson: '{}',
   llmVendor: null,
   llmModel: null,
+  llmCall: null,
   priceVersion: null,
 });
 

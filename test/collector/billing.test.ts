@@ -122,10 +122,60 @@ describe('a Polar event from an outbox row', () => {
         now,
       ).metadata._llm,
     ).toMatchObject({ input_tokens: 9, output_tokens: 1, total_tokens: 12 });
-    // No output count: Polar would refuse an incomplete _llm, so none is sent.
+    // Input only (an embeddings call): no output tokens, counted as 0 — the same reading pricing uses.
     expect(
-      polarEvent(row({ ...llm, attributesJson: JSON.stringify({ 'gen_ai.usage.input_tokens': 5 }) }), now).metadata,
-    ).not.toHaveProperty('_llm');
+      polarEvent(row({ ...llm, attributesJson: JSON.stringify({ 'gen_ai.usage.input_tokens': 5 }) }), now).metadata
+        ._llm,
+    ).toEqual({ vendor: 'openai', model: 'gpt-4o', input_tokens: 5, output_tokens: 0, total_tokens: 5 });
+    // Each producer's reading: OpenInference counts, AI SDK cache detail, Langfuse usage_details (input excludes cache).
+    const llmOf = (attributes: Record<string, unknown>) =>
+      polarEvent(row({ ...llm, attributesJson: JSON.stringify(attributes) }), now).metadata._llm;
+    expect(
+      llmOf({
+        'llm.token_count.prompt': 2000,
+        'llm.token_count.completion': 400,
+        'llm.token_count.prompt_details.cache_read': 1536,
+      }),
+    ).toEqual({
+      vendor: 'openai',
+      model: 'gpt-4o',
+      input_tokens: 2000,
+      output_tokens: 400,
+      total_tokens: 2400,
+      cached_input_tokens: 1536,
+    });
+    expect(
+      llmOf({
+        'gen_ai.usage.input_tokens': 4240,
+        'gen_ai.usage.output_tokens': 250,
+        'ai.usage.inputTokenDetails.cacheReadTokens': 3000,
+        'ai.usage.inputTokenDetails.cacheWriteTokens': 1200,
+      }),
+    ).toEqual({
+      vendor: 'openai',
+      model: 'gpt-4o',
+      input_tokens: 4240,
+      output_tokens: 250,
+      total_tokens: 4490,
+      cached_input_tokens: 3000,
+    });
+    expect(
+      llmOf({
+        'langfuse.observation.usage_details': JSON.stringify({
+          input: 40,
+          output: 250,
+          cache_read_input_tokens: 3000,
+          cache_creation_input_tokens: 1200,
+        }),
+      }),
+    ).toEqual({
+      vendor: 'openai',
+      model: 'gpt-4o',
+      input_tokens: 4240,
+      output_tokens: 250,
+      total_tokens: 4490,
+      cached_input_tokens: 3000,
+    });
     expect(
       polarEvent(
         row({ attributesJson: JSON.stringify({ 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 1 }) }),

@@ -67,6 +67,7 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
       attributesJson: '{}',
       llmVendor: null,
       llmModel: null,
+      llmCall: null,
       priceVersion: null,
     };
   }

@@ -39,6 +39,7 @@ function record(n: number, cost: bigint): SpanRecord {
     attributesJson: '{}',
     llmVendor: null,
     llmModel: null,
+    llmCall: null,
     priceVersion: null,
   };
 }

@@ -1,0 +1,205 @@
+/**
+ * Token usage of an LLM span, read the way each producer means it (README "GenAI producers"); the one place that
+ * knows the attribute names, used by the collector (ingest and re-pricing), the SDK and Polar forwarding.
+ *
+ * - GenAI conventions, OpenAI-style producers, the Anthropic SDK's own tracing, the Vercel AI SDK:
+ *   `gen_ai.usage.input_tokens` INCLUDES cache reads and writes (CONTRACT.md §8).
+ * - Anthropic's own `input_tokens` EXCLUDES them, and OpenLLMetry's Anthropic instrumentation passes it on as
+ *   `gen_ai.usage.input_tokens`: for its scope the input is the uncached part. For any other producer, cache reads +
+ *   writes above the input can only mean the same (Anthropic's reading); otherwise the input includes them.
+ * - The Vercel AI SDK puts the cache detail in `ai.usage.*` (`inputTokenDetails.cacheReadTokens`, …): read only on
+ *   spans that also carry `gen_ai.usage.*` (its provider-call spans); its wrapper spans repeat the same totals.
+ * - Langfuse: `langfuse.observation.usage_details` is JSON text whose keys add up (input excludes the cache).
+ * - OpenInference: `llm.token_count.prompt` (incl. `prompt_details.cache_read/cache_write`), `.completion`.
+ * Output tokens include reasoning ones (priced once, as output); Langfuse's `output_reasoning_tokens` is its own key.
+ */
+/** How much a count may be: more tokens than any call could use is a broken producer, not usage to price. */
+export const MAX_TOKENS = 1e12;
+
+/** OpenLLMetry's Anthropic scope: its `gen_ai.usage.input_tokens` is Anthropic's, without the cache. */
+const INPUT_EXCLUDES_CACHE_SCOPES: ReadonlySet<string> = new Set(['@traceloop/instrumentation-anthropic']);
+
+/**
+ * Written by the collector among a span's kept attributes when the reading came from its scope (above), so a stored
+ * span is read again the same way (re-pricing, Polar forwarding) without its scope.
+ */
+export const ATTR_INPUT_EXCLUDES_CACHE = '_cost.input_excludes_cache';
+
+export interface TokenUsage {
+  /** Input tokens not read from or written to the cache. */
+  readonly uncachedInputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  /** Output tokens, reasoning included. */
+  readonly outputTokens: number;
+  /** Of the output, reasoning tokens (informational: already in outputTokens). */
+  readonly reasoningTokens: number;
+}
+
+export type UsageReading =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'usage'; readonly usage: TokenUsage; readonly excludedCacheByScope: boolean };
+
+const INPUT_KEYS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt'];
+const OUTPUT_KEYS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion'];
+const CACHE_READ_KEYS = [
+  'gen_ai.usage.cache_read.input_tokens',
+  'gen_ai.usage.cache_read_input_tokens',
+  'llm.token_count.prompt_details.cache_read',
+];
+const CACHE_WRITE_KEYS = [
+  'gen_ai.usage.cache_creation.input_tokens',
+  'gen_ai.usage.cache_write.input_tokens', // @anthropic-ai/sdk's own tracing
+  'gen_ai.usage.cache_creation_input_tokens',
+  'llm.token_count.prompt_details.cache_write',
+];
+const REASONING_KEYS = [
+  'gen_ai.usage.reasoning.output_tokens', // @anthropic-ai/sdk's own tracing
+  'gen_ai.usage.reasoning_tokens',
+  'llm.token_count.completion_details.reasoning',
+];
+/** The Vercel AI SDK's detail, on spans that carry `gen_ai.usage.*` too. */
+const AI_SDK_CACHE_READ_KEYS = ['ai.usage.inputTokenDetails.cacheReadTokens', 'ai.usage.cachedInputTokens'];
+const AI_SDK_CACHE_WRITE_KEYS = ['ai.usage.inputTokenDetails.cacheWriteTokens'];
+const AI_SDK_REASONING_KEYS = ['ai.usage.outputTokenDetails.reasoningTokens', 'ai.usage.reasoningTokens'];
+
+export const LANGFUSE_USAGE_KEY = 'langfuse.observation.usage_details';
+const LANGFUSE_CACHE_READ = ['cache_read_input_tokens', 'input_cached_tokens', 'input_cache_read', 'cached_tokens'];
+const LANGFUSE_CACHE_WRITE = ['cache_creation_input_tokens', 'input_cache_creation', 'cache_write_input_tokens'];
+
+/** Every attribute key usage is read from (kept at ingest so re-pricing reads the same). */
+export const USAGE_ATTRIBUTE_KEYS: readonly string[] = [
+  ...INPUT_KEYS,
+  ...OUTPUT_KEYS,
+  ...CACHE_READ_KEYS,
+  ...CACHE_WRITE_KEYS,
+  ...REASONING_KEYS,
+  ...AI_SDK_CACHE_READ_KEYS,
+  ...AI_SDK_CACHE_WRITE_KEYS,
+  ...AI_SDK_REASONING_KEYS,
+  LANGFUSE_USAGE_KEY,
+  ATTR_INPUT_EXCLUDES_CACHE,
+];
+
+class UsageProblem extends Error {}
+
+/** A token count: a whole number of tokens in [0, MAX_TOKENS]; null when absent; a problem otherwise. */
+function tokenCount(value: unknown, key: string): number | null {
+  if (value === undefined || value === null) return null;
+  const n =
+    typeof value === 'bigint'
+      ? Number(value)
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_TOKENS) {
+    throw new UsageProblem(`${key} is ${describe(value)} (want a token count from 0 to ${MAX_TOKENS})`);
+  }
+  return Math.round(n);
+}
+
+function firstCount(get: (key: string) => unknown, keys: readonly string[]): number | null {
+  for (const k of keys) {
+    const n = tokenCount(get(k), k);
+    if (n !== null) return n;
+  }
+  return null;
+}
+
+/** The token usage on a span; `scopeName` is its instrumentation scope (decides a producer's own reading). */
+export function readUsage(get: (key: string) => unknown, scopeName = ''): UsageReading {
+  try {
+    const langfuse = get(LANGFUSE_USAGE_KEY);
+    if (typeof langfuse === 'string' && langfuse !== '') return langfuseUsage(langfuse);
+    return attributeUsage(get, scopeName);
+  } catch (err) {
+    if (err instanceof UsageProblem) return { kind: 'invalid', reason: err.message };
+    throw err;
+  }
+}
+
+function attributeUsage(get: (key: string) => unknown, scopeName: string): UsageReading {
+  const input = firstCount(get, INPUT_KEYS);
+  const output = firstCount(get, OUTPUT_KEYS);
+  const semconv = input !== null || output !== null;
+  let cacheRead = firstCount(get, CACHE_READ_KEYS);
+  let cacheWrite = firstCount(get, CACHE_WRITE_KEYS);
+  let reasoning = firstCount(get, REASONING_KEYS);
+  if (semconv) {
+    cacheRead ??= firstCount(get, AI_SDK_CACHE_READ_KEYS);
+    cacheWrite ??= firstCount(get, AI_SDK_CACHE_WRITE_KEYS);
+    reasoning ??= firstCount(get, AI_SDK_REASONING_KEYS);
+  }
+  if (!semconv && cacheRead === null && cacheWrite === null) return { kind: 'none' };
+  const read = cacheRead ?? 0;
+  const write = cacheWrite ?? 0;
+  const inputTokens = input ?? 0;
+  const excludedCacheByScope = INPUT_EXCLUDES_CACHE_SCOPES.has(scopeName) || get(ATTR_INPUT_EXCLUDES_CACHE) === true;
+  const excludesCache = excludedCacheByScope || read + write > inputTokens;
+  const outputTokens = output ?? 0;
+  return {
+    kind: 'usage',
+    excludedCacheByScope,
+    usage: {
+      uncachedInputTokens: excludesCache ? inputTokens : inputTokens - read - write,
+      cacheReadTokens: read,
+      cacheWriteTokens: write,
+      outputTokens,
+      reasoningTokens: Math.min(reasoning ?? 0, outputTokens),
+    },
+  };
+}
+
+function langfuseUsage(json: string): UsageReading {
+  let details: unknown;
+  try {
+    details = JSON.parse(json);
+  } catch {
+    throw new UsageProblem(`${LANGFUSE_USAGE_KEY} is not JSON`);
+  }
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) {
+    throw new UsageProblem(`${LANGFUSE_USAGE_KEY} is not a JSON object`);
+  }
+  const d = details as Record<string, unknown>;
+  const count = (k: string) => tokenCount(d[k], `${LANGFUSE_USAGE_KEY}.${k}`);
+  const sum = (keys: readonly string[]) => keys.reduce((n, k) => n + (count(k) ?? 0), 0);
+  const input = count('input');
+  const output = count('output');
+  const reasoning = count('output_reasoning_tokens');
+  const read = sum(LANGFUSE_CACHE_READ);
+  const write = sum(LANGFUSE_CACHE_WRITE);
+  if (input === null && output === null && read === 0 && write === 0) return { kind: 'none' };
+  return {
+    kind: 'usage',
+    excludedCacheByScope: false,
+    usage: {
+      uncachedInputTokens: input ?? 0,
+      cacheReadTokens: read,
+      cacheWriteTokens: write,
+      outputTokens: (output ?? 0) + (reasoning ?? 0),
+      reasoningTokens: reasoning ?? 0,
+    },
+  };
+}
+
+/** All input tokens, cached ones included (what genai-prices and Polar's `_llm.input_tokens` count). */
+export function totalInputTokens(u: TokenUsage): number {
+  return u.uncachedInputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
+
+/**
+ * What identifies one call across the spans that describe it (a producer's span and the SDK's own beneath it):
+ * the model family and the usage, or `-` for a call with no usage.
+ */
+export function callKey(family: string, reading: UsageReading): string {
+  if (reading.kind !== 'usage') return `${family}|-`;
+  const u = reading.usage;
+  return `${family}|${u.uncachedInputTokens}|${u.cacheReadTokens}|${u.cacheWriteTokens}|${u.outputTokens}`;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
