@@ -81,10 +81,14 @@ const UNPRICED = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['vendor', 'model', 'spans', 'last_seen'],
+        required: ['vendor', 'model', 'reason', 'spans', 'last_seen'],
         properties: {
           vendor: { type: ['string', 'null'] },
           model: { type: ['string', 'null'] },
+          reason: {
+            type: ['string', 'null'],
+            description: 'The most common reason these spans have no price (no usage, unreadable usage, no price)',
+          },
           spans: { type: 'integer' },
           last_seen: { type: 'string' },
         },
@@ -128,6 +132,7 @@ export async function pricesApi(app: FastifyInstance, deps: { prices: Prices; st
         items: items.map((i) => ({
           vendor: i.vendor,
           model: i.model,
+          reason: i.reason,
           spans: i.spans,
           last_seen: isoNanos(i.lastSeenMicros * 1000n),
         })),

@@ -56,6 +56,7 @@ export interface InsightInputs {
   readonly unpriced: ReadonlyArray<{
     readonly model: string | null;
     readonly vendor: string | null;
+    readonly reason: string | null;
     readonly spans: number;
   }>;
 }
@@ -156,8 +157,8 @@ export function detectInsights(x: InsightInputs, t = INSIGHT_THRESHOLDS): Insigh
     out.push({
       type: 'unpriced_usage',
       severity: 'warning',
-      message: `${u.spans} span(s) of ${u.model ?? 'an unnamed model'}${u.vendor ? ` (${u.vendor})` : ''} have token usage but no price: their cost is unknown. Add the model to the price book.`,
-      data: { model: u.model, vendor: u.vendor, spans: u.spans },
+      message: `${u.spans} LLM span(s) of ${u.model ?? 'an unnamed model'}${u.vendor ? ` (${u.vendor})` : ''} have no price${u.reason ? ` (${u.reason})` : ''}: their cost is unknown. Add the model to the price book, or have the producer record token usage.`,
+      data: { model: u.model, vendor: u.vendor, reason: u.reason, spans: u.spans },
     });
   }
   const rank = (s: Severity) => (s === 'critical' ? 0 : 1);

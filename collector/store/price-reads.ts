@@ -4,6 +4,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 export interface UnpricedModel {
   readonly vendor: string | null;
   readonly model: string | null;
+  /** The most common `_cost.unpriced_reason` of the group (src/semconv.ts), null for spans stored before it. */
+  readonly reason: string | null;
   readonly spans: number;
   readonly lastSeenMicros: bigint;
 }
@@ -17,7 +19,8 @@ export async function unpricedModels(
 ): Promise<UnpricedModel[]> {
   const rows = (
     await conn.runAndReadAll(
-      `SELECT llm_vendor, llm_model, count(*), epoch_us(max(ts)) FROM records
+      `SELECT llm_vendor, llm_model, count(*), epoch_us(max(ts)), mode(attributes->>'$."_cost.unpriced_reason"')
+       FROM records
        WHERE cost_source = 'unpriced' AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)
        GROUP BY ALL ORDER BY count(*) DESC, llm_model NULLS LAST, llm_vendor NULLS LAST LIMIT ?`,
       [fromMicros, toMicros, limit] as never,
@@ -26,6 +29,7 @@ export async function unpricedModels(
   return rows.map((r) => ({
     vendor: r[0] === null ? null : String(r[0]),
     model: r[1] === null ? null : String(r[1]),
+    reason: r[4] === null ? null : String(r[4]),
     spans: Number(r[2]),
     lastSeenMicros: BigInt(r[3] as bigint),
   }));

@@ -121,7 +121,10 @@ describe('insights', () => {
     });
     expect(anomalous[0]?.data.times).toBeCloseTo(200 / (300 / 11), 3);
     expect(byType('unpriced_usage')).toEqual([
-      expect.objectContaining({ severity: 'warning', data: { model: 'mystery-model', vendor: null, spans: 1 } }),
+      expect.objectContaining({
+        severity: 'warning',
+        data: { model: 'mystery-model', vendor: null, reason: 'no price for model "mystery-model"', spans: 1 },
+      }),
     ]);
     expect(items.every((i) => i.message.length > 20)).toBe(true);
   });

@@ -1,0 +1,170 @@
+/**
+ * Pricing never fails a request (CONTRACT.md §12): every malformed-usage shape, in OTLP/JSON and protobuf, beside a
+ * good span of another customer — the request is answered 200, the good span stored at its price, the bad one
+ * stored `unpriced` with its reason (and listed by /v1/prices/unpriced); re-pricing such spans succeeds.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { type JsonAnyValue, jsonRequest, protobufRequest, spanIdOf, traceIdOf } from '../helpers/otlp.ts';
+
+type Attrs = Record<string, string | number | boolean | JsonAnyValue>;
+const SONNET = { 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-20250514' };
+const START_NS = String(BigInt(Date.UTC(2026, 10, 2, 12)) * 1_000_000n);
+const DAY = '2026-11-02';
+
+/** Bad usage shapes → the reason the span is unpriced (a fragment of it). */
+const MALFORMED: Array<[string, Attrs, RegExp]> = [
+  [
+    'negative input',
+    { ...SONNET, 'gen_ai.usage.input_tokens': -5, 'gen_ai.usage.output_tokens': 10 },
+    /input_tokens is -5/,
+  ],
+  [
+    'over-large input (1e30)',
+    { ...SONNET, 'gen_ai.usage.input_tokens': { doubleValue: 1e30 }, 'gen_ai.usage.output_tokens': 1 },
+    /input_tokens is 1e\+30/,
+  ],
+  ['non-numeric counts', { ...SONNET, 'gen_ai.usage.input_tokens': 'abc' }, /input_tokens is "abc"/],
+  [
+    'a count that is an array',
+    { ...SONNET, 'gen_ai.usage.output_tokens': { arrayValue: { values: [{ intValue: 1 }] } } },
+    /output_tokens is an array/,
+  ],
+  ['usage but no model', { 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5 }, /no model name/],
+  [
+    'Langfuse usage_details that is not JSON',
+    {
+      'langfuse.observation.type': 'generation',
+      'langfuse.observation.model.name': 'gpt-4o',
+      'langfuse.observation.usage_details': '{input:',
+    },
+    /usage_details is not JSON/,
+  ],
+  ['a model but no usage at all', { ...SONNET, 'gen_ai.operation.name': 'chat' }, /no token usage/],
+];
+
+let c: TestCollector | undefined;
+afterEach(async () => {
+  await c?.close();
+  c = undefined;
+});
+
+interface Node {
+  span_id: string;
+  customer_id: string | null;
+  cost_exact: string | null;
+  cost_source: string | null;
+  attributes: Record<string, unknown>;
+  children: Node[];
+}
+
+async function trace(traceId: string): Promise<Map<string, Node>> {
+  const res = await fetch(`${c?.url}/v1/traces/${traceId}`);
+  expect(res.status).toBe(200);
+  const nodes = new Map<string, Node>();
+  const walk = (n: Node) => {
+    nodes.set(n.span_id, n);
+    n.children.forEach(walk);
+  };
+  ((await res.json()) as { spans: Node[] }).spans.forEach(walk);
+  return nodes;
+}
+
+/** A request: the bad span (customer bad) and a good Anthropic call of customer good (1000 in / 500 out: 1.05¢). */
+function request(n: number, bad: Attrs) {
+  return jsonRequest([
+    {
+      traceId: traceIdOf(n),
+      spanId: spanIdOf(1),
+      startTimeUnixNano: START_NS,
+      attributes: { 'customer.id': 'bad', ...bad },
+    },
+    {
+      traceId: traceIdOf(n + 500),
+      spanId: spanIdOf(2),
+      startTimeUnixNano: START_NS,
+      attributes: {
+        'customer.id': 'good',
+        ...SONNET,
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.output_tokens': 500,
+      },
+    },
+  ]);
+}
+
+async function post(body: Record<string, unknown>, encoding: 'json' | 'protobuf'): Promise<number> {
+  const res = await fetch(`${c?.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' },
+    body: encoding === 'json' ? JSON.stringify(body) : protobufRequest(body),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe.each(['json', 'protobuf'] as const)('OTLP/%s: one span with bad usage', (encoding) => {
+  it('never fails the request: the good span is priced, the bad one unpriced with its reason', async () => {
+    c = await startTestCollector();
+    for (const [i, [, attrs]] of MALFORMED.entries()) expect(await post(request(i, attrs), encoding)).toBe(200);
+    for (const [i, [what, , reason]] of MALFORMED.entries()) {
+      const good = (await trace(traceIdOf(i + 500))).get(spanIdOf(2));
+      expect(good, what).toMatchObject({ customer_id: 'good', cost_exact: '1.05', cost_source: 'inferred' });
+      const bad = (await trace(traceIdOf(i))).get(spanIdOf(1));
+      expect([bad?.customer_id, bad?.cost_exact, bad?.cost_source], what).toEqual(['bad', null, 'unpriced']);
+      expect(bad?.attributes['_cost.unpriced_reason'], what).toMatch(reason);
+    }
+    const unpriced = await fetch(`${c.url}/v1/prices/unpriced?start_date=${DAY}&end_date=${DAY}`);
+    const items = ((await unpriced.json()) as { items: Array<{ spans: number; reason: string | null }> }).items;
+    expect(items.reduce((n, i) => n + i.spans, 0)).toBe(MALFORMED.length);
+    for (const item of items) expect(MALFORMED.some(([, , reason]) => reason.test(item.reason ?? ''))).toBe(true);
+  });
+});
+
+describe('re-pricing a span the bundled table reads in its own way', () => {
+  it('succeeds after the book that priced it stops doing so, and prices it as ingest would have', async () => {
+    const book = {
+      models: [{ model: 'claude-sonnet-4', match: 'prefix', input_usd_per_mtok: '1', output_usd_per_mtok: '1' }],
+    };
+    c = await startTestCollector();
+    const put = (body: unknown) =>
+      fetch(`${c?.url}/v1/prices`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await put(book)).status).toBe(200);
+    // OpenLLMetry's Anthropic span: input_tokens without the cache (the shape that once failed the whole request).
+    const openllmetry = {
+      ...SONNET,
+      'gen_ai.usage.input_tokens': 40,
+      'gen_ai.usage.output_tokens': 250,
+      'gen_ai.usage.cache_creation.input_tokens': 1200,
+      'gen_ai.usage.cache_read.input_tokens': 3000,
+    };
+    const plain = jsonRequest([
+      { traceId: traceIdOf(1), spanId: spanIdOf(1), startTimeUnixNano: START_NS, attributes: openllmetry },
+    ]);
+    const body = JSON.parse(JSON.stringify(plain).replace('"test-scope"', '"@traceloop/instrumentation-anthropic"'));
+    expect(await post(body, 'protobuf')).toBe(200);
+    // The book: 4,490 tokens at $1/Mtok = 0.449¢.
+    expect((await trace(traceIdOf(1))).get(spanIdOf(1))).toMatchObject({ cost_exact: '0.449', cost_source: 'priced' });
+    expect((await put({ models: [] })).status).toBe(200);
+    const reprice = () =>
+      fetch(`${c?.url}/v1/prices/reprice`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ start_date: DAY, end_date: DAY }),
+      });
+    const first = await reprice();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ records: 1, changed: 1 });
+    // Anthropic's prices: 40 × $3 + 1200 × $3.75 + 3000 × $0.30 + 250 × $15 per Mtok = $0.00927.
+    expect((await trace(traceIdOf(1))).get(spanIdOf(1))).toMatchObject({
+      cost_exact: '0.927',
+      cost_source: 'inferred',
+    });
+    expect(await (await reprice()).json()).toMatchObject({ records: 1, changed: 0 });
+    expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
+  });
+});
