@@ -22,6 +22,8 @@ export interface LlmUsage extends TokenUsage {
   readonly inputTokens: number;
   /** A cost in USD reported with the call, if any. */
   readonly reportedCostUsd: number | null;
+  /** The input was read as uncached because of the span's scope (llm-usage.ts ATTR_INPUT_EXCLUDES_CACHE). */
+  readonly excludedCacheByScope: boolean;
 }
 
 /** What a span says about an LLM call. */
@@ -99,6 +101,7 @@ export function readLlmCall(get: (key: string) => unknown, scopeName = ''): LlmC
         models: modelNames(get),
         inputTokens: totalInputTokens(usage),
         reportedCostUsd: reported,
+        excludedCacheByScope: reading.kind === 'usage' && reading.excludedCacheByScope,
       },
     };
   }

@@ -3,7 +3,7 @@
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
 import { llmVendorAndModel, modelFamily } from '../../src/genai.ts';
-import { ATTR_INPUT_EXCLUDES_CACHE, callKey, readUsage } from '../../src/llm-usage.ts';
+import { ATTR_INPUT_EXCLUDES_CACHE, callKey } from '../../src/llm-usage.ts';
 import { recordAmountProblem } from '../../src/money.ts';
 import { type LlmCall, priceLlmUsage, readLlmCall, vendorOfModel } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
@@ -170,7 +170,7 @@ function llmCallOf(call: LlmCall): string | null {
   if (call.kind === 'usage' && model === undefined) return null;
   const family = model === undefined ? '' : modelFamily(model);
   return call.kind === 'usage'
-    ? callKey(family, { kind: 'usage', usage: call.usage, excludedCacheByScope: false })
+    ? callKey(family, { kind: 'usage', usage: call.usage, excludedCacheByScope: call.usage.excludedCacheByScope })
     : `${family}|-`;
 }
 
@@ -318,7 +318,7 @@ function pricedByCollector(span: SpanToPrice, pricing: Pricing, call: LlmCall): 
   // A span the writer found repeating another span's call (store/llm-calls.ts) stays unpriced by re-pricing too.
   if (typeof get(ATTR_COST_DUPLICATE_OF) === 'string') return NOT_PRICED;
   const usage = call.kind === 'usage' ? call.usage : null;
-  const kept = readingKept(get, span.scopeName);
+  const kept = readingKept(get, call);
   const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
   const price = (u: NonNullable<typeof usage>) => priceLlmUsage(u, Number.isNaN(at.getTime()) ? new Date(0) : at);
   if (usage !== null && usage.reportedCostUsd !== null) {
@@ -356,9 +356,8 @@ function unpriced(reason: string, kept: Record<string, string | boolean>): Price
 }
 
 /** The reading its scope decided (src/llm-usage.ts), written down so a stored span is read alike without it. */
-function readingKept(get: (k: string) => unknown, scopeName: string): Record<string, string | boolean> {
-  const reading = readUsage(get, scopeName);
-  return reading.kind === 'usage' && reading.excludedCacheByScope && get(ATTR_INPUT_EXCLUDES_CACHE) !== true
+function readingKept(get: (k: string) => unknown, call: LlmCall): Record<string, string | boolean> {
+  return call.kind === 'usage' && call.usage.excludedCacheByScope && get(ATTR_INPUT_EXCLUDES_CACHE) !== true
     ? { [ATTR_INPUT_EXCLUDES_CACHE]: true }
     : NOTHING_KEPT;
 }
