@@ -132,6 +132,7 @@ function normalizeSpan(
   if (typeof revenueUsd === 'string') return revenueUsd;
   const call = readLlmCall((k) => span.attributes.get(k), span.scopeName);
   const priced = costOf(costUsd.money, span, pricing, call);
+  const llm = llmOf(span.attributes, call);
   // Inferred prices too: absurd token counts must not make a cost no sum can hold.
   const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
   if (costProblem !== null) return `cost ${costProblem}`;
@@ -158,17 +159,18 @@ function normalizeSpan(
         : { ...costUsd.kept, ...revenueUsd.kept, ...priced.kept },
       filterKeys(pricing),
     ),
-    ...llmOf(span.attributes, call),
-    llmCall: llmCallOf(call),
+    ...llm,
+    llmCall: llmCallOf(call, llm.llmModel),
   };
 }
 
-/** The call key of an LLM span (model family + usage; `-` when it has none usable), null for other spans. */
-function llmCallOf(call: LlmCall): string | null {
-  if (call.kind === 'none') return null;
-  const model = call.kind === 'usage' ? call.usage.models[0] : undefined;
-  if (call.kind === 'usage' && model === undefined) return null;
-  const family = model === undefined ? '' : modelFamily(model);
+/**
+ * The call key of an LLM span (its model's family + usage; `-` when it has none usable), null for other spans and
+ * for calls naming no model (nothing to tell them apart by).
+ */
+function llmCallOf(call: LlmCall, model: string | null): string | null {
+  if (call.kind === 'none' || model === null) return null;
+  const family = modelFamily(model);
   return call.kind === 'usage'
     ? callKey(family, { kind: 'usage', usage: call.usage, excludedCacheByScope: call.usage.excludedCacheByScope })
     : `${family}|-`;

@@ -168,3 +168,52 @@ describe('re-pricing a span the bundled table reads in its own way', () => {
     expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
   });
 });
+
+describe('re-pricing reads a stored span as ingest did', () => {
+  it('keeps the AI SDK cache detail, the Langfuse usage and the duplicate mark (nothing changes)', async () => {
+    c = await startTestCollector();
+    const aiSdk = {
+      'gen_ai.system': 'anthropic.messages',
+      'gen_ai.request.model': 'claude-sonnet-4-20250514',
+      'gen_ai.usage.input_tokens': 4240,
+      'gen_ai.usage.output_tokens': 250,
+      'ai.usage.inputTokenDetails.cacheReadTokens': 3000,
+      'ai.usage.inputTokenDetails.cacheWriteTokens': 1200,
+      'ai.usage.inputTokenDetails.noCacheTokens': 40,
+    };
+    const langfuse = {
+      'langfuse.observation.type': 'generation',
+      'langfuse.observation.model.name': 'claude-sonnet-4-20250514',
+      'langfuse.observation.usage_details': JSON.stringify({
+        input: 40,
+        output: 250,
+        cache_read_input_tokens: 3000,
+        cache_creation_input_tokens: 1200,
+      }),
+    };
+    const t = traceIdOf(7);
+    const body = jsonRequest([
+      { traceId: t, spanId: spanIdOf(1), startTimeUnixNano: START_NS, attributes: { 'customer.id': 'c', ...aiSdk } },
+      { traceId: t, spanId: spanIdOf(2), startTimeUnixNano: START_NS, attributes: langfuse },
+      // One call described twice: a parent without usage over a child with it (counted on the child).
+      {
+        traceId: t,
+        spanId: spanIdOf(3),
+        startTimeUnixNano: START_NS,
+        attributes: { ...SONNET, 'gen_ai.operation.name': 'chat' },
+      },
+      { traceId: t, spanId: spanIdOf(4), parentSpanId: spanIdOf(3), startTimeUnixNano: START_NS, attributes: aiSdk },
+    ]);
+    expect(await post(body, 'json')).toBe(200);
+    const before = await trace(t);
+    expect([1, 2, 3, 4].map((n) => before.get(spanIdOf(n))?.cost_exact)).toEqual(['0.927', '0.927', null, '0.927']);
+    expect(before.get(spanIdOf(3))?.attributes['_cost.duplicate_of']).toBe(spanIdOf(4));
+    const res = await fetch(`${c.url}/v1/prices/reprice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ start_date: DAY, end_date: DAY }),
+    });
+    expect(await res.json()).toMatchObject({ records: 4, changed: 0 });
+    expect(await trace(t)).toEqual(before);
+  });
+});
