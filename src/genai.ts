@@ -14,6 +14,18 @@ export const GEN_AI_MODEL_KEYS = [
   'langfuse.observation.model.name',
 ] as const;
 
+/** The Vercel AI SDK's embedding calls carry only `ai.*` keys: model `ai.model.id`, provider `ai.model.provider`. */
+export const AI_SDK_OPERATION_KEY = 'ai.operationId';
+export const AI_SDK_MODEL_KEY = 'ai.model.id';
+export const AI_SDK_PROVIDER_KEY = 'ai.model.provider';
+const AI_SDK_EMBEDDINGS: ReadonlySet<string> = new Set(['ai.embed.doEmbed', 'ai.embedMany.doEmbed']);
+
+/** Whether the span is one of the AI SDK's embedding provider calls (its usage is `ai.usage.tokens`). */
+export function isAiSdkEmbedding(get: (key: string) => unknown): boolean {
+  const op = get(AI_SDK_OPERATION_KEY);
+  return typeof op === 'string' && AI_SDK_EMBEDDINGS.has(op);
+}
+
 /** Semantic-convention provider names (gen_ai.provider.name's well-known values), kept as they are. */
 const SEMCONV_PROVIDERS: ReadonlySet<string> = new Set([
   'anthropic',
@@ -37,27 +49,28 @@ const SEMCONV_PROVIDERS: ReadonlySet<string> = new Set([
  * The Vercel AI SDK names providers `<provider>.<api>` (`openai.chat`, `google.generative-ai`,
  * `google.vertex.chat`, `amazon-bedrock`, `mistral.chat`, `xai.chat`, …): its provider id → the semconv name.
  */
-const AI_SDK_PROVIDERS: Readonly<Record<string, string>> = {
-  'amazon-bedrock': 'aws.bedrock',
-  azure: 'azure.ai.openai',
-  'azure-openai': 'azure.ai.openai',
-  google: 'gcp.gemini',
-  'google.vertex': 'gcp.vertex_ai',
-  vertex: 'gcp.vertex_ai',
-  mistral: 'mistral_ai',
-  xai: 'x_ai',
-};
+// A Map, not an object literal: a provider named "constructor" or "__proto__" must not find Object's own members.
+const AI_SDK_PROVIDERS: ReadonlyMap<string, string> = new Map([
+  ['amazon-bedrock', 'aws.bedrock'],
+  ['azure', 'azure.ai.openai'],
+  ['azure-openai', 'azure.ai.openai'],
+  ['google', 'gcp.gemini'],
+  ['google.vertex', 'gcp.vertex_ai'],
+  ['vertex', 'gcp.vertex_ai'],
+  ['mistral', 'mistral_ai'],
+  ['xai', 'x_ai'],
+]);
 
 /** A provider value as sent → its one name (the original stays among the span's attributes). */
 export function normalizeProvider(raw: string): string {
   const value = raw.trim().toLowerCase();
   if (SEMCONV_PROVIDERS.has(value)) return value;
-  const [first, second] = value.split('.');
-  const twoParts = second === undefined ? undefined : AI_SDK_PROVIDERS[`${first}.${second}`];
+  const [first = value, second] = value.split('.');
+  const twoParts = second === undefined ? undefined : AI_SDK_PROVIDERS.get(`${first}.${second}`);
   if (twoParts !== undefined) return twoParts;
-  const mapped = AI_SDK_PROVIDERS[first ?? value];
+  const mapped = AI_SDK_PROVIDERS.get(first);
   if (mapped !== undefined) return mapped;
-  if (first !== undefined && first !== value && SEMCONV_PROVIDERS.has(first)) return first;
+  if (first !== value && SEMCONV_PROVIDERS.has(first)) return first;
   return value;
 }
 
@@ -70,13 +83,19 @@ export function firstString(get: (key: string) => unknown, keys: readonly string
 }
 
 export function llmVendorAndModel(get: (key: string) => unknown): { vendor: string | null; model: string | null } {
-  const vendor = firstString(get, GEN_AI_VENDOR_KEYS);
-  return { vendor: vendor === null ? null : normalizeProvider(vendor), model: firstString(get, GEN_AI_MODEL_KEYS) };
+  let vendor = firstString(get, GEN_AI_VENDOR_KEYS);
+  let model = firstString(get, GEN_AI_MODEL_KEYS);
+  if ((vendor === null || model === null) && isAiSdkEmbedding(get)) {
+    vendor ??= firstString(get, [AI_SDK_PROVIDER_KEY]);
+    model ??= firstString(get, [AI_SDK_MODEL_KEY]);
+  }
+  return { vendor: vendor === null ? null : normalizeProvider(vendor), model };
 }
 
 /** Model names on a span, best first, without repeats. */
 export function modelNames(get: (key: string) => unknown): string[] {
-  const models = GEN_AI_MODEL_KEYS.map((k) => get(k)).filter((m): m is string => typeof m === 'string' && m !== '');
+  const keys = isAiSdkEmbedding(get) ? [...GEN_AI_MODEL_KEYS, AI_SDK_MODEL_KEY] : GEN_AI_MODEL_KEYS;
+  const models = keys.map((k) => get(k)).filter((m): m is string => typeof m === 'string' && m !== '');
   return [...new Set(models)];
 }
 
@@ -92,17 +111,37 @@ const LANGFUSE_CALL_TYPES: ReadonlySet<string> = new Set(['generation', 'embeddi
  * provider-call children (`ai.generateText.doGenerate`) carry `gen_ai.*` and are.
  */
 export function isLlmCall(get: (key: string) => unknown): boolean {
-  const operation = get('gen_ai.operation.name');
-  if (typeof operation === 'string' && NOT_A_CALL.has(operation)) return false;
-  const kind = get('openinference.span.kind');
-  if (typeof kind === 'string') return OPENINFERENCE_CALL_KINDS.has(kind.toUpperCase());
-  const langfuse = get('langfuse.observation.type');
-  if (typeof langfuse === 'string') return LANGFUSE_CALL_TYPES.has(langfuse);
+  const said = producerSays(get);
+  if (said !== null) return said;
   return (
-    typeof operation === 'string' ||
+    typeof get(OPERATION_KEY) === 'string' ||
+    isAiSdkEmbedding(get) ||
     firstString(get, GEN_AI_MODEL_KEYS) !== null ||
     firstString(get, GEN_AI_VENDOR_KEYS) !== null
   );
+}
+
+/**
+ * The producer says the span is not a model call (a tool or agent operation, an OpenInference CHAIN/TOOL/AGENT
+ * span, a Langfuse span/event): its usage, when it has any, sums the calls beneath it and is not priced again.
+ */
+export function notACall(get: (key: string) => unknown): boolean {
+  return producerSays(get) === false;
+}
+
+export const OPERATION_KEY = 'gen_ai.operation.name';
+export const OPENINFERENCE_KIND_KEY = 'openinference.span.kind';
+export const LANGFUSE_TYPE_KEY = 'langfuse.observation.type';
+
+/** true / false when the producer names the span's kind, null when it does not. */
+function producerSays(get: (key: string) => unknown): boolean | null {
+  const operation = get(OPERATION_KEY);
+  if (typeof operation === 'string' && NOT_A_CALL.has(operation)) return false;
+  const kind = get(OPENINFERENCE_KIND_KEY);
+  if (typeof kind === 'string') return OPENINFERENCE_CALL_KINDS.has(kind.toUpperCase());
+  const langfuse = get(LANGFUSE_TYPE_KEY);
+  if (typeof langfuse === 'string') return LANGFUSE_CALL_TYPES.has(langfuse);
+  return null;
 }
 
 /**

@@ -12,7 +12,22 @@
  * - Langfuse: `langfuse.observation.usage_details` is JSON text whose keys add up (input excludes the cache).
  * - OpenInference: `llm.token_count.prompt` (incl. `prompt_details.cache_read/cache_write`), `.completion`.
  * Output tokens include reasoning ones (priced once, as output); Langfuse's `output_reasoning_tokens` is its own key.
+ * - The AI SDK's embedding calls (`ai.embed.doEmbed`) carry only `ai.usage.tokens` (input).
+ * A cost reported with the call (USD): `gen_ai.usage.cost`, the draft `gen_ai.usage.cost.amount` (currency absent
+ * or USD), OpenInference's `llm.cost.total`, Langfuse's `cost_details` (its `total`, else the sum of its keys).
  */
+import {
+  AI_SDK_MODEL_KEY,
+  AI_SDK_OPERATION_KEY,
+  AI_SDK_PROVIDER_KEY,
+  GEN_AI_MODEL_KEYS,
+  GEN_AI_VENDOR_KEYS,
+  isAiSdkEmbedding,
+  LANGFUSE_TYPE_KEY,
+  OPENINFERENCE_KIND_KEY,
+  OPERATION_KEY,
+} from './genai.ts';
+import { type Picocents, parseDecimalString, parseFloatAmount } from './money.ts';
 /** How much a count may be: more tokens than any call could use is a broken producer, not usage to price. */
 export const MAX_TOKENS = 1e12;
 
@@ -63,13 +78,23 @@ const REASONING_KEYS = [
 const AI_SDK_CACHE_READ_KEYS = ['ai.usage.inputTokenDetails.cacheReadTokens', 'ai.usage.cachedInputTokens'];
 const AI_SDK_CACHE_WRITE_KEYS = ['ai.usage.inputTokenDetails.cacheWriteTokens'];
 const AI_SDK_REASONING_KEYS = ['ai.usage.outputTokenDetails.reasoningTokens', 'ai.usage.reasoningTokens'];
+const AI_SDK_EMBEDDING_TOKENS_KEY = 'ai.usage.tokens';
 
 export const LANGFUSE_USAGE_KEY = 'langfuse.observation.usage_details';
 const LANGFUSE_CACHE_READ = ['cache_read_input_tokens', 'input_cached_tokens', 'input_cache_read', 'cached_tokens'];
 const LANGFUSE_CACHE_WRITE = ['cache_creation_input_tokens', 'input_cache_creation', 'cache_write_input_tokens'];
 
-/** Every attribute key usage is read from (kept at ingest so re-pricing reads the same). */
-export const USAGE_ATTRIBUTE_KEYS: readonly string[] = [
+export const REPORTED_COST_KEYS = ['gen_ai.usage.cost', 'gen_ai.usage.cost.amount', 'llm.cost.total'] as const;
+const REPORTED_CURRENCY_KEY = 'gen_ai.usage.cost.currency';
+export const LANGFUSE_COST_KEY = 'langfuse.observation.cost_details';
+/** A failed call (semconv `error.type`) without usage billed nothing: not a call to flag. */
+export const ERROR_TYPE_KEY = 'error.type';
+
+/**
+ * Every attribute key the readings use (usage, reported cost, model, provider, what the span is): a stored span
+ * always keeps these, beyond the cap on kept attributes, so re-pricing and Polar forwarding read it as ingest did.
+ */
+export const READING_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set([
   ...INPUT_KEYS,
   ...OUTPUT_KEYS,
   ...CACHE_READ_KEYS,
@@ -78,9 +103,24 @@ export const USAGE_ATTRIBUTE_KEYS: readonly string[] = [
   ...AI_SDK_CACHE_READ_KEYS,
   ...AI_SDK_CACHE_WRITE_KEYS,
   ...AI_SDK_REASONING_KEYS,
+  AI_SDK_EMBEDDING_TOKENS_KEY,
+  AI_SDK_OPERATION_KEY,
+  AI_SDK_MODEL_KEY,
+  AI_SDK_PROVIDER_KEY,
   LANGFUSE_USAGE_KEY,
-  ATTR_INPUT_EXCLUDES_CACHE,
-];
+  LANGFUSE_COST_KEY,
+  LANGFUSE_TYPE_KEY,
+  ...REPORTED_COST_KEYS,
+  REPORTED_CURRENCY_KEY,
+  ...GEN_AI_MODEL_KEYS,
+  ...GEN_AI_VENDOR_KEYS,
+  OPERATION_KEY,
+  OPENINFERENCE_KIND_KEY,
+  ERROR_TYPE_KEY,
+]);
+
+/** Key prefixes of the producers' attributes: a span with none of them is not read for usage at all (hot path). */
+export const READING_KEY_PREFIXES: readonly string[] = ['gen_ai.', 'llm.', 'ai.', 'langfuse.', 'openinference.'];
 
 class UsageProblem extends Error {}
 
@@ -120,16 +160,20 @@ export function readUsage(get: (key: string) => unknown, scopeName = ''): UsageR
 }
 
 function attributeUsage(get: (key: string) => unknown, scopeName: string): UsageReading {
-  const input = firstCount(get, INPUT_KEYS);
+  let input = firstCount(get, INPUT_KEYS);
   const output = firstCount(get, OUTPUT_KEYS);
+  if (input === null && output === null && isAiSdkEmbedding(get)) {
+    input = firstCount(get, [AI_SDK_EMBEDDING_TOKENS_KEY]);
+  }
   const semconv = input !== null || output !== null;
   let cacheRead = firstCount(get, CACHE_READ_KEYS);
   let cacheWrite = firstCount(get, CACHE_WRITE_KEYS);
-  let reasoning = firstCount(get, REASONING_KEYS);
+  // Reasoning is informational (already in the output): an unreadable count is ignored, not a reason to refuse.
+  let reasoning = informational(() => firstCount(get, REASONING_KEYS));
   if (semconv) {
     cacheRead ??= firstCount(get, AI_SDK_CACHE_READ_KEYS);
     cacheWrite ??= firstCount(get, AI_SDK_CACHE_WRITE_KEYS);
-    reasoning ??= firstCount(get, AI_SDK_REASONING_KEYS);
+    reasoning ??= informational(() => firstCount(get, AI_SDK_REASONING_KEYS));
   }
   if (!semconv && cacheRead === null && cacheWrite === null) return { kind: 'none' };
   const read = cacheRead ?? 0;
@@ -166,6 +210,7 @@ function langfuseUsage(json: string): UsageReading {
   const sum = (keys: readonly string[]) => keys.reduce((n, k) => n + (count(k) ?? 0), 0);
   const input = count('input');
   const output = count('output');
+  // Langfuse's keys add up: reasoning is part of what is billed as output, so it must be readable.
   const reasoning = count('output_reasoning_tokens');
   const read = sum(LANGFUSE_CACHE_READ);
   const write = sum(LANGFUSE_CACHE_WRITE);
@@ -181,6 +226,63 @@ function langfuseUsage(json: string): UsageReading {
       reasoningTokens: reasoning ?? 0,
     },
   };
+}
+
+function informational(read: () => number | null): number | null {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof UsageProblem) return null;
+    throw err;
+  }
+}
+
+/** The cost reported with the call, in cents (picocents), exact for decimal text; null when none is readable. */
+export function readReportedCost(get: (key: string) => unknown): Picocents | null {
+  for (const key of REPORTED_COST_KEYS) {
+    if (key === 'gen_ai.usage.cost.amount') {
+      const currency = get(REPORTED_CURRENCY_KEY);
+      if (currency !== undefined && (typeof currency !== 'string' || currency.toUpperCase() !== 'USD')) continue;
+    }
+    const cents = usdToCents(get(key));
+    if (cents !== null) return cents;
+  }
+  const langfuse = get(LANGFUSE_COST_KEY);
+  return typeof langfuse === 'string' ? langfuseCost(langfuse) : null;
+}
+
+/** A USD amount (number, bigint or decimal text) as cents in picocents; null when not a non-negative amount. */
+function usdToCents(v: unknown): Picocents | null {
+  let usd: Picocents | null = null;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const parsed = parseDecimalString(v);
+    usd = parsed.ok ? parsed.picocents : null;
+  } else if (typeof v === 'number' || typeof v === 'bigint') {
+    // A binary float through its shortest decimal text (0.0105 stays 0.0105), rounded half-even to 12 places.
+    const parsed = parseFloatAmount(Number(v));
+    usd = parsed.ok ? parsed.picocents : null;
+  }
+  return usd === null || usd < 0n ? null : usd * 100n;
+}
+
+/** Langfuse `cost_details` (JSON text, USD per usage key): its `total`, else the exact sum of the keys. */
+function langfuseCost(json: string): Picocents | null {
+  let details: unknown;
+  try {
+    details = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return null;
+  const d = details as Record<string, unknown>;
+  if (d.total !== undefined) return usdToCents(d.total);
+  let sum: Picocents | null = null;
+  for (const v of Object.values(d)) {
+    const cents = usdToCents(v);
+    if (cents === null) return null;
+    sum = (sum ?? 0n) + cents;
+  }
+  return sum;
 }
 
 /** All input tokens, cached ones included (what genai-prices and Polar's `_llm.input_tokens` count). */

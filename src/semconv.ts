@@ -39,17 +39,8 @@ export const KEPT_ATTRIBUTE_PREFIXES: readonly string[] = [
   'db.',
   'rpc.',
   'messaging.',
-  // What usage, cost and LLM-ness are read from beyond gen_ai.*/llm.* (src/llm-usage.ts, src/genai.ts), kept so
-  // re-pricing and Polar forwarding read a stored span as ingest did.
-  'ai.usage.',
-  'ai.model.',
-  'langfuse.observation.type',
-  'langfuse.observation.model.name',
-  'langfuse.observation.usage_details',
-  'langfuse.observation.cost_details',
-  'openinference.span.kind',
-  'error.type',
 ];
+// Beside these, every key the GenAI readings use is kept (src/llm-usage.ts READING_ATTRIBUTE_KEYS).
 
 /** Set by the collector on a span that repeats the call of its LLM parent or child (counted once, on that one). */
 export const ATTR_COST_DUPLICATE_OF = '_cost.duplicate_of';

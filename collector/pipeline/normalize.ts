@@ -2,17 +2,13 @@
  * Pipeline stage 1+2: decoded OTLP spans → validated SpanRecords, plus the spans rejected one by one
  * (reported as OTLP partial success; the rest of the request is still stored).
  */
-import { llmVendorAndModel, modelFamily } from '../../src/genai.ts';
-import { ATTR_INPUT_EXCLUDES_CACHE, callKey } from '../../src/llm-usage.ts';
+import { READING_ATTRIBUTE_KEYS } from '../../src/llm-usage.ts';
 import { recordAmountProblem } from '../../src/money.ts';
-import { type LlmCall, priceLlmUsage, readLlmCall, vendorOfModel } from '../../src/pricing.ts';
 import type { JsonValue, SpanRecord } from '../../src/records.ts';
 import {
   ATTR_COST,
   ATTR_COST_AMOUNT,
   ATTR_COST_CURRENCY,
-  ATTR_COST_DUPLICATE_OF,
-  ATTR_COST_UNPRICED_REASON,
   ATTR_CUSTOMER_ID,
   ATTR_REVENUE,
   ATTR_REVENUE_AMOUNT,
@@ -23,9 +19,11 @@ import {
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../limits.ts';
 import { originalAmount, toUsd } from '../prices/fx.ts';
-import { priceSpan } from '../prices/price-span.ts';
 import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
+import { callKeyOf, ingestGetter, llmCallOf, llmOf, NOTHING_KEPT, pricedByCollector } from './span-price.ts';
+
+export { collectorCost, type Priced } from './span-price.ts';
 
 export interface Rejection {
   readonly spanId: string;
@@ -130,9 +128,16 @@ function normalizeSpan(
   if (typeof costUsd === 'string') return costUsd;
   const revenueUsd = inUsd(revenue, REVENUE_KEYS.currency, pricing, startMicros);
   if (typeof revenueUsd === 'string') return revenueUsd;
-  const call = readLlmCall((k) => span.attributes.get(k), span.scopeName);
-  const priced = costOf(costUsd.money, span, pricing, call);
-  const llm = llmOf(span.attributes, call);
+  const get = ingestGetter(span.attributes);
+  const call = llmCallOf(span.attributes, get, span.scopeName);
+  const { priced, kept } =
+    costUsd.money.kind === 'ok'
+      ? {
+          priced: { costPicocents: costUsd.money.picocents, costSource: 'provided' as const, priceVersion: null },
+          kept: NOTHING_KEPT,
+        }
+      : pricedByCollector(span, get, pricing, call);
+  const llm = llmOf(get, call);
   // Inferred prices too: absurd token counts must not make a cost no sum can hold.
   const costProblem = priced.costPicocents === null ? null : recordAmountProblem(priced.costPicocents);
   if (costProblem !== null) return `cost ${costProblem}`;
@@ -149,31 +154,20 @@ function normalizeSpan(
     statusCode: span.statusCode,
     customerOwn,
     resourceCustomer,
-    ...priced,
+    costPicocents: priced.costPicocents,
+    costSource: priced.costSource,
     priceVersion: costUsd.converted ? pricing.version : priced.priceVersion,
     revenuePicocents: revenueUsd.money.kind === 'ok' ? revenueUsd.money.picocents : null,
     attributesJson: keptAttributesJson(
       span.attributes,
-      costUsd.kept === NOTHING_KEPT && revenueUsd.kept === NOTHING_KEPT && priced.kept === NOTHING_KEPT
+      costUsd.kept === NOTHING_KEPT && revenueUsd.kept === NOTHING_KEPT && kept === NOTHING_KEPT
         ? NOTHING_KEPT
-        : { ...costUsd.kept, ...revenueUsd.kept, ...priced.kept },
+        : { ...costUsd.kept, ...revenueUsd.kept, ...kept },
       filterKeys(pricing),
     ),
     ...llm,
-    llmCall: llmCallOf(call, llm.llmModel),
+    llmCall: callKeyOf(call, llm.llmModel, priced, get),
   };
-}
-
-/**
- * The call key of an LLM span (its model's family + usage; `-` when it has none usable), null for other spans and
- * for calls naming no model (nothing to tell them apart by).
- */
-function llmCallOf(call: LlmCall, model: string | null): string | null {
-  if (call.kind === 'none' || model === null) return null;
-  const family = modelFamily(model);
-  return call.kind === 'usage'
-    ? callKey(family, { kind: 'usage', usage: call.usage, excludedCacheByScope: call.usage.excludedCacheByScope })
-    : `${family}|-`;
 }
 
 /** `customer.id`: a non-empty string (integers are accepted and read as text). */
@@ -187,9 +181,6 @@ function readCustomer(attributes: AttrMap): string | null | Error {
   }
   return id;
 }
-
-/** JSON text of the kept attributes, written directly (no intermediate object: this is per span). */
-const NOTHING_KEPT: Record<string, string | boolean> = Object.freeze({}) as Record<string, string | boolean>;
 
 /**
  * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (prices/fx.ts),
@@ -241,14 +232,17 @@ function keptAttributesJson(
   let out = '';
   let count = 0;
   for (const [key, value] of attributes) {
-    if (count >= MAX_KEPT_ATTRIBUTES) break;
+    // What the readings use is always kept, beyond the cap (prompts may fill it first): re-pricing and Polar
+    // forwarding must read the stored span as ingest read it.
+    const reading = READING_ATTRIBUTE_KEYS.has(key);
+    if (!reading && count >= MAX_KEPT_ATTRIBUTES) continue;
     let prefix = keptKeyJson(key);
     if (prefix === null) {
-      if (!alsoKept.has(key)) continue;
+      if (!reading && !alsoKept.has(key)) continue;
       prefix = `${JSON.stringify(key)}:`;
     }
-    out += `${count === 0 ? '' : ','}${prefix}${valueJson(value)}`;
-    count++;
+    out += `${out === '' ? '' : ','}${prefix}${valueJson(value)}`;
+    if (!reading) count++;
   }
   for (const key in extra) {
     out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(extra[key])}`;
@@ -279,96 +273,6 @@ function valueJson(v: AttrValue): string {
   if (typeof v === 'string' && v.length <= MAX_STRING_LENGTH) return JSON.stringify(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   return JSON.stringify(toJson(v, 0));
-}
-
-export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'> & {
-  /** Why an `unpriced` span has no price (kept as `_cost.unpriced_reason`), else null. */
-  readonly unpricedReason?: string | null;
-};
-/** A price and the attributes the collector adds to say how it read the span (kept for re-pricing). */
-interface PricedSpan extends Priced {
-  readonly kept: Record<string, string | boolean>;
-}
-const NOT_PRICED: PricedSpan = { costPicocents: null, costSource: null, priceVersion: null, kept: NOTHING_KEPT };
-
-/**
- * A span's cost by the precedence of CONTRACT.md §8: its own `_cost` (`provided`) > a cost the provider reported
- * on it (`reported`) > the price book (`priced`, remembering the book version) > the bundled model table for
- * token usage (`inferred`) > `unpriced` (usage with no price: no amount, never $0).
- */
-function costOf(cost: MoneyRead, span: DecodedSpan, pricing: Pricing, call: LlmCall): PricedSpan {
-  if (cost.kind === 'ok')
-    return { costPicocents: cost.picocents, costSource: 'provided', priceVersion: null, kept: NOTHING_KEPT };
-  return pricedByCollector(span, pricing, call);
-}
-
-type SpanToPrice = Pick<DecodedSpan, 'name' | 'scopeName' | 'startTimeUnixNano' | 'endTimeUnixNano' | 'attributes'>;
-
-/** What the collector prices a span at when the app sent no `_cost` (also used to re-price stored spans). */
-export function collectorCost(span: SpanToPrice, pricing: Pricing): Priced {
-  const { costPicocents, costSource, priceVersion, kept } = pricedByCollector(
-    span,
-    pricing,
-    readLlmCall((k) => span.attributes.get(k), span.scopeName),
-  );
-  const reason = kept[ATTR_COST_UNPRICED_REASON];
-  return { costPicocents, costSource, priceVersion, unpricedReason: typeof reason === 'string' ? reason : null };
-}
-
-function pricedByCollector(span: SpanToPrice, pricing: Pricing, call: LlmCall): PricedSpan {
-  const get = (k: string) => span.attributes.get(k);
-  // A span the writer found repeating another span's call (store/llm-calls.ts) stays unpriced by re-pricing too.
-  if (typeof get(ATTR_COST_DUPLICATE_OF) === 'string') return NOT_PRICED;
-  const usage = call.kind === 'usage' ? call.usage : null;
-  const kept = readingKept(get, call);
-  const at = new Date(Number(span.startTimeUnixNano / 1_000_000n));
-  const price = (u: NonNullable<typeof usage>) => priceLlmUsage(u, Number.isNaN(at.getTime()) ? new Date(0) : at);
-  if (usage !== null && usage.reportedCostUsd !== null) {
-    const reported = price(usage);
-    if (reported.kind === 'priced')
-      return { costPicocents: reported.picocents, costSource: 'reported', priceVersion: null, kept };
-  }
-  // The book before the bundled table: a span the book prices never pays for the table look-up.
-  if (pricing.version > 0) {
-    const booked = priceSpan(pricing.book, {
-      name: span.name,
-      startTimeUnixNano: span.startTimeUnixNano,
-      endTimeUnixNano: span.endTimeUnixNano,
-      get,
-      usage,
-    });
-    if (booked !== null)
-      return { costPicocents: booked.picocents, costSource: 'priced', priceVersion: pricing.version, kept };
-  }
-  if (call.kind === 'unusable') return unpriced(call.reason, kept);
-  if (usage === null) return NOT_PRICED;
-  const llm = price(usage);
-  return llm.kind === 'priced'
-    ? { costPicocents: llm.picocents, costSource: 'inferred', priceVersion: null, kept }
-    : unpriced(llm.reason, kept);
-}
-
-function unpriced(reason: string, kept: Record<string, string | boolean>): PricedSpan {
-  return {
-    costPicocents: null,
-    costSource: 'unpriced',
-    priceVersion: null,
-    kept: { ...kept, [ATTR_COST_UNPRICED_REASON]: reason.slice(0, 200) },
-  };
-}
-
-/** The reading its scope decided (src/llm-usage.ts), written down so a stored span is read alike without it. */
-function readingKept(get: (k: string) => unknown, call: LlmCall): Record<string, string | boolean> {
-  return call.kind === 'usage' && call.usage.excludedCacheByScope && get(ATTR_INPUT_EXCLUDES_CACHE) !== true
-    ? { [ATTR_INPUT_EXCLUDES_CACHE]: true }
-    : NOTHING_KEPT;
-}
-
-/** Vendor and model of an LLM span; an LLM call naming its model but no provider gets the model's (Langfuse). */
-function llmOf(attributes: AttrMap, call: LlmCall): { llmVendor: string | null; llmModel: string | null } {
-  const { vendor, model } = llmVendorAndModel((k) => attributes.get(k));
-  const inferred = vendor === null && model !== null && call.kind !== 'none' ? vendorOfModel(model) : null;
-  return { llmVendor: vendor ?? inferred, llmModel: model };
 }
 
 function isKept(key: string): boolean {

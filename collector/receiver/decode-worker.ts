@@ -31,5 +31,16 @@ parentPort?.on('message', (req: DecodeRequest) => {
       message: err instanceof Error ? err.message : String(err),
     };
   }
-  parentPort?.postMessage(res);
+  try {
+    parentPort?.postMessage(res);
+  } catch (err) {
+    // A reply that cannot be cloned is our fault, not the request's: answer this one request, keep the worker (and
+    // every other request in flight on it) alive.
+    parentPort?.postMessage({
+      id: req.id,
+      ok: false,
+      decodeError: null,
+      message: `reply could not be sent: ${err instanceof Error ? err.message : String(err)}`,
+    } satisfies DecodeResponse);
+  }
 });

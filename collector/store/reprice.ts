@@ -66,8 +66,9 @@ export async function repriceChunk(
         attributesJson,
       });
       const version = r[8] === null ? null : Number(r[8]);
-      if (priced.costPicocents === before && priced.costSource === r[7] && priced.priceVersion === version) continue;
       const attributes = withReason(attributesJson, priced.unpricedReason ?? null);
+      const same = priced.costPicocents === before && priced.costSource === r[7] && priced.priceVersion === version;
+      if (same && attributes === null) continue;
       changes.push({ traceId: String(r[0]), spanId: String(r[1]), priced, attributes });
       tally.deltaPicocents += (priced.costPicocents ?? 0n) - (before ?? 0n);
     }
@@ -138,6 +139,7 @@ function withReason(attributesJson: string, reason: string | null): string | nul
   const had = attributesJson.includes(`"${ATTR_COST_UNPRICED_REASON}"`);
   if (!had && reason === null) return null;
   const attributes = JSON.parse(attributesJson) as Record<string, unknown>;
+  if (attributes[ATTR_COST_UNPRICED_REASON] === (reason ?? undefined)) return null;
   delete attributes[ATTR_COST_UNPRICED_REASON];
   if (reason !== null) attributes[ATTR_COST_UNPRICED_REASON] = reason;
   return JSON.stringify(attributes);

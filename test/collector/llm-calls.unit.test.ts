@@ -146,4 +146,46 @@ describe('the rule', () => {
     );
     expect(costed(stored).filter((id) => id === 'inner' || id === 'outer')).toHaveLength(2);
   });
+
+  it('counts a chain of three once when it arrives over several requests', () => {
+    for (const batches of [
+      [[span('c', 'b', SAME), span('b', 'a', SAME)], [span('a', null, SAME)]],
+      [[span('c', 'b', SAME)], [span('b', 'a', SAME)], [span('a', null, SAME)]],
+      [[span('c', 'b', SAME)], [span('b', 'a', NO_USAGE)], [span('a', null, SAME)]],
+    ]) {
+      expect(costed(store(batches))).toEqual(['c']);
+    }
+  });
+
+  it('keeps a stored parent counted when it is re-sent together with a new child', () => {
+    const stored = store([[span('p', null, SAME)], [span('p', null, SAME), span('c', 'p', SAME)]]);
+    expect(costed(stored)).toEqual(['p']);
+    expect(duplicateOf(stored.get('c'))).toBe('p');
+  });
+
+  it('marks every copy of a span repeated within one batch', () => {
+    const plan = new LlmCalls().plan([span('p', null, SAME), span('p', null, SAME), span('c', 'p', SAME)]);
+    expect(plan.records.map((r) => [r.spanId, r.costPicocents])).toEqual([
+      ['p', null],
+      ['p', null],
+      ['c', 100n],
+    ]);
+  });
+
+  it('remembers a bounded number of children per parent', () => {
+    const calls = new LlmCalls();
+    const children = Array.from({ length: 100 }, (_, i) => span(`c${i}`, 'root', `gpt-4o|${i}|0|0|1`));
+    calls.apply(calls.plan(children));
+    calls.apply(calls.plan(children));
+    const remembered = (calls as unknown as { children: { get(k: string): unknown[] | undefined } }).children.get(
+      `${TRACE}root`,
+    );
+    expect(remembered).toHaveLength(16);
+  });
+
+  it('decides a deep chain of one call in one pass (linear, not quadratic)', () => {
+    const chain = Array.from({ length: 20_000 }, (_, i) => span(`s${i}`, i === 0 ? null : `s${i - 1}`, SAME));
+    const stored = store([chain.reverse()]);
+    expect(costed(stored)).toEqual(['s19999']);
+  });
 });

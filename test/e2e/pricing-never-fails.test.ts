@@ -5,7 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
-import { type JsonAnyValue, jsonRequest, protobufRequest, spanIdOf, traceIdOf } from '../helpers/otlp.ts';
+import {
+  type JsonAnyValue,
+  jsonRequest,
+  protobufRequest,
+  type SpanSpec,
+  spanIdOf,
+  traceIdOf,
+} from '../helpers/otlp.ts';
 
 type Attrs = Record<string, string | number | boolean | JsonAnyValue>;
 const SONNET = { 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-20250514' };
@@ -216,4 +223,67 @@ describe('re-pricing reads a stored span as ingest did', () => {
     expect(await res.json()).toMatchObject({ records: 4, changed: 0 });
     expect(await trace(t)).toEqual(before);
   });
+
+  it('keeps what the readings need beyond the cap on kept attributes (a long prompt before the usage)', async () => {
+    c = await startTestCollector();
+    const prompt = Object.fromEntries(
+      Array.from({ length: 70 }, (_, i) => [`gen_ai.prompt.${i}.content`, `message ${i}`]),
+    );
+    const attributes = { ...prompt, ...SONNET, 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 };
+    const t = traceIdOf(8);
+    const body = jsonRequest([{ traceId: t, spanId: spanIdOf(1), startTimeUnixNano: START_NS, attributes }]);
+    expect(await post(body, 'protobuf')).toBe(200);
+    const before = await trace(t);
+    expect(before.get(spanIdOf(1))).toMatchObject({ cost_exact: '1.05', cost_source: 'inferred' });
+    expect(before.get(spanIdOf(1))?.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 1000 });
+    const res = await fetch(`${c.url}/v1/prices/reprice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ start_date: DAY, end_date: DAY }),
+    });
+    expect(await res.json()).toMatchObject({ records: 1, changed: 0 });
+  });
+});
+
+describe('spans that try to confuse the readings', () => {
+  it.each(['json', 'protobuf'] as const)(
+    'are stored like any other (%s): provider names of Object members, a client-sent duplicate mark',
+    async (encoding) => {
+      c = await startTestCollector();
+      const usage = {
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.output_tokens': 100,
+      };
+      const vendors = ['constructor', '__proto__', 'constructor.chat', 'toString', 'hasOwnProperty.x'];
+      // Padded past 64 KB so the request is decoded on a worker thread too (its reply must be cloneable).
+      const pad = { 'gen_ai.prompt.0.content': 'x'.repeat(70_000) };
+      const spans: SpanSpec[] = vendors.map((vendor, i) => ({
+        traceId: traceIdOf(20 + i),
+        spanId: spanIdOf(1),
+        startTimeUnixNano: START_NS,
+        attributes: { 'gen_ai.system': vendor, ...usage, ...(i === 0 ? pad : {}) },
+      }));
+      spans.push({
+        traceId: traceIdOf(40),
+        spanId: spanIdOf(1),
+        startTimeUnixNano: START_NS,
+        attributes: {
+          '_cost.duplicate_of': 'ffffffffffffffff',
+          '_cost.input_excludes_cache': true,
+          ...SONNET,
+          'gen_ai.usage.input_tokens': 1000,
+          'gen_ai.usage.output_tokens': 500,
+        },
+      });
+      expect(await post(jsonRequest(spans), encoding)).toBe(200);
+      for (const [i, vendor] of vendors.entries()) {
+        const node = (await trace(traceIdOf(20 + i))).get(spanIdOf(1));
+        // gpt-4o-mini by name: 1000 × $0.15 + 100 × $0.60 per Mtok = 0.021¢.
+        expect([node?.cost_exact, node?.attributes['gen_ai.system']], vendor).toEqual(['0.021', vendor]);
+      }
+      const marked = (await trace(traceIdOf(40))).get(spanIdOf(1));
+      expect(marked).toMatchObject({ cost_exact: '1.05', cost_source: 'inferred' });
+    },
+  );
 });

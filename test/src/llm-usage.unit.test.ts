@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLlmCall, modelFamily, normalizeProvider } from '../../src/genai.ts';
 import { readUsage, type TokenUsage } from '../../src/llm-usage.ts';
+import { formatPicocents } from '../../src/money.ts';
 import { readLlmCall } from '../../src/pricing.ts';
 
 const getter = (attributes: Record<string, unknown>) => (k: string) => attributes[k];
@@ -130,6 +131,37 @@ describe('what an LLM call is', () => {
     expect(isLlmCall(getter(attributes))).toBe(expected);
   });
 
+  it.each([
+    [{ 'gen_ai.operation.name': 'invoke_agent' }],
+    [{ 'openinference.span.kind': 'CHAIN' }],
+    [{ 'langfuse.observation.type': 'span' }],
+  ])('does not price a span its producer says sums the calls beneath it: %o', (kind) => {
+    const call = readLlmCall(
+      getter({
+        ...kind,
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 300,
+        'gen_ai.usage.output_tokens': 30,
+      }),
+    );
+    expect(call).toEqual({ kind: 'none' });
+  });
+
+  it('reads the AI SDK embedding calls from ai.* alone', () => {
+    const call = readLlmCall(
+      getter({
+        'ai.operationId': 'ai.embed.doEmbed',
+        'ai.model.id': 'text-embedding-3-small',
+        'ai.model.provider': 'openai.embedding',
+        'ai.usage.tokens': 12,
+      }),
+    );
+    expect(call).toMatchObject({
+      kind: 'usage',
+      usage: { vendor: 'openai', models: ['text-embedding-3-small'], inputTokens: 12 },
+    });
+  });
+
   it('flags an LLM call without usage as unusable, but not a failed one', () => {
     expect(readLlmCall(getter({ 'gen_ai.request.model': 'gpt-4o' }))).toEqual({
       kind: 'unusable',
@@ -139,14 +171,15 @@ describe('what an LLM call is', () => {
   });
 
   it.each([
-    [{ 'gen_ai.usage.cost': 0.0123 }, 0.0123],
-    [{ 'gen_ai.usage.cost.amount': '0.5', 'gen_ai.usage.cost.currency': 'USD' }, 0.5],
-    [{ 'llm.cost.total': 2 }, 2],
-    [{ 'langfuse.observation.cost_details': '{"input":0.003,"output":0.0075,"total":0.0105}' }, 0.0105],
-    [{ 'langfuse.observation.cost_details': '{"input":0.25,"output":0.5}' }, 0.75],
-  ])('reads a reported USD cost: %o', (attributes, usd) => {
+    [{ 'gen_ai.usage.cost': 0.0123 }, '1.23'],
+    [{ 'gen_ai.usage.cost.amount': '0.000000000001', 'gen_ai.usage.cost.currency': 'USD' }, '0.0000000001'],
+    [{ 'llm.cost.total': 2 }, '200'],
+    [{ 'langfuse.observation.cost_details': '{"input":0.003,"output":0.0075,"total":0.0105}' }, '1.05'],
+    [{ 'langfuse.observation.cost_details': '{"input":0.1,"output":0.2}' }, '30'],
+  ])('reads a reported USD cost exactly, in cents: %o', (attributes, cents) => {
     const call = readLlmCall(getter({ 'gen_ai.request.model': 'gpt-4o', ...attributes }));
-    expect(call.kind === 'usage' ? call.usage.reportedCostUsd : null).toBe(usd);
+    const picocents = call.kind === 'usage' ? call.usage.reportedCostPicocents : null;
+    expect(picocents === null ? null : formatPicocents(picocents)).toBe(cents);
   });
 
   it('ignores a draft cost in another currency (priced from usage instead)', () => {
