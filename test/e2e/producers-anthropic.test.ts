@@ -134,7 +134,15 @@ describe.each(PRODUCERS)('$title', ({ producer, noUsage }) => {
     expect(flagged).toHaveLength(1);
     expect(flagged[0]?.customer_id).toBe(call.customer);
     const unpriced = await readJson<UnpricedModels>(`${c.url}/v1/prices/unpriced?${aroundToday()}`);
-    expect(unpriced.items).toEqual([{ vendor: 'anthropic', model: SONNET_4, spans: 1, last_seen: expect.any(String) }]);
+    expect(unpriced.items).toEqual([
+      {
+        vendor: 'anthropic',
+        model: SONNET_4,
+        reason: 'no token usage on the LLM span',
+        spans: 1,
+        last_seen: expect.any(String),
+      },
+    ]);
   });
 });
 

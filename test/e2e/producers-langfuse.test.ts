@@ -146,6 +146,14 @@ describe('Langfuse generations together', () => {
     const generation = spans.find((s) => s.name === 'anthropic-generation');
     expect(generation).toMatchObject({ cost_source: 'unpriced', cost: null, customer_id: 'lf-no-usage' });
     const unpriced = await readJson<UnpricedModels>(`${c.url}/v1/prices/unpriced?${aroundToday()}`);
-    expect(unpriced.items).toEqual([{ vendor: 'anthropic', model: SONNET_4, spans: 1, last_seen: expect.any(String) }]);
+    expect(unpriced.items).toEqual([
+      {
+        vendor: 'anthropic',
+        model: SONNET_4,
+        reason: 'no token usage on the LLM span',
+        spans: 1,
+        last_seen: expect.any(String),
+      },
+    ]);
   });
 });

@@ -157,5 +157,5 @@ export async function readJson<T>(url: string): Promise<T> {
 }
 
 export interface UnpricedModels {
-  items: { vendor: string | null; model: string | null; spans: number }[];
+  items: { vendor: string | null; model: string | null; reason: string | null; spans: number }[];
 }
