@@ -23,6 +23,7 @@ const FIXTURE_V6 = fileURLToPath(new URL('../fixtures/schema-v6/', import.meta.u
 const FIXTURE_V10 = fileURLToPath(new URL('../fixtures/schema-v10/', import.meta.url));
 const FIXTURE_V11 = fileURLToPath(new URL('../fixtures/schema-v11/', import.meta.url));
 const FIXTURE_V12 = fileURLToPath(new URL('../fixtures/schema-v12/', import.meta.url));
+const FIXTURE_V13 = fileURLToPath(new URL('../fixtures/schema-v13/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-upgrade-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -180,6 +181,17 @@ describe('upgrades in place', () => {
     await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers), {
       alsoIndexed: true,
     });
+  });
+
+  it('opens the schema-13 fixture and answers every question as that release did', async () => {
+    const answers = JSON.parse(readFileSync(join(FIXTURE_V13, 'answers.json'), 'utf8')) as Record<
+      string,
+      { status: number; body: unknown }
+    >;
+    expect(Object.keys(answers).filter((q) => q.startsWith('/v1/insights'))).toEqual(INSIGHT_QUESTIONS);
+    const path = join(dir, 'v13.duckdb');
+    copyFileSync(join(FIXTURE_V13, 'costtrace.duckdb'), path);
+    await expectAnswers(path, (q) => answers[q] as { status: number; body: unknown }, Object.keys(answers));
   });
 
   it('leaves the file byte-identical and refuses to open when a migration fails', async () => {
