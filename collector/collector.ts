@@ -164,7 +164,9 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     : null;
   forwarder?.start();
   await loadBudgetBook(db.writer);
-  await loadMeters(db.writer);
+  const disabledMeters = await loadMeters(db.writer, nowMicros());
+  for (const id of disabledMeters) app.log.error(`meter ${id} cannot be evaluated by the store: disabled`);
+  metrics.metersDisabled.inc(disabledMeters.length);
   meterBackfill.kick();
   await loadIndexedPeriods(db.writer);
   const indexer = new InsightIndexer(queue, nowMicros, (message, err) => app.log.error({ err }, message), {

@@ -79,6 +79,11 @@ export class CollectorMetrics implements QueueObserver {
     help: 'Cost events waiting to be sent to Polar.',
     registers: [this.registry],
   });
+  readonly metersDisabled = new Counter({
+    name: 'costtrace_meters_disabled_total',
+    help: 'Meters disabled because the store could not evaluate them on a write (see GET /v1/meters/{id}).',
+    registers: [this.registry],
+  });
   readonly insightIndexed = new Counter({
     name: 'costtrace_insight_indexed_periods_total',
     help: 'Ended UTC days (trace index) and months (rollup by month) indexed for insights, by kind.',
@@ -112,6 +117,10 @@ export class CollectorMetrics implements QueueObserver {
   }
 
   /** The store refused one request's data (permanent, answered 400). */
+  metersDisabledOnWrite(n: number): void {
+    this.metersDisabled.inc(n);
+  }
+
   refused(): void {
     this.batches.inc({ outcome: 'refused' });
   }

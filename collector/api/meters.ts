@@ -15,7 +15,7 @@ import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import type { MeterBackfiller } from '../store/meter-backfill.ts';
 import { meterQuantities } from '../store/meter-reads.ts';
-import { activeMeters, createMeter, deleteMeter, listMeters, setActiveMeters } from '../store/meters.ts';
+import { activeMeters, createMeter, deleteMeter, listMeters, probeMeter, setActiveMeters } from '../store/meters.ts';
 import { customerKeysOf } from '../store/metric-reads.ts';
 import { transaction } from '../store/transaction.ts';
 import { METRICS_QUERYSTRING } from './metrics.ts';
@@ -23,7 +23,16 @@ import { METRICS_QUERYSTRING } from './metrics.ts';
 export const METER = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'filter', 'aggregation', 'created_at', 'backfill_complete', 'backfilled_through'],
+  required: [
+    'id',
+    'name',
+    'filter',
+    'aggregation',
+    'created_at',
+    'backfill_complete',
+    'backfilled_through',
+    'disabled_reason',
+  ],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -54,6 +63,11 @@ export const METER = {
     backfilled_through: {
       anyOf: [{ type: 'string' }, { type: 'null' }],
       description: 'while not complete: stored records starting before this time are measured',
+    },
+    disabled_reason: {
+      anyOf: [{ type: 'string' }, { type: 'null' }],
+      description:
+        'set when the store could not evaluate the meter on a write: it keeps what it measured, measures nothing more',
     },
   },
 } as const;
@@ -98,6 +112,7 @@ export function meterView(m: Meter) {
     backfill_complete: m.backfillCursorMicros === null,
     backfilled_through:
       m.backfillCursorMicros === null ? null : new Date(Number(m.backfillCursorMicros / 1000n)).toISOString(),
+    disabled_reason: m.disabledReason,
   };
 }
 
@@ -152,14 +167,21 @@ export async function metersApi(
       const meter = parsed.meter;
       const created = await deps.queue.exclusive(async (conn) => {
         const before = activeMeters(conn);
-        if (before.length >= MAX_METERS) return false;
+        if (before.length >= MAX_METERS) return 'full';
+        // Evaluated by the engine once before it is stored: nothing accepted here can make a write fail later.
+        if ((await probeMeter(conn, meter)) !== null) return 'unevaluable';
         await transaction(conn, async (afterCommit) => {
           await createMeter(conn, meter);
           afterCommit(() => setActiveMeters(conn, [...before, meter]));
         });
-        return true;
+        return 'created';
       });
-      if (!created) throw new HttpError(409, `at most ${MAX_METERS} meters; delete one first`);
+      if (created === 'full') throw new HttpError(409, `at most ${MAX_METERS} meters; delete one first`);
+      if (created === 'unevaluable') {
+        throw new InputError([
+          { loc: ['body'], msg: 'the store cannot evaluate this meter (its filter or property)', type: 'value_error' },
+        ]);
+      }
       deps.backfill.kick();
       reply.code(201);
       return meterView(meter);

@@ -32,6 +32,8 @@ export interface Meter {
    * null once it has measured every record stored when it was defined (store/meter-backfill.ts).
    */
   readonly backfillCursorMicros: bigint | null;
+  /** Why the meter stopped measuring (a write could not evaluate it: store/meters.ts), else null. */
+  readonly disabledReason: string | null;
 }
 
 export interface MeterBody {
@@ -42,12 +44,18 @@ export interface MeterBody {
 
 type Issue = { loc: Array<string | number>; msg: string; type: string };
 
-/** Attribute keys a meter may name: what OTel and event metadata keys look like (never SQL or JSON path syntax). */
-const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-:/]*$/;
+/**
+ * Attribute keys a meter may name: what OTel and event metadata keys look like (never SQL or JSON path syntax) —
+ * dot-separated segments, none empty (`a..b` or `a.` would be a JSON path the engine refuses on every write).
+ * Each segment starts after a dot, so the pattern cannot backtrack: linear in the key's length.
+ */
+const KEY = /^[A-Za-z0-9_][A-Za-z0-9_\-:/]*(?:\.[A-Za-z0-9_\-:/]+)*$/;
 
 function keyProblem(key: string): string | null {
   if (key.length === 0 || key.length > MAX_ID_LENGTH) return `must be 1 to ${MAX_ID_LENGTH} characters`;
-  if (!KEY.test(key)) return 'may hold letters, digits and _ . - : / only, starting with a letter, digit or _';
+  if (!KEY.test(key)) {
+    return 'may hold letters, digits and _ . - : / only, starting with a letter, digit or _, with no empty part between dots';
+  }
   return null;
 }
 
@@ -126,6 +134,7 @@ export function parseMeter(
       createdAtMicros,
       // A new meter has measured nothing yet.
       backfillCursorMicros: 0n,
+      disabledReason: null,
     },
   };
 }

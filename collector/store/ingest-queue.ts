@@ -21,6 +21,7 @@ import type { CustomerRegistry } from './customers.ts';
 import type { Database } from './database.ts';
 import { type EventsWritten, writeEventRequests } from './event-writes.ts';
 import { LlmCalls } from './llm-calls.ts';
+import { activeMeters, disableBrokenMeters, MeterFoldError } from './meters.ts';
 import { removeOldSpans } from './retention.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 import { isDataRefusal } from './store-errors.ts';
@@ -51,6 +52,8 @@ export interface QueueObserver {
   committed(kind: 'spans' | 'events', records: number, inserted: number, seconds: number): void;
   failed(): void;
   refused(): void;
+  /** Meters a write could not evaluate, disabled (store/meters.ts). */
+  metersDisabledOnWrite(n: number): void;
 }
 
 /** Where engine errors go (never to clients). */
@@ -260,7 +263,7 @@ export class IngestQueue {
     write: (items: I[]) => Promise<void>,
   ): Promise<void> {
     try {
-      await write(items);
+      await this.writeDisablingBrokenMeters(items, write);
       return;
     } catch (err) {
       if (items.length === 1) {
@@ -271,10 +274,31 @@ export class IngestQueue {
     }
     for (const item of items) {
       try {
-        await write([item]);
+        await this.writeDisablingBrokenMeters([item], write);
       } catch (err) {
         item.reject(this.failureOf(err));
       }
+    }
+  }
+
+  /**
+   * A definition never stops writes (CONTRACT.md §12): when the engine refuses a meter's fold, the meters that fail
+   * the probe are disabled (logged, counted, shown in their GET) and the write runs again without them.
+   */
+  private async writeDisablingBrokenMeters<I>(items: I[], write: (items: I[]) => Promise<void>): Promise<void> {
+    try {
+      await write(items);
+    } catch (err) {
+      if (!(err instanceof MeterFoldError)) throw err;
+      const disabled = await disableBrokenMeters(
+        this.db.writer,
+        activeMeters(this.db.writer),
+        this.options.nowMicros(),
+      );
+      if (disabled.length === 0) throw err.engineError;
+      this.log(`meters ${disabled.join(', ')} could not be evaluated on a write: disabled`, err.engineError);
+      this.observer.metersDisabledOnWrite(disabled.length);
+      await write(items);
     }
   }
 

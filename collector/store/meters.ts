@@ -12,6 +12,11 @@
  * before it reaches them are not in it; events are never removed.
  *
  * The writer keeps the definitions in memory (per connection): writes with no meter defined do no meter work.
+ *
+ * A definition can never stop writes (CONTRACT.md §12 v3): it is evaluated once by the engine before it is stored
+ * (probeMeter), every stored one again when the writer loads them, and a fold the engine refuses is reported as a
+ * MeterFoldError, on which the writer disables the meters that fail the probe and writes again without them
+ * (ingest-queue.ts). A disabled meter keeps what it measured, says why in its GET, and measures nothing more.
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { Meter, MeterFunc } from '../meters/definition.ts';
@@ -25,16 +30,21 @@ export function activeMeters(conn: DuckDBConnection): readonly Meter[] {
   return loaded.get(conn) ?? [];
 }
 
-export async function loadMeters(conn: DuckDBConnection): Promise<void> {
-  loaded.set(conn, await listMeters(conn));
+/**
+ * Loads the definitions the writer measures with, first disabling any the engine cannot evaluate (stored by an
+ * earlier version that accepted them); returns the ids disabled.
+ */
+export async function loadMeters(conn: DuckDBConnection, nowMicros: bigint): Promise<string[]> {
+  const disabled = await disableBrokenMeters(conn, await listMeters(conn), nowMicros);
+  return disabled;
 }
 
 export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
   const reader = await conn.runAndReadAll(
-    `SELECT id, name, filter_json, func, property, epoch_us(created_at), backfill_cursor_us FROM meters
-     ORDER BY created_at, id`,
+    `SELECT id, name, filter_json, func, property, epoch_us(created_at), backfill_cursor_us, disabled_reason
+     FROM meters ORDER BY created_at, id`,
   );
-  return reader.getRows().map(([id, name, filter, func, property, created, cursor]) => {
+  return reader.getRows().map(([id, name, filter, func, property, created, cursor, disabled]) => {
     const f = JSON.parse(String(filter)) as Meter['filter'];
     return {
       id: String(id),
@@ -44,8 +54,62 @@ export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
       property: property === null ? null : String(property),
       createdAtMicros: BigInt(created as bigint),
       backfillCursorMicros: cursor === null ? null : BigInt(cursor as bigint),
+      disabledReason: disabled === null ? null : String(disabled),
     };
   });
+}
+
+/** One row the shape of `records` as meters read it: enough for the engine to plan and run a meter's SQL. */
+const PROBE_ROW = `(SELECT 'span' AS source, 'probe' AS name, '{"a":{"b":"1"},"a.b":"1"}' AS attributes,
+  0 AS customer_key, TIMESTAMP '2000-01-01' AS ts)`;
+
+/** Null when the engine evaluates the meter's SQL, else why not (for the log; clients get a plain message). */
+export async function probeMeter(conn: DuckDBConnection, m: Meter): Promise<string | null> {
+  const parts = meterParts({ ...m, backfillCursorMicros: null }, PROBE_ROW);
+  try {
+    await conn.runAndReadAll(`SELECT count(*) FROM (${parts.sql})`, parts.params as never);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export const METER_DISABLED_REASON = 'the store could not evaluate this meter on a write; it measures nothing more';
+
+/**
+ * Disables (in the table and the writer's memory) the active meters the engine cannot evaluate; returns their ids.
+ * Run on the writer, outside any other transaction.
+ */
+export async function disableBrokenMeters(
+  conn: DuckDBConnection,
+  meters: readonly Meter[] = activeMeters(conn),
+  nowMicros = BigInt(Date.now()) * 1000n,
+): Promise<string[]> {
+  const broken: string[] = [];
+  for (const m of meters) {
+    if (m.disabledReason === null && (await probeMeter(conn, m)) !== null) broken.push(m.id);
+  }
+  for (const id of broken) {
+    await conn.run('UPDATE meters SET disabled_reason = ?, disabled_at = make_timestamp(?::BIGINT) WHERE id = ?', [
+      METER_DISABLED_REASON,
+      nowMicros,
+      id,
+    ] as never);
+  }
+  loaded.set(
+    conn,
+    meters.filter((m) => m.disabledReason === null && !broken.includes(m.id)),
+  );
+  return broken;
+}
+
+/** A meter fold the engine refused: the writer disables what fails the probe and writes again (ingest-queue.ts). */
+export class MeterFoldError extends Error {
+  constructor(readonly engineError: unknown) {
+    super(
+      `a meter could not be evaluated: ${engineError instanceof Error ? engineError.message : String(engineError)}`,
+    );
+  }
 }
 
 /**
@@ -53,15 +117,11 @@ export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
  * in chunks afterwards (meter-backfill.ts) — defining a meter never holds the writer for the whole store.
  */
 export async function createMeter(conn: DuckDBConnection, m: Meter): Promise<void> {
-  await conn.run('INSERT INTO meters VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT), ?)', [
-    m.id,
-    m.name,
-    JSON.stringify(m.filter),
-    m.func,
-    m.property,
-    m.createdAtMicros,
-    m.backfillCursorMicros,
-  ] as never);
+  await conn.run(
+    `INSERT INTO meters (id, name, filter_json, func, property, created_at, backfill_cursor_us)
+     VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT), ?)`,
+    [m.id, m.name, JSON.stringify(m.filter), m.func, m.property, m.createdAtMicros, m.backfillCursorMicros] as never,
+  );
 }
 
 /** Removes a meter and what it measured; false when there is no such meter. Call inside a transaction. */
@@ -90,6 +150,19 @@ export async function foldMeters(
   meters: readonly Meter[] = activeMeters(conn),
 ): Promise<void> {
   if (meters.length === 0) return;
+  try {
+    await foldWith(conn, relation, params, meters);
+  } catch (err) {
+    throw new MeterFoldError(err);
+  }
+}
+
+async function foldWith(
+  conn: DuckDBConnection,
+  relation: string,
+  params: unknown[],
+  meters: readonly Meter[],
+): Promise<void> {
   const withRelation = `WITH rel AS MATERIALIZED (SELECT source, name, attributes, customer_key, ts FROM ${relation})`;
   const numeric = meters.filter((m) => m.func !== 'unique');
   if (numeric.length > 0) {

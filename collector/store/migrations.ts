@@ -162,6 +162,20 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (kind, period))`);
     },
   },
+  {
+    version: 14,
+    description: 'meters a write path could not evaluate are disabled (why, when); re-pricing runs and their progress',
+    async up(conn) {
+      await conn.run('ALTER TABLE meters ADD COLUMN disabled_reason VARCHAR');
+      await conn.run('ALTER TABLE meters ADD COLUMN disabled_at TIMESTAMP');
+      // One row per POST /v1/prices/reprice: its window, the book it used, how far it got (µs, a chunk's end,
+      // committed with that chunk) and when it finished (null: running, or interrupted by a stop or crash).
+      await conn.run(`CREATE TABLE reprice_runs (
+        id INTEGER PRIMARY KEY, started_at TIMESTAMP NOT NULL, from_us BIGINT NOT NULL, to_us BIGINT NOT NULL,
+        price_version INTEGER NOT NULL, done_through_us BIGINT, finished_at TIMESTAMP, records BIGINT NOT NULL,
+        changed BIGINT NOT NULL, delta DECIMAL(38,12) NOT NULL)`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
