@@ -49,6 +49,8 @@ export const MAX_BOOK_FX_RATES = 100_000;
 /** Tiers per model; keys per attribute filter. */
 export const MAX_BOOK_TIERS = 16;
 export const MAX_BOOK_FILTER_KEYS = 32;
+/** Characters of one amount written as text in a price book (38 digits, a point, a sign and an exponent fit). */
+export const MAX_AMOUNT_TEXT_LENGTH = 64;
 /** Days per `POST /v1/prices/reprice` (each 15-minute slot is its own transaction). */
 export const MAX_REPRICE_DAYS = 3_660;
 /** Days per insights window. */

@@ -4,6 +4,7 @@
  * What a schema cannot say (exact decimals, real dates, `from` before `to`) is checked in book.ts.
  */
 import {
+  MAX_AMOUNT_TEXT_LENGTH,
   MAX_BOOK_ENTRIES,
   MAX_BOOK_FILTER_KEYS,
   MAX_BOOK_FIXED_BILLS,
@@ -12,8 +13,20 @@ import {
 } from '../limits.ts';
 
 /** A decimal amount: a JSON number or a decimal string (exact; at most 12 decimal places). */
+/**
+ * A decimal amount. The pattern is unambiguous (digits, then an optional fraction that starts with the point), so
+ * it runs in linear time: `\\d+\\.?\\d*` backtracked quadratically (an 80 KB amount held the event loop 14 s). The
+ * length cap keeps any one amount small (38 digits and the rest fit easily).
+ */
 const AMOUNT = {
-  anyOf: [{ type: 'number' }, { type: 'string', pattern: '^\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$' }],
+  anyOf: [
+    { type: 'number' },
+    {
+      type: 'string',
+      maxLength: MAX_AMOUNT_TEXT_LENGTH,
+      pattern: '^\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*$',
+    },
+  ],
 } as const;
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 /** Every entry may say when it applies: UTC days, `to` exclusive; absent = unbounded. */

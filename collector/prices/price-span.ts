@@ -2,11 +2,13 @@
  * Prices one span with the price book (CONTRACT.md §8), from standard semantic-convention attributes only, so a
  * span from any language's OpenTelemetry SDK is priced alike. Kinds are tried in order — model (GenAI usage),
  * HTTP client call, database query, span rule — and within a kind the first entry in force at the span's start
- * (`from` ≤ start < `to`) that matches wins. Pure: exact picocents, one half-even rounding per division.
+ * (`from` ≤ start < `to`) that matches wins, found through the book's index (book-index.ts) rather than a scan of
+ * every entry. Pure: exact picocents, one half-even rounding per division.
  */
 import type { LlmUsage } from '../../src/pricing.ts';
 import { type AttributeGetter, dbCall, dbRuleMatches, httpCall, httpRuleMatches } from '../../src/rule-match.ts';
-import type { AttributeFilter, Effective, ModelPrice, PriceBook } from './book.ts';
+import type { AttributeFilter, DbPrice, Effective, HttpPrice, ModelPrice, PriceBook, SpanPrice } from './book.ts';
+import { type BookIndex, firstMatch, indexOf, spanValueKeys } from './book-index.ts';
 
 export interface SpanToPrice {
   readonly name: string;
@@ -40,14 +42,22 @@ export function priceSpan(book: PriceBook, span: SpanToPrice): BookPrice | null 
   const startMicros = span.startTimeUnixNano / 1000n;
   const durationMicros =
     span.endTimeUnixNano > span.startTimeUnixNano ? (span.endTimeUnixNano - span.startTimeUnixNano) / 1000n : 0n;
-  if (span.usage !== null && book.models.length > 0) {
-    const i = book.models.findIndex((m) => inForce(m, startMicros) && modelMatches(m, span.usage as LlmUsage));
-    if (i >= 0) return { picocents: modelCost(book.models[i] as ModelPrice, span.usage), rule: `models[${i}]` };
+  const index = indexOf(book);
+  const usage = span.usage;
+  if (usage !== null && book.models.length > 0) {
+    const i = firstMatch(modelCandidates(index, usage), (k) => {
+      const m = book.models[k] as ModelPrice;
+      return inForce(m, startMicros) && modelMatches(m, usage);
+    });
+    if (i >= 0) return { picocents: modelCost(book.models[i] as ModelPrice, usage), rule: `models[${i}]` };
   }
   if (book.http.length > 0) {
     const call = httpCall(span.get);
     if (call !== null) {
-      const i = book.http.findIndex((h) => inForce(h, startMicros) && httpRuleMatches(h, call));
+      const i = firstMatch(hostCandidates(index, call.host), (k) => {
+        const h = book.http[k] as HttpPrice;
+        return inForce(h, startMicros) && httpRuleMatches(h, call);
+      });
       const h = book.http[i];
       if (h !== undefined) {
         const picocents =
@@ -61,21 +71,59 @@ export function priceSpan(book: PriceBook, span: SpanToPrice): BookPrice | null 
   if (book.db.length > 0) {
     const call = dbCall(span.get);
     if (call !== null) {
-      const i = book.db.findIndex((d) => inForce(d, startMicros) && dbRuleMatches(d, call));
+      const lists = [index.db.bySystem.get(call.system.toLowerCase()), index.db.anySystem];
+      const i = firstMatch(lists, (k) => {
+        const d = book.db[k] as DbPrice;
+        return inForce(d, startMicros) && dbRuleMatches(d, call);
+      });
       const d = book.db[i];
       if (d !== undefined) {
         return { picocents: d.picocentsPerQuery + perMs(d.picocentsPerMs, durationMicros), rule: `db[${i}]` };
       }
     }
   }
-  const i = book.spans.findIndex(
-    (s) =>
-      inForce(s, startMicros) && (s.name === null || s.name === span.name) && attributesMatch(s.attributes, span.get),
-  );
+  if (book.spans.length === 0) return null;
+  const i = firstMatch(spanCandidates(index, span), (k) => {
+    const s = book.spans[k] as SpanPrice;
+    return (
+      inForce(s, startMicros) && (s.name === null || s.name === span.name) && attributesMatch(s.attributes, span.get)
+    );
+  });
   const s = book.spans[i];
   if (s !== undefined)
     return { picocents: s.picocentsPerSpan + perMs(s.picocentsPerMs, durationMicros), rule: `spans[${i}]` };
   return null;
+}
+
+/** Model entries a call may match: exact names, and prefix entries under each prefix length of each name. */
+function modelCandidates(index: BookIndex, usage: LlmUsage): Array<readonly number[] | undefined> {
+  const lists: Array<readonly number[] | undefined> = [];
+  for (const name of usage.models) {
+    lists.push(index.models.exact.get(name));
+    for (const length of index.models.prefixLengths) {
+      if (length > name.length) break;
+      lists.push(index.models.prefix.get(name.slice(0, length)));
+    }
+  }
+  return lists;
+}
+
+/** HTTP entries for a host: its exact entries and the `*.suffix` entries of each of its parent domains. */
+function hostCandidates(index: BookIndex, host: string): Array<readonly number[] | undefined> {
+  const lists: Array<readonly number[] | undefined> = [index.http.exact.get(host)];
+  for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+    lists.push(index.http.wildcard.get(host.slice(dot)));
+  }
+  return lists;
+}
+
+/** Span entries: by name, and nameless ones by the span's value of each first filter key. */
+function spanCandidates(index: BookIndex, span: SpanToPrice): Array<readonly number[] | undefined> {
+  const lists: Array<readonly number[] | undefined> = [index.spans.byName.get(span.name)];
+  for (const key of index.spans.firstKeys) {
+    for (const k of spanValueKeys(key, span.get(key))) lists.push(index.spans.byFirstAttribute.get(k));
+  }
+  return lists;
 }
 
 /** A per-millisecond rate over a duration in µs. */
