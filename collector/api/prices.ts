@@ -10,6 +10,7 @@ import { errors, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_REPRICE_DAYS } from '../limits.ts';
 import type { Prices } from '../prices/service.ts';
 import type { StoredBook } from '../store/price-books.ts';
+import type { RepriceRun } from '../store/reprice-runs.ts';
 import type { Store } from '../store/store.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 import { isoNanos } from './trace-tree.ts';
@@ -49,11 +50,52 @@ const REPRICE_RESPONSE = {
   },
 } as const;
 
+const LAST_REPRICE = {
+  anyOf: [
+    { type: 'null' },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: [
+        'state',
+        'start_date',
+        'end_date',
+        'price_version',
+        'started_at',
+        'finished_at',
+        'done_through',
+        'records',
+        'changed',
+        'delta_cents_exact',
+      ],
+      properties: {
+        state: {
+          type: 'string',
+          enum: ['running', 'finished', 'interrupted'],
+          description:
+            'interrupted: stopped by a restart or crash before it finished; re-price the same window to complete it',
+        },
+        start_date: { type: 'string' },
+        end_date: { type: 'string' },
+        price_version: { type: 'integer' },
+        started_at: { type: 'string' },
+        finished_at: { type: ['string', 'null'] },
+        done_through: { type: ['string', 'null'], description: 'spans that started before this are re-priced' },
+        records: { type: 'integer' },
+        changed: { type: 'integer' },
+        delta_cents_exact: { type: 'string' },
+      },
+    },
+  ],
+  description: 'the latest POST /v1/prices/reprice, its progress committed with each chunk',
+} as const;
+
 const BOOK_VERSION = {
   type: 'object',
   additionalProperties: false,
   required: ['version', 'created_at', 'origin', 'book'],
   properties: {
+    last_reprice: LAST_REPRICE,
     version: { type: 'integer', description: 'consecutive from 1; 0 = no book (the bundled model table alone)' },
     created_at: { type: ['string', 'null'] },
     origin: { type: ['string', 'null'], enum: ['file', 'api', null] },
@@ -68,6 +110,25 @@ function shown(stored: StoredBook | null) {
     created_at: isoNanos(stored.createdAtMicros * 1000n),
     origin: stored.origin,
     book: JSON.parse(stored.json) as Record<string, unknown>,
+  };
+}
+
+const day = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString().slice(0, 10);
+
+function repriceShown(last: { run: RepriceRun; running: boolean } | null) {
+  if (last === null) return null;
+  const { run, running } = last;
+  return {
+    state: run.finishedAtMicros !== null ? 'finished' : running ? 'running' : 'interrupted',
+    start_date: day(run.fromMicros),
+    end_date: day(run.toMicros - DAY_MICROS),
+    price_version: run.priceVersion,
+    started_at: isoNanos(run.startedAtMicros * 1000n),
+    finished_at: run.finishedAtMicros === null ? null : isoNanos(run.finishedAtMicros * 1000n),
+    done_through: run.doneThroughMicros === null ? null : isoNanos(run.doneThroughMicros * 1000n),
+    records: run.records,
+    changed: run.changed,
+    delta_cents_exact: formatPicocents(run.deltaPicocents),
   };
 }
 
@@ -150,7 +211,7 @@ export async function pricesApi(app: FastifyInstance, deps: { prices: Prices; st
         response: { 200: BOOK_VERSION, ...READ_ERRORS },
       },
     },
-    async () => shown(deps.prices.current()),
+    async () => ({ ...shown(deps.prices.current()), last_reprice: repriceShown(await deps.prices.lastReprice()) }),
   );
 
   app.put<{ Body: unknown }>(

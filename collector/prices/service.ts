@@ -12,6 +12,7 @@ import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { type BookOrigin, latestBook, type StoredBook, saveBook } from '../store/price-books.ts';
 import { type RepriceTally, repriceChunk, repriceChunks, type StoredSpanToPrice } from '../store/reprice.ts';
+import { finishRun, lastRun, type RepriceRun, startRun } from '../store/reprice-runs.ts';
 import { type AllocationTally, Allocator } from './allocator.ts';
 import { type BookProblem, parsePriceBook } from './book.ts';
 import { NO_PRICING, type Pricing } from './pricing.ts';
@@ -44,7 +45,11 @@ export class Prices {
   /** Fixed bills: allocated per closed UTC day (allocator.ts). */
   readonly allocator: Allocator;
 
+  /** Re-pricing runs this process is running (an unfinished run not among them was interrupted). */
+  private readonly running = new Set<number>();
+
   private constructor(
+    private readonly db: Database,
     private readonly queue: IngestQueue,
     private readonly decoder: DecodePool,
     private readonly nowMicros: () => bigint,
@@ -63,7 +68,7 @@ export class Prices {
     retainSpansDays = 0,
   ): Promise<Prices> {
     const latest = await db.read((conn) => latestBook(conn));
-    const prices = new Prices(queue, decoder, nowMicros, latest, retainSpansDays);
+    const prices = new Prices(db, queue, decoder, nowMicros, latest, retainSpansDays);
     if (file !== undefined) {
       let input: unknown;
       try {
@@ -108,9 +113,35 @@ export class Prices {
     return { ...spans, allocations: await this.allocator.reallocate(fromMicros, toMicros) };
   }
 
+  /** The latest re-pricing run (reprice-runs.ts), and whether this process is still running it. */
+  async lastReprice(): Promise<{ run: RepriceRun; running: boolean } | null> {
+    const run = await this.db.read(lastRun);
+    return run === null ? null : { run, running: this.running.has(run.id) };
+  }
+
   private async repriceSpans(fromMicros: bigint, toMicros: bigint): Promise<RepriceTally> {
     const pricing = this.inForce;
     const tally: RepriceTally = { records: 0, changed: 0, deltaPicocents: 0n };
+    const runId = await this.queue.exclusive((conn) =>
+      startRun(conn, fromMicros, toMicros, pricing.version, this.nowMicros()),
+    );
+    this.running.add(runId);
+    try {
+      await this.repriceInChunks(fromMicros, toMicros, pricing, tally, runId);
+      await this.queue.exclusive((conn) => finishRun(conn, runId, this.nowMicros()));
+    } finally {
+      this.running.delete(runId);
+    }
+    return tally;
+  }
+
+  private async repriceInChunks(
+    fromMicros: bigint,
+    toMicros: bigint,
+    pricing: Pricing,
+    tally: RepriceTally,
+    runId: number,
+  ): Promise<void> {
     const chunks = await this.queue.exclusive((conn) => repriceChunks(conn, fromMicros, toMicros));
     const price = (s: StoredSpanToPrice) =>
       collectorCost(
@@ -124,9 +155,8 @@ export class Prices {
         pricing,
       );
     for (const [from, to] of chunks) {
-      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally));
+      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally, runId));
     }
-    return tally;
   }
 
   async replace(input: unknown, origin: BookOrigin): Promise<Replaced> {

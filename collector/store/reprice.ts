@@ -11,6 +11,7 @@ import type { Priced } from '../pipeline/normalize.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import { unindexRange } from './insight-index.ts';
 import { decimal } from './metric-reads.ts';
+import { recordChunk } from './reprice-runs.ts';
 import { SLOT_MICROS, upsertStagedRollup } from './rollup.ts';
 import { transaction } from './transaction.ts';
 
@@ -41,8 +42,30 @@ export async function repriceChunk(
   toMicros: bigint,
   price: (span: StoredSpanToPrice) => Priced,
   tally: RepriceTally,
+  /** The run this chunk belongs to (reprice-runs.ts): its progress is committed with the chunk. */
+  runId?: number,
 ): Promise<void> {
   await transaction(conn, async () => {
+    const start = { records: tally.records, changed: tally.changed, deltaPicocents: tally.deltaPicocents };
+    await repriceRows(conn, fromMicros, toMicros, price, tally);
+    if (runId !== undefined) {
+      await recordChunk(conn, runId, toMicros, {
+        records: tally.records - start.records,
+        changed: tally.changed - start.changed,
+        deltaPicocents: tally.deltaPicocents - start.deltaPicocents,
+      });
+    }
+  });
+}
+
+async function repriceRows(
+  conn: DuckDBConnection,
+  fromMicros: bigint,
+  toMicros: bigint,
+  price: (span: StoredSpanToPrice) => Priced,
+  tally: RepriceTally,
+): Promise<void> {
+  {
     const rows = (
       await conn.runAndReadAll(
         `SELECT trace_id, span_id, name, start_time_unix_nano, end_time_unix_nano, attributes, cost_amount::VARCHAR,
@@ -128,7 +151,7 @@ export async function repriceChunk(
       window,
     );
     await conn.run('DELETE FROM stage_reprice');
-  });
+  }
 }
 
 /**
