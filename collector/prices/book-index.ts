@@ -37,7 +37,9 @@ export function indexOf(book: PriceBook): BookIndex {
 function build(book: PriceBook): BookIndex {
   const modelExact = new Map<string, number[]>();
   const modelPrefix = new Map<string, number[]>();
-  book.models.forEach((m, i) => push(m.match === 'prefix' ? modelPrefix : modelExact, m.model, i));
+  book.models.forEach((m, i) => {
+    push(m.match === 'prefix' ? modelPrefix : modelExact, m.model, i);
+  });
   const httpExact = new Map<string, number[]>();
   const httpWildcard = new Map<string, number[]>();
   book.http.forEach((h, i) => {
