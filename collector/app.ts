@@ -14,12 +14,13 @@ import { metricsApi } from './api/metrics.ts';
 import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
 import { forwardingApi, type WebhookSecrets, webhooksApi } from './api/webhooks.ts';
+import type { WebhookPolicy } from './budgets/webhook-address.ts';
 import { dashboard } from './dashboard/plugin.ts';
-import { createAuthorizer, type Scope, type TokenSets } from './http/auth.ts';
+import { type AuthOutcome, createAuthorizer, createHostCheck, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { errors, STATUS_BODY, TRACE_SPAN } from './http/schemas.ts';
-import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS } from './limits.ts';
+import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS, WEBHOOK_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import type { CollectorMetrics } from './observability.ts';
 import { PRICE_BOOK_SCHEMA } from './prices/book-schema.ts';
 import type { Prices } from './prices/service.ts';
@@ -46,9 +47,15 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** Request body bytes held in memory by all uploads together; past it, 429 (see UploadBudget). */
   readonly uploadBudgetBytes: number;
+  /** Request body bytes of signed webhooks held at once, apart from the above (default WEBHOOK_UPLOAD_BUDGET_BYTES). */
+  readonly webhookUploadBudgetBytes?: number;
   /** A body sending nothing for this long is answered 408 (default BODY_IDLE_TIMEOUT_MS). */
   readonly bodyIdleTimeoutMs?: number;
   readonly tokens: TokenSets;
+  /** COSTTRACE_ALLOWED_HOSTS: Host names served besides loopback (http/auth.ts, the DNS-rebinding check). */
+  readonly allowedHosts?: readonly string[];
+  /** COSTTRACE_SNAPSHOT_DIR: snapshots are written only inside this folder (store/snapshot.ts). */
+  readonly snapshotDir?: string;
   readonly logLevel?: string;
 }
 
@@ -71,6 +78,8 @@ export interface AppDeps {
   readonly webhookSecrets?: WebhookSecrets;
   /** Whether attributed costs are forwarded to Polar (GET /v1/forwarding says so). */
   readonly forwarding?: boolean;
+  /** The address policy of per-budget webhook URLs (budgets/webhook-address.ts; default: public addresses only). */
+  readonly webhookPolicy?: WebhookPolicy;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;
   /** Tests: called with each JSON response before it is serialized. */
@@ -93,13 +102,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   // one kind cannot starve the other.
   const otlpBudget = new UploadBudget(Math.floor(config.uploadBudgetBytes * 0.75));
   const jsonBudget = new UploadBudget(config.uploadBudgetBytes - otlpBudget.capacityBytes);
+  // Webhooks are unauthenticated until their signature is checked (after the body is read): a budget of their own.
+  const webhookBudget = new UploadBudget(config.webhookUploadBudgetBytes ?? WEBHOOK_UPLOAD_BUDGET_BYTES);
   const idleTimeoutMs = config.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const authorize = createAuthorizer(config.tokens);
+  const checkHost = createHostCheck(config.tokens, config.allowedHosts ?? []);
   // Routes see the store's domain methods, never a connection.
   const store = createStore(deps.db, deps.queue);
 
-  const enforce = async (scope: Scope, request: FastifyRequest, reply: FastifyReply) => {
-    const outcome = authorize(scope, request.headers.authorization);
+  const refuse = async (outcome: AuthOutcome, request: FastifyRequest, reply: FastifyReply) => {
     if (outcome.ok) return;
     request.raw.resume();
     if (outcome.status === 401) reply.header('www-authenticate', 'Bearer');
@@ -109,9 +120,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     }
     return sendJsonFailure(reply, err);
   };
-  app.addHook('onRequest', async (request, reply) =>
-    enforce(request.routeOptions.config?.scope ?? 'public', request, reply),
-  );
+  const enforce = async (scope: Scope, request: FastifyRequest, reply: FastifyReply) =>
+    refuse(authorize(scope, request.headers.authorization), request, reply);
+  // The Host check (DNS rebinding, CONTRACT.md §12 v3) comes first, on every request, routes or not.
+  app.addHook('onRequest', async (request, reply) => {
+    const host = checkHost(request.headers.host);
+    if (!host.ok) return refuse(host, request, reply);
+    return enforce(request.routeOptions.config?.scope ?? 'public', request, reply);
+  });
   if (deps.checkResponse) {
     const check = deps.checkResponse;
     app.addHook('preSerialization', async (request, reply, payload) => {
@@ -173,7 +189,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(tracesApi, { store });
   await app.register(metricsApi, { store });
   await app.register(customerMetricsApi, { store, db: deps.db });
-  await app.register(adminApi, { store });
+  await app.register(adminApi, { store, ...(config.snapshotDir ? { snapshotDir: config.snapshotDir } : {}) });
   await app.register(insightsApi, { db: deps.db });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
@@ -187,7 +203,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     });
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
-    await writes.register(budgetsApi, { db: deps.db, queue: deps.queue, nowMicros: deps.nowMicros });
+    await writes.register(budgetsApi, {
+      db: deps.db,
+      queue: deps.queue,
+      nowMicros: deps.nowMicros,
+      ...(deps.webhookPolicy ? { webhookPolicy: deps.webhookPolicy } : {}),
+      isAdmin: (request) => authorize('admin', request.headers.authorization).ok,
+    });
     await writes.register(metersApi, {
       db: deps.db,
       queue: deps.queue,
@@ -197,7 +219,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   await app.register(async (hooks) => {
     // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.
-    useBoundedJsonBodies(hooks, { queue: deps.queue, budget: jsonBudget, idleTimeoutMs, raw: true });
+    useBoundedJsonBodies(hooks, { queue: deps.queue, budget: webhookBudget, idleTimeoutMs, raw: true });
     await hooks.register(webhooksApi, {
       queue: deps.queue,
       prices: deps.prices,

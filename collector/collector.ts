@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type ResponseCheck } from './app.ts';
 import { Forwarder } from './billing/forwarder.ts';
 import { AlertSender } from './budgets/alert-sender.ts';
+import type { HostResolver, WebhookPolicy } from './budgets/webhook-address.ts';
+import { systemResolver } from './http/outbound.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
 import { type AllocationTally, emptyAllocationTally } from './prices/allocator.ts';
@@ -28,6 +30,10 @@ export interface CollectorOptions {
   readonly ingestTokens: readonly string[];
   readonly readTokens: readonly string[];
   readonly adminTokens?: readonly string[];
+  /** COSTTRACE_ALLOWED_HOSTS: Host names served besides loopback (the DNS-rebinding check, http/auth.ts). */
+  readonly allowedHosts?: readonly string[];
+  /** COSTTRACE_SNAPSHOT_DIR: snapshots are written only inside this folder. */
+  readonly snapshotDir?: string;
   readonly logLevel?: string;
   /** Records (spans, events) queued for commit before new requests get 429. */
   readonly maxQueuedRecords?: number;
@@ -37,6 +43,8 @@ export interface CollectorOptions {
   readonly duckdbMemoryLimit?: string;
   /** Request body bytes held in memory by all uploads together (default DEFAULT_UPLOAD_BUDGET_BYTES); past it, 429. */
   readonly uploadBudgetBytes?: number;
+  /** Request body bytes of signed webhooks held at once, apart from the above (default WEBHOOK_UPLOAD_BUDGET_BYTES). */
+  readonly webhookUploadBudgetBytes?: number;
   /** A body sending nothing for this long is answered 408 (default 10 s). */
   readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
@@ -59,8 +67,14 @@ export interface CollectorOptions {
   readonly pricesFile?: string;
   /** The billing bridge (CONTRACT.md §9): webhook secrets and forwarding to Polar. */
   readonly billing?: BillingOptions;
-  /** Budget alerts (CONTRACT.md §11): default receiver URL and Standard Webhooks secret (`whsec_…`). */
-  readonly alerts?: { readonly url?: string; readonly secret?: string };
+  /**
+   * Budget alerts (CONTRACT.md §11): default receiver URL and Standard Webhooks secret (`whsec_…`);
+   * `allowPrivateWebhooks` (COSTTRACE_ALLOW_PRIVATE_WEBHOOKS) lets per-budget URLs reach loopback and private
+   * addresses (never metadata or link-local ones: CONTRACT.md §12 v3).
+   */
+  readonly alerts?: { readonly url?: string; readonly secret?: string; readonly allowPrivateWebhooks?: boolean };
+  /** How per-budget webhook hosts are resolved for the address policy (tests inject one; default `dns.lookup`). */
+  readonly resolveHost?: HostResolver;
 }
 
 export interface BillingOptions {
@@ -129,12 +143,19 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     await db.close();
     throw err;
   }
+  const webhookPolicy: WebhookPolicy = {
+    allowPrivate: options.alerts?.allowPrivateWebhooks === true,
+    resolve: options.resolveHost ?? systemResolver,
+  };
   const app = await buildApp(
     {
       maxBodyBytes: options.maxBodyBytes,
       uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
+      ...(options.webhookUploadBudgetBytes ? { webhookUploadBudgetBytes: options.webhookUploadBudgetBytes } : {}),
       ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
       tokens: { ingest: options.ingestTokens, read: options.readTokens, admin: options.adminTokens ?? [] },
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+      ...(options.snapshotDir ? { snapshotDir: options.snapshotDir } : {}),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
     {
@@ -150,6 +171,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
         ...(options.billing?.stripeWebhookSecret ? { stripe: options.billing.stripeWebhookSecret } : {}),
       },
       forwarding: queue.forwardCosts,
+      webhookPolicy,
       ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     },
   );
@@ -179,6 +201,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
   const alertSender = new AlertSender(db, queue, {
     ...(options.alerts?.url ? { url: options.alerts.url } : {}),
     ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),
+    policy: webhookPolicy,
     log: (message) => app.log.warn(message),
     observe: (outcome) => metrics.alerts.inc({ outcome }),
   });

@@ -2,9 +2,12 @@
  * `costtrace serve` configuration (CONTRACT.md §1): flags override environment variables, which
  * override defaults. Validated once at start-up; every problem is reported together.
  */
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BillingOptions } from './collector.ts';
+import { hostNameOf, normalizeHostName } from './http/auth.ts';
 
 export interface ServeConfig {
   readonly host: string;
@@ -17,14 +20,18 @@ export interface ServeConfig {
   readonly retainSpansDays: number;
   /** COSTTRACE_ADMIN_TOKEN: operations such as snapshots. */
   readonly adminTokens: readonly string[];
+  /** COSTTRACE_ALLOWED_HOSTS (needs ingest and read tokens): Host names served besides loopback. */
+  readonly allowedHosts?: readonly string[];
+  /** COSTTRACE_SNAPSHOT_DIR: an existing folder; snapshots are written only inside it. */
+  readonly snapshotDir?: string;
   /** DuckDB memory_limit (COSTTRACE_DUCKDB_MEMORY_LIMIT), e.g. "2GB"; undefined for the default. */
   readonly duckdbMemoryLimit?: string;
   /** `--prices FILE` / COSTTRACE_PRICES_FILE: the price book to price spans with. */
   readonly pricesFile?: string;
   /** COSTTRACE_POLAR_WEBHOOK_SECRET, COSTTRACE_STRIPE_WEBHOOK_SECRET, COSTTRACE_POLAR_TOKEN, COSTTRACE_POLAR_API_URL. */
   readonly billing: BillingOptions;
-  /** COSTTRACE_ALERT_WEBHOOK_URL, COSTTRACE_ALERT_WEBHOOK_SECRET. */
-  readonly alerts?: { readonly url?: string; readonly secret?: string };
+  /** COSTTRACE_ALERT_WEBHOOK_URL, COSTTRACE_ALERT_WEBHOOK_SECRET, COSTTRACE_ALLOW_PRIVATE_WEBHOOKS (true|false). */
+  readonly alerts?: { readonly url?: string; readonly secret?: string; readonly allowPrivateWebhooks?: boolean };
 }
 
 export const DEFAULTS = {
@@ -99,6 +106,21 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
       `refusing to listen on ${host} without authentication: set COSTTRACE_INGEST_TOKEN and COSTTRACE_READ_TOKEN, or use a loopback host such as 127.0.0.1`,
     );
   }
+  const allowedHosts = splitTokens(env.COSTTRACE_ALLOWED_HOSTS).map(normalizeHostName);
+  for (const name of allowedHosts) {
+    if (hostNameOf(name.includes(':') ? `[${name}]` : name) !== name) {
+      problems.push(`COSTTRACE_ALLOWED_HOSTS: "${name}" is not a host name or address (no scheme, no port)`);
+    }
+  }
+  if (allowedHosts.length > 0 && (ingestTokens.length === 0 || readTokens.length === 0)) {
+    problems.push(
+      'COSTTRACE_ALLOWED_HOSTS needs COSTTRACE_INGEST_TOKEN and COSTTRACE_READ_TOKEN: without them only loopback hosts are served (DNS rebinding)',
+    );
+  }
+  const snapshotDir = env.COSTTRACE_SNAPSHOT_DIR === undefined ? undefined : resolve(env.COSTTRACE_SNAPSHOT_DIR);
+  if (snapshotDir !== undefined && !isFolder(snapshotDir)) {
+    problems.push(`COSTTRACE_SNAPSHOT_DIR must be an existing folder, got "${env.COSTTRACE_SNAPSHOT_DIR}"`);
+  }
   const polarApiUrl = env.COSTTRACE_POLAR_API_URL;
   if (polarApiUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(polarApiUrl)) {
     problems.push(`COSTTRACE_POLAR_API_URL must be an http(s) URL, got "${polarApiUrl}"`);
@@ -117,6 +139,10 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
   if (alertSecret !== undefined && !/^whsec_[A-Za-z0-9+/=]+$/.test(alertSecret)) {
     problems.push('COSTTRACE_ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>');
   }
+  const allowPrivate = env.COSTTRACE_ALLOW_PRIVATE_WEBHOOKS;
+  if (allowPrivate !== undefined && allowPrivate !== 'true' && allowPrivate !== 'false') {
+    problems.push(`COSTTRACE_ALLOW_PRIVATE_WEBHOOKS must be true or false, got "${allowPrivate}"`);
+  }
   if (alertUrl !== undefined && alertSecret === undefined) {
     problems.push('COSTTRACE_ALERT_WEBHOOK_URL needs COSTTRACE_ALERT_WEBHOOK_SECRET: alerts are always signed');
   }
@@ -133,10 +159,18 @@ export function parseServeConfig(argv: readonly string[], env: Env): ServeConfig
     ingestTokens,
     readTokens,
     adminTokens,
+    ...(allowedHosts.length > 0 ? { allowedHosts } : {}),
+    ...(snapshotDir === undefined ? {} : { snapshotDir }),
     retainSpansDays,
     billing,
-    ...(alertUrl || alertSecret
-      ? { alerts: { ...(alertUrl ? { url: alertUrl } : {}), ...(alertSecret ? { secret: alertSecret } : {}) } }
+    ...(alertUrl || alertSecret || allowPrivate === 'true'
+      ? {
+          alerts: {
+            ...(alertUrl ? { url: alertUrl } : {}),
+            ...(alertSecret ? { secret: alertSecret } : {}),
+            ...(allowPrivate === 'true' ? { allowPrivateWebhooks: true } : {}),
+          },
+        }
       : {}),
     ...(memory === undefined ? {} : { duckdbMemoryLimit: memory.trim() }),
     ...(pricesFile === undefined ? {} : { pricesFile }),
@@ -147,6 +181,14 @@ export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1' || host === '[::1]';
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function splitTokens(v: string | undefined): string[] {

@@ -7,12 +7,29 @@
  * Reads the file read-only with DuckDB's own Parquet writer; a file of an older schema version is upgraded in a
  * temporary copy first (the user's file is never changed). A file held by a running server cannot be opened
  * (DuckDB locks it): the message says to export a snapshot (`POST /v1/admin/snapshot`) instead.
+ *
+ * A database file is input, not code (CONTRACT.md §12 v3): only costtrace's own base tables are read — a file
+ * holding views or macros (costtrace never creates either) is refused before anything runs, and the engine runs
+ * with external access off (it may write only inside the output folder), so nothing a crafted file defines can
+ * read or write other files. `--db` must be a regular file and `--out` a folder (new, or empty) on an ordinary
+ * file system: /proc, /sys, /dev and the kernel's other pseudo file systems, FIFOs and devices are refused.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parseCivilDate } from './metrics/calendar.ts';
 import { openDatabase } from './store/database.ts';
 import { latestVersion } from './store/migrations.ts';
@@ -64,14 +81,23 @@ export function parseExportArgs(argv: readonly string[]): ExportOptions {
   return { dbPath, outDir, ...(startDate ? { startDate } : {}), ...(endDate ? { endDate } : {}) };
 }
 
+/** Folders whose files are the kernel's, not data (Linux; /dev also on macOS). */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'] as const;
+/** statfs magic numbers of Linux pseudo file systems (linux/magic.h): proc, sysfs, devpts, cgroup(2), debugfs,
+ * tracefs, securityfs, bpf, configfs, efivarfs, pstore, binfmt_misc, mqueue, pipefs, sockfs, nsfs, fusectl. */
+const PSEUDO_FS_TYPES: ReadonlySet<number> = new Set([
+  0x9fa0, 0x62656572, 0x1cd1, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673, 0xcafe4a11, 0x62656570,
+  0xde5e81e4, 0x6165676c, 0x42494e4d, 0x19800202, 0x50495045, 0x534f434b, 0x6e736673, 0x65735543,
+]);
+/** The tables an export reads: costtrace's own, each a base table. */
+const EXPORTED_TABLES = ['costtrace_meta', 'records', 'customers', 'rollup_15m', 'trace_days', 'trace_roots'] as const;
+
 /** Writes the export; returns how many records it holds. */
 export async function exportParquet(o: ExportOptions): Promise<{ records: number }> {
-  if (!existsSync(o.dbPath)) throw new ExportError(`${o.dbPath} does not exist`);
-  if (existsSync(o.outDir) && readdirSync(o.outDir).length > 0) {
-    throw new ExportError(`${o.outDir} exists and is not empty; export into a new folder`);
-  }
+  checkDatabaseFile(o.dbPath);
   const version = await readVersion(o.dbPath);
-  if (version === latestVersion()) return exportFrom(o.dbPath, o);
+  const outDir = prepareOutDir(o.outDir);
+  if (version === latestVersion()) return exportFrom(o.dbPath, outDir, o);
   // An older file is upgraded in a temporary copy (never in place: export does not change the user's file).
   const tmp = mkdtempSync(join(tmpdir(), 'costtrace-export-'));
   try {
@@ -83,7 +109,7 @@ export async function exportParquet(o: ExportOptions): Promise<{ records: number
     } catch (err) {
       throw new ExportError(`cannot upgrade a copy of ${o.dbPath}: ${err instanceof Error ? err.message : err}`);
     }
-    return await exportFrom(copy, o);
+    return await exportFrom(copy, outDir, o);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -108,10 +134,100 @@ async function openReadOnly(dbPath: string): Promise<DuckDBInstance> {
   }
 }
 
+/** `--db`: an existing regular file (symlinks followed) outside the kernel's pseudo file systems. */
+function checkDatabaseFile(dbPath: string): void {
+  if (!existsSync(dbPath)) throw new ExportError(`${dbPath} does not exist`);
+  const real = realpathSync(dbPath);
+  if (!statSync(real).isFile() || isPseudo(real)) {
+    throw new ExportError(`${dbPath} is not a regular file (a DuckDB database file is)`);
+  }
+}
+
+/**
+ * `--out`: an empty folder, or a new one whose nearest existing ancestor is a folder; never on a pseudo file system.
+ * Missing folders are made one level at a time (a recursive mkdir under /proc never returns). Returns its real path.
+ */
+function prepareOutDir(outDir: string): string {
+  const wanted = resolve(outDir);
+  const missing: string[] = [];
+  let existing = wanted;
+  while (!present(existing)) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const real = realpathSync(existing);
+  if (isPseudo(real))
+    throw new ExportError(`${outDir} is on a system file system (/proc, /sys, /dev); export elsewhere`);
+  if (!statSync(real).isDirectory()) {
+    throw new ExportError(
+      missing.length === 0 ? `${outDir} exists and is not a folder` : `${existing} is not a folder`,
+    );
+  }
+  if (missing.length === 0 && readdirSync(real).length > 0) {
+    throw new ExportError(`${outDir} exists and is not empty; export into a new folder`);
+  }
+  for (const folder of missing) mkdirSync(folder);
+  return realpathSync(wanted);
+}
+
+function isPseudo(realPath: string): boolean {
+  if (PSEUDO_ROOTS.some((root) => realPath === root || realPath.startsWith(`${root}${sep}`))) return true;
+  if (process.platform !== 'linux') return false;
+  try {
+    return PSEUDO_FS_TYPES.has(statfsSync(realPath).type);
+  } catch {
+    return true;
+  }
+}
+
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a file holding views or macros, or whose tables we read are not base tables (checked before any read). */
+async function checkOwnTables(conn: DuckDBConnection, dbPath: string, tables: readonly string[]): Promise<void> {
+  const count = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRows()[0]?.[0]);
+  const views = await count('SELECT count(*) FROM duckdb_views() WHERE NOT internal');
+  const macros = await count(
+    `SELECT count(*) FROM duckdb_functions() WHERE NOT internal AND function_type IN ('macro', 'table_macro')`,
+  );
+  if (views > 0 || macros > 0) {
+    throw new ExportError(
+      `${dbPath} is not a costtrace database: it holds views or macros, which costtrace never creates; not exported`,
+    );
+  }
+  const list = tables.map((t) => `'${t}'`).join(', ');
+  const base = await count(
+    `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'
+       AND NOT temporary AND table_name IN (${list})`,
+  );
+  if (base !== tables.length) {
+    throw new ExportError(`${dbPath} is not a costtrace database: it lacks one of its tables; not exported`);
+  }
+}
+
+/** External access off for the rest of the session: only `allowed` (the output folder) may be written or read. */
+async function lockDown(conn: DuckDBConnection, allowed?: string): Promise<void> {
+  if (allowed !== undefined) {
+    await conn.run(`SET allowed_directories = ['${`${allowed}${sep}`.replace(/'/g, "''")}']`);
+  }
+  await conn.run('SET enable_external_access = false');
+  await conn.run('SET lock_configuration = true');
+}
+
 async function readVersion(dbPath: string): Promise<number> {
   const instance = await openReadOnly(dbPath);
   const conn = await instance.connect();
   try {
+    await lockDown(conn);
+    await checkOwnTables(conn, dbPath, ['costtrace_meta', 'records']);
     const rows = await conn
       .runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)
       .then((r) => r.getRows())
@@ -130,17 +246,19 @@ async function readVersion(dbPath: string): Promise<number> {
   }
 }
 
-async function exportFrom(dbPath: string, o: ExportOptions): Promise<{ records: number }> {
+async function exportFrom(dbPath: string, outDir: string, o: ExportOptions): Promise<{ records: number }> {
   const instance = await openReadOnly(dbPath);
   const conn = await instance.connect();
   try {
     await conn.run(`SET TimeZone = 'UTC'`);
+    await lockDown(conn, outDir);
+    await checkOwnTables(conn, o.dbPath, EXPORTED_TABLES);
     const from = o.startDate ? `ts >= TIMESTAMP '${o.startDate}'` : 'true';
     const to = o.endDate ? `ts < TIMESTAMP '${o.endDate}' + INTERVAL 1 DAY` : 'true';
     const where = `${from} AND ${to}`;
     const slotWhere = where.replaceAll('ts', 'slot');
-    for (const sub of ['', 'customers', 'rollups', 'traces']) mkdirSync(`${o.outDir}/${sub}`, { recursive: true });
-    const out = (sub: string) => `${o.outDir.replace(/'/g, "''")}/${sub}`;
+    for (const sub of ['customers', 'rollups', 'traces']) mkdirSync(join(outDir, sub));
+    const out = (sub: string) => `${outDir.replace(/'/g, "''")}/${sub}`;
     await conn.run(
       `COPY (SELECT *, strftime(ts, '%Y-%m-%d') AS day FROM records WHERE ${where})
        TO '${out('records')}' (FORMAT PARQUET, PARTITION_BY (day))`,

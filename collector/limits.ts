@@ -41,6 +41,20 @@ export const BODY_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_UPLOAD_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Body cap of the JSON APIs other than OTLP (events, customers). */
 export const MAX_JSON_API_BODY_BYTES = 10 * 1024 * 1024;
+/**
+ * Request bodies of the signed webhooks held in memory at once. Webhooks are unauthenticated until their
+ * signature is checked (after the body is read), so they get a budget of their own, apart from the upload
+ * budget of the authenticated APIs: slow or large webhook uploads never make an event upload 429.
+ */
+export const WEBHOOK_UPLOAD_BUDGET_BYTES = 16 * 1024 * 1024;
+/**
+ * How far ahead of our clock a webhook signature's timestamp may be (clock skew). The `stripe` library checks a
+ * signature's age only; Standard Webhooks (Polar) refuses the same 5 minutes either way.
+ */
+export const WEBHOOK_FUTURE_SKEW_SECONDS = 300;
+/** Customer names and emails (customers API and billing webhooks alike), in characters. */
+export const MAX_CUSTOMER_NAME_LENGTH = 500;
+export const MAX_CUSTOMER_EMAIL_LENGTH = 320;
 
 /** Price book (CONTRACT.md §8): entries per list (models, http, db, spans), fixed bills, FX rates. */
 export const MAX_BOOK_ENTRIES = 10_000;
@@ -63,3 +77,18 @@ export const MAX_METERS = 100;
 export const MAX_METER_FILTER_ATTRIBUTES = 16;
 /** A meter value counts (sum, max) only within ±this; beyond, it is treated as not numeric, so no sum can overflow. */
 export const MAX_METER_VALUE = 10n ** 15n;
+
+/**
+ * Outbound calls (CONTRACT.md §12 v3, collector/http/outbound.ts): a budget alert's whole exchange (resolving,
+ * connecting, sending, the answer and its body) and a Polar forwarding request's; connecting alone (TCP + TLS).
+ */
+export const ALERT_EXCHANGE_TIMEOUT_MS = 10_000;
+export const POLAR_EXCHANGE_TIMEOUT_MS = 30_000;
+export const OUTBOUND_CONNECT_TIMEOUT_MS = 5_000;
+/** Bytes of any outbound call's response body read; the rest is not read (the connection is closed). */
+export const MAX_OUTBOUND_RESPONSE_BYTES = 64 * 1024;
+/** Receivers (distinct alert URLs) sent to at once: one slow receiver never delays another's alerts. */
+export const MAX_ALERT_RECEIVERS_IN_FLIGHT = 64;
+/** A budget's `webhook_url`: characters, and how long its host may take to resolve when the budget is defined. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+export const WEBHOOK_RESOLVE_TIMEOUT_MS = 2_000;

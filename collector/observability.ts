@@ -70,7 +70,7 @@ export class CollectorMetrics implements QueueObserver {
   });
   readonly alerts = new Counter({
     name: 'costtrace_budget_alerts_total',
-    help: 'Budget alert deliveries by outcome: delivered (2xx), failed (to be retried), parked (given up, or no URL/secret).',
+    help: 'Budget alert deliveries by outcome: delivered (2xx), failed (to be retried: any refused address or connection, timeout, redirect or non-2xx status alike; the reason is in the log), parked (given up, or no URL/secret).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -19,6 +19,8 @@ export async function startServer(config: ServeConfig, logLevel = 'warn'): Promi
     ingestTokens: config.ingestTokens,
     readTokens: config.readTokens,
     adminTokens: config.adminTokens,
+    ...(config.allowedHosts === undefined ? {} : { allowedHosts: config.allowedHosts }),
+    ...(config.snapshotDir === undefined ? {} : { snapshotDir: config.snapshotDir }),
     retainSpansDays: config.retainSpansDays,
     billing: config.billing,
     ...(config.alerts ? { alerts: config.alerts } : {}),

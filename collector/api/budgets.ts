@@ -2,12 +2,17 @@
  * Budgets (CONTRACT.md §11): `PUT /v1/budgets/{customer_id}` (admin scope; `*` = the default for every customer
  * without its own), `GET /v1/budgets`, `GET /v1/budgets/{customer_id}/status` (read scope: the customer's spend
  * in the current UTC window against its budget or the default), `DELETE /v1/budgets/{customer_id}` (admin).
+ * A budget's `webhook_url` must be an http(s) URL to a public address (CONTRACT.md §12 v3, budgets/webhook-address.ts:
+ * refused with 422 here, checked again on the resolved address when an alert is sent) and is shown to the admin
+ * scope only: a URL often carries the receiver's secret, and read tokens go to dashboards.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatPicocents, parseAmount, picocentsToNumber } from '../../src/money.ts';
+import { checkWebhookUrl, type WebhookPolicy } from '../budgets/webhook-address.ts';
 import { HttpError, InputError } from '../http/errors.ts';
+import { systemResolver } from '../http/outbound.ts';
 import { DELETED_BODY, errors, itemsOf, READ_ERRORS } from '../http/schemas.ts';
-import { MAX_BUDGET_THRESHOLDS, MAX_ID_LENGTH } from '../limits.ts';
+import { MAX_BUDGET_THRESHOLDS, MAX_ID_LENGTH, MAX_WEBHOOK_URL_LENGTH, WEBHOOK_RESOLVE_TIMEOUT_MS } from '../limits.ts';
 import {
   type Budget,
   type BudgetWindow,
@@ -25,14 +30,14 @@ const PICO = 10n ** 12n;
 const BUDGET = {
   type: 'object',
   additionalProperties: false,
-  required: ['customer_id', 'amount_cents', 'amount_cents_exact', 'window', 'thresholds', 'webhook_url', 'updated_at'],
+  required: ['customer_id', 'amount_cents', 'amount_cents_exact', 'window', 'thresholds', 'updated_at'],
   properties: {
     customer_id: { type: 'string', description: '"*" is the default for customers without their own' },
     amount_cents: { type: 'number' },
     amount_cents_exact: { type: 'string' },
     window: { type: 'string', enum: ['day', 'week', 'month'] },
     thresholds: { type: 'array', items: { type: 'number' } },
-    webhook_url: { type: ['string', 'null'] },
+    webhook_url: { type: ['string', 'null'], description: 'shown to the admin scope only' },
     updated_at: { type: 'string' },
   },
 } as const;
@@ -81,14 +86,14 @@ interface BudgetBody {
 
 const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
 
-function view(b: Budget) {
+function view(b: Budget, withUrl: boolean) {
   return {
     customer_id: b.customerId,
     amount_cents: picocentsToNumber(b.amountPicocents),
     amount_cents_exact: formatPicocents(b.amountPicocents),
     window: b.window,
     thresholds: b.thresholds.map(Number),
-    webhook_url: b.webhookUrl,
+    ...(withUrl ? { webhook_url: b.webhookUrl } : {}),
     updated_at: iso(b.updatedAtMicros),
   };
 }
@@ -103,8 +108,18 @@ function thresholdText(t: number): string | null {
 
 export async function budgetsApi(
   app: FastifyInstance,
-  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint },
+  deps: {
+    db: Database;
+    queue: IngestQueue;
+    nowMicros: () => bigint;
+    /** The per-budget URL policy (default: public addresses only, system DNS). */
+    webhookPolicy?: WebhookPolicy;
+    /** Whether the request may see webhook URLs (the admin scope); default: nobody. */
+    isAdmin?: (request: FastifyRequest) => boolean;
+  },
 ): Promise<void> {
+  const policy = deps.webhookPolicy ?? { allowPrivate: false, resolve: systemResolver };
+  const isAdmin = deps.isAdmin ?? (() => false);
   app.put<{ Params: { customer_id: string }; Body: BudgetBody }>(
     '/v1/budgets/:customer_id',
     {
@@ -131,7 +146,12 @@ export async function budgetsApi(
               default: [1],
               description: 'fractions of the amount (0 < t ≤ 10, at most 6 decimals), e.g. [0.5, 0.8, 1]',
             },
-            webhook_url: { type: ['string', 'null'], maxLength: 2048, description: 'alerts of this budget go here' },
+            webhook_url: {
+              type: ['string', 'null'],
+              maxLength: MAX_WEBHOOK_URL_LENGTH,
+              description:
+                'alerts of this budget go here: an http(s) URL to a public address (loopback and private ones only with COSTTRACE_ALLOW_PRIVATE_WEBHOOKS=true; metadata and link-local never)',
+            },
           },
         },
         response: { 200: BUDGET, ...errors(400, 401, 403, 408, 413, 415, 422, 429, 503) },
@@ -159,8 +179,9 @@ export async function budgetsApi(
         } else thresholds.push(text);
       });
       const url = request.body.webhook_url ?? null;
-      if (url !== null && !/^https?:\/\/\S+$/.test(url)) {
-        problems.push({ loc: ['body', 'webhook_url'], msg: 'must be an http(s) URL', type: 'value_error' });
+      if (url !== null) {
+        const checked = await checkWebhookUrl(url, policy, WEBHOOK_RESOLVE_TIMEOUT_MS);
+        if (!checked.ok) problems.push({ loc: ['body', 'webhook_url'], msg: checked.reason, type: 'value_error' });
       }
       if (problems.length > 0 || !amount.ok) throw new InputError(problems);
       const budget: Budget = {
@@ -172,7 +193,7 @@ export async function budgetsApi(
         updatedAtMicros: deps.nowMicros(),
       };
       await deps.queue.exclusive((conn) => putBudget(conn, budget));
-      return view(budget);
+      return view(budget, true);
     },
   );
 
@@ -189,7 +210,10 @@ export async function budgetsApi(
         },
       },
     },
-    async () => ({ items: (await deps.db.read(listBudgets)).map(view) }),
+    async (request) => {
+      const withUrl = isAdmin(request);
+      return { items: (await deps.db.read(listBudgets)).map((b) => view(b, withUrl)) };
+    },
   );
 
   app.delete<{ Params: { customer_id: string } }>(

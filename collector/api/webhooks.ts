@@ -1,17 +1,19 @@
 /**
  * The billing bridge's HTTP side (CONTRACT.md §9): `POST /v1/webhooks/polar` and `POST /v1/webhooks/stripe` book
  * revenue and customers from signed webhooks (no bearer token: the signature is the authentication), and
- * `GET /v1/forwarding` shows the Polar outbox. A bad or stale signature → 401, a malformed payload → 400, an
- * amount that cannot be converted (no FX rate) → 422 — nothing stored in each case; a store failure → 5xx so the
- * sender retries; the same delivery again → 200 `duplicate`.
+ * `GET /v1/forwarding` shows the Polar outbox. A bad, stale or future signature → 401; a body that is not the
+ * provider's shape → 400; a value over a record limit (amount, id length, time; CONTRACT.md §12) or an amount that
+ * cannot be converted (no FX rate) → 422 listing where, as the events API refuses a limit — nothing stored in each
+ * case, and never 5xx for a body (the provider would retry it forever); a store failure → 5xx so the sender
+ * retries; the same delivery again → 200 `duplicate`.
  */
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
-import type { Booking, Provider } from '../billing/bookings.ts';
+import type { Booking, Provider, WebhookRead } from '../billing/bookings.ts';
 import { minorToUsdPicocents } from '../billing/currency.ts';
 import { readPolarWebhook } from '../billing/polar-webhook.ts';
 import { readStripeWebhook } from '../billing/stripe-webhook.ts';
-import { HttpError } from '../http/errors.ts';
+import { HttpError, InputError } from '../http/errors.ts';
 import { errors, READ_ERRORS } from '../http/schemas.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Prices } from '../prices/service.ts';
@@ -69,14 +71,18 @@ export async function webhooksApi(
     }
     if (typeof outcome !== 'string') {
       deps.metrics.webhooks.inc({ provider, outcome: 'refused' });
-      throw new HttpError(422, `not booked: ${outcome.refused}`);
+      throw new InputError([outcome.refused]);
     }
     deps.metrics.webhooks.inc({ provider, outcome });
     return { status: outcome, ...(booking.kind === 'ignored' ? { type: booking.type } : {}) };
   };
-  const refuse = (provider: Provider, status: 400 | 401, reason: string): never => {
-    deps.metrics.webhooks.inc({ provider, outcome: status === 401 ? 'bad_signature' : 'malformed' });
-    throw new HttpError(status, reason);
+  const refuse = (provider: Provider, read: Extract<WebhookRead, { ok: false }>): never => {
+    if (read.status === 422) {
+      deps.metrics.webhooks.inc({ provider, outcome: 'refused' });
+      throw new InputError(read.problems);
+    }
+    deps.metrics.webhooks.inc({ provider, outcome: read.status === 401 ? 'bad_signature' : 'malformed' });
+    throw new HttpError(read.status, read.reason);
   };
   const secretOf = (provider: Provider, secret: string | undefined, variable: string): string => {
     if (secret) return secret;
@@ -101,7 +107,7 @@ export async function webhooksApi(
         ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(request.headers[h] ?? '')]),
       );
       const read = readPolarWebhook(request.body, headers, secret);
-      if (!read.ok) return refuse('polar', read.status, read.reason);
+      if (!read.ok) return refuse('polar', read);
       return book('polar', read.deliveryId, read.booking);
     },
   );
@@ -120,8 +126,14 @@ export async function webhooksApi(
     async (request) => {
       const secret = secretOf('stripe', deps.secrets.stripe, 'COSTTRACE_STRIPE_WEBHOOK_SECRET');
       const signature = request.headers['stripe-signature'];
-      const read = readStripeWebhook(request.body, typeof signature === 'string' ? signature : undefined, secret);
-      if (!read.ok) return refuse('stripe', read.status, read.reason);
+      const nowMs = Number(deps.nowMicros() / 1000n);
+      const read = readStripeWebhook(
+        request.body,
+        typeof signature === 'string' ? signature : undefined,
+        secret,
+        nowMs,
+      );
+      if (!read.ok) return refuse('stripe', read);
       return book('stripe', read.deliveryId, read.booking);
     },
   );

@@ -9,7 +9,12 @@
  * one, else exponential from 1 s to 60 s — and retry the same batch; a 422 (Polar refuses the whole batch)
  * parks the events Polar's error locations name, with its reason, and retries the rest; with no usable location
  * the batch is split in halves until the refused events are found. Memory is one batch, whatever the backlog.
+ * Each request is one bounded exchange (http/outbound.ts, CONTRACT.md §12 v3): POLAR_EXCHANGE_TIMEOUT_MS in all,
+ * at most 64 KB of the answer read (a longer 422 is narrowed by halving), no redirect followed (a 3xx is retried
+ * slowly, like a refused token: it means COSTTRACE_POLAR_API_URL is wrong).
  */
+import { exchange, type OutboundResponse } from '../http/outbound.ts';
+import { MAX_OUTBOUND_RESPONSE_BYTES, OUTBOUND_CONNECT_TIMEOUT_MS, POLAR_EXCHANGE_TIMEOUT_MS } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { markSent, nextQueued, park, type QueuedEvent } from '../store/outbox.ts';
@@ -19,7 +24,6 @@ export const FORWARD_BATCH_EVENTS = 500;
 const IDLE_POLL_MS = 500;
 const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 60_000;
-const SEND_TIMEOUT_MS = 30_000;
 
 export interface ForwarderOptions {
   readonly token: string;
@@ -152,20 +156,27 @@ export class Forwarder {
 
   private async send(events: readonly QueuedEvent[]): Promise<Outcome> {
     const now = Date.now();
-    let res: Response;
-    let text: string;
+    let res: OutboundResponse;
     try {
-      res = await fetch(this.endpoint, {
+      res = await exchange({
+        url: this.endpoint,
         method: 'POST',
         headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ events: events.map((e) => polarEvent(e, now)) }),
-        signal: AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
+        timeoutMs: POLAR_EXCHANGE_TIMEOUT_MS,
+        connectTimeoutMs: OUTBOUND_CONNECT_TIMEOUT_MS,
+        maxResponseBytes: MAX_OUTBOUND_RESPONSE_BYTES,
+        signal: this.inFlight.signal,
       });
-      text = await res.text();
     } catch (err) {
       return { kind: 'retry', afterMs: null, reason: `sending failed: ${(err as Error).message}` };
     }
-    return classify(res.status, res.headers, text);
+    if (res.truncated) {
+      this.options.log(
+        `forwarding: Polar's ${res.status} answer is over ${MAX_OUTBOUND_RESPONSE_BYTES} bytes; read no more`,
+      );
+    }
+    return classify(res.status, header(res.headers['retry-after']), res.body.toString('utf8'));
   }
 }
 
@@ -178,7 +189,9 @@ function parse(text: string): Record<string, unknown> | null {
   }
 }
 
-function classify(status: number, headers: Headers, text: string): Outcome {
+const header = (v: string | string[] | undefined): string | null => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));
+
+function classify(status: number, retryAfter: string | null, text: string): Outcome {
   const body = parse(text);
   if (status >= 200 && status < 300) {
     return { kind: 'sent', inserted: Number(body?.inserted ?? 0), duplicates: Number(body?.duplicates ?? 0) };
@@ -199,7 +212,11 @@ function classify(status: number, headers: Headers, text: string): Outcome {
     return { kind: 'refused', byIndex, reason: `Polar refused the batch (422): ${text.slice(0, 300)}` };
   }
   if (status === 429 || status >= 500 || status === 408) {
-    return { kind: 'retry', afterMs: retryAfterMs(headers.get('retry-after')), reason: `Polar answered ${status}` };
+    return { kind: 'retry', afterMs: retryAfterMs(retryAfter), reason: `Polar answered ${status}` };
+  }
+  if (status >= 300 && status < 400) {
+    const reason = `Polar answered a redirect (${status}), which is not followed: check COSTTRACE_POLAR_API_URL`;
+    return { kind: 'retry', afterMs: MAX_BACKOFF_MS, reason };
   }
   if (status === 401 || status === 403) {
     const reason = `Polar refused the token (${status}): check COSTTRACE_POLAR_TOKEN`;

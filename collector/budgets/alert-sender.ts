@@ -6,18 +6,35 @@
  * backoff (1 s doubling to 10 min) until a 2xx, parked after ALERT_MAX_ATTEMPTS with the last error. The
  * `webhook-id` is derived from (customer, window, threshold): a delivery repeated after a crash between the
  * receiver's 2xx and our record of it carries the same id, so receivers can drop it.
+ *
+ * Bounded (CONTRACT.md §12 v3): each attempt is one exchange of http/outbound.ts (ALERT_EXCHANGE_TIMEOUT_MS in
+ * all, 64 KB of the answer read, no redirect followed: a 3xx is a failure). Receivers are independent: each
+ * distinct URL has its own lane (its alerts in order, one at a time), up to MAX_ALERT_RECEIVERS_IN_FLIGHT lanes at
+ * once, so a receiver that hangs holds only its own alerts. A per-budget URL is checked again on the address it
+ * resolves to when sent (budgets/webhook-address.ts); the operator's COSTTRACE_ALERT_WEBHOOK_URL is not.
+ * The counter says only delivered / failed / parked: a refused address, a refused connection, a timeout and a
+ * non-2xx status are all `failed` (the detail goes to the log and `last_error`), so /metrics is no port scanner.
  */
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import { exchange, systemResolver } from '../http/outbound.ts';
+import {
+  ALERT_EXCHANGE_TIMEOUT_MS,
+  MAX_ALERT_RECEIVERS_IN_FLIGHT,
+  MAX_OUTBOUND_RESPONSE_BYTES,
+  OUTBOUND_CONNECT_TIMEOUT_MS,
+} from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { decimal } from '../store/metric-reads.ts';
+import { checkWebhookUrlSyntax, classifyAddress, refusalOf, type WebhookPolicy } from './webhook-address.ts';
 
 export const ALERT_MAX_ATTEMPTS = 15;
 const POLL_MS = 1_000;
 const MAX_BACKOFF_S = 600;
-const SEND_TIMEOUT_MS = 10_000;
+/** Alerts one receiver's lane takes from one poll (the rest come with the next poll). */
+const ALERTS_PER_LANE = 20;
 const nowMicros = () => BigInt(Date.now()) * 1000n;
 
 export interface AlertOptions {
@@ -25,6 +42,8 @@ export interface AlertOptions {
   readonly url?: string;
   /** COSTTRACE_ALERT_WEBHOOK_SECRET (`whsec_<base64>`). */
   readonly secret?: string;
+  /** The address policy per-budget URLs are checked against when sent (default: public only, system DNS). */
+  readonly policy?: WebhookPolicy;
   readonly log: (message: string) => void;
   readonly observe: (outcome: 'delivered' | 'failed' | 'parked') => void;
 }
@@ -55,12 +74,18 @@ export function alertPayload(a: Omit<DueAlert, 'url' | 'attempts'>) {
   };
 }
 
+/** The lane an alert goes in: its own URL, or '' for COSTTRACE_ALERT_WEBHOOK_URL. */
+const laneOf = (a: DueAlert) => a.url ?? '';
+
 export class AlertSender {
   private readonly webhook: Webhook | null;
+  private readonly policy: WebhookPolicy;
   private running: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
   private readonly inFlight = new AbortController();
+  /** Receivers being sent to (lane key → its run): their alerts are not read again until the lane ends. */
+  private readonly lanes = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Database,
@@ -68,6 +93,7 @@ export class AlertSender {
     private readonly options: AlertOptions,
   ) {
     this.webhook = options.secret ? new Webhook(options.secret) : null;
+    this.policy = options.policy ?? { allowPrivate: false, resolve: systemResolver };
   }
 
   start(): void {
@@ -79,14 +105,29 @@ export class AlertSender {
     this.wake?.();
     this.inFlight.abort();
     await this.running;
+    await Promise.all(this.lanes.values());
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        for (const alert of await this.due()) {
-          if (this.stopping) return;
-          await this.deliver(alert);
+        if (this.lanes.size < MAX_ALERT_RECEIVERS_IN_FLIGHT) {
+          const byLane = new Map<string, DueAlert[]>();
+          for (const alert of await this.due([...this.lanes.keys()])) {
+            const key = laneOf(alert);
+            if (!byLane.has(key)) byLane.set(key, []);
+            byLane.get(key)?.push(alert);
+          }
+          for (const [key, alerts] of byLane) {
+            if (this.stopping || this.lanes.size >= MAX_ALERT_RECEIVERS_IN_FLIGHT) break;
+            this.lanes.set(
+              key,
+              this.lane(alerts).finally(() => {
+                this.lanes.delete(key);
+                this.wake?.(); // its next alerts (if any) are due now
+              }),
+            );
+          }
         }
       } catch (err) {
         if (this.stopping) return;
@@ -104,16 +145,30 @@ export class AlertSender {
     }
   }
 
-  private async due(): Promise<DueAlert[]> {
+  /** One receiver's alerts in order; stops at the first failure (the rest keep their own schedule). */
+  private async lane(alerts: readonly DueAlert[]): Promise<void> {
+    try {
+      for (const alert of alerts) {
+        if (this.stopping || !(await this.deliver(alert))) return;
+      }
+    } catch (err) {
+      if (!this.stopping) this.options.log(`budget alerts: recording a delivery failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async due(busyLanes: readonly string[]): Promise<DueAlert[]> {
+    const busy = busyLanes.length === 0 ? '' : `AND coalesce(webhook_url, '') NOT IN (${busyLanes.map(() => '?')})`;
     const rows = await this.db.read(async (conn) =>
       (
         await conn.runAndReadAll(
           `SELECT customer_id, strftime(window_start, '%Y-%m-%dT%H:%M:%SZ'), strftime(window_end, '%Y-%m-%dT%H:%M:%SZ'),
              threshold::VARCHAR, amount::VARCHAR, spent::VARCHAR, webhook_url, attempts
            FROM budget_alerts
-           WHERE delivered_at IS NULL AND parked_at IS NULL AND next_attempt_at <= make_timestamp(?::BIGINT)
-           ORDER BY crossed_at, customer_id, threshold LIMIT 100`,
-          [nowMicros()] as never,
+           WHERE delivered_at IS NULL AND parked_at IS NULL AND next_attempt_at <= make_timestamp(?::BIGINT) ${busy}
+           QUALIFY row_number() OVER (PARTITION BY coalesce(webhook_url, '')
+             ORDER BY crossed_at, customer_id, threshold) <= ${ALERTS_PER_LANE}
+           ORDER BY crossed_at, customer_id, threshold LIMIT ${ALERTS_PER_LANE * MAX_ALERT_RECEIVERS_IN_FLIGHT}`,
+          [nowMicros(), ...busyLanes] as never,
         )
       ).getRows(),
     );
@@ -129,7 +184,44 @@ export class AlertSender {
     }));
   }
 
-  private async deliver(a: DueAlert): Promise<void> {
+  /** Why sending failed (for the log and `last_error`), or null when the receiver answered 2xx. */
+  private async send(url: string, own: boolean, id: string, body: string): Promise<string | null> {
+    if (this.webhook === null) return 'COSTTRACE_ALERT_WEBHOOK_SECRET is not set';
+    const { allowPrivate, resolve } = this.policy;
+    if (own) {
+      // Re-checked when sent: the budget may predate the policy, and a name is judged on what it resolves to now.
+      const syntax = checkWebhookUrlSyntax(url, allowPrivate);
+      if (!syntax.ok) return `refused: ${syntax.reason}`;
+    }
+    const now = new Date();
+    try {
+      const res = await exchange({
+        url,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': this.webhook.sign(id, now, body),
+        },
+        body,
+        timeoutMs: ALERT_EXCHANGE_TIMEOUT_MS,
+        connectTimeoutMs: OUTBOUND_CONNECT_TIMEOUT_MS,
+        maxResponseBytes: MAX_OUTBOUND_RESPONSE_BYTES,
+        signal: this.inFlight.signal,
+        ...(own ? { checkAddress: (a: string) => refusalOf(classifyAddress(a), allowPrivate), resolve } : {}),
+      });
+      if (res.status >= 300 && res.status < 400) {
+        return `the receiver answered ${res.status} (a redirect; redirects are not followed)`;
+      }
+      return res.status >= 200 && res.status < 300 ? null : `the receiver answered ${res.status}`;
+    } catch (err) {
+      return `sending failed: ${(err as Error).message}`;
+    }
+  }
+
+  /** Sends one alert and records the outcome; true when it was delivered. */
+  private async deliver(a: DueAlert): Promise<boolean> {
     const url = a.url ?? this.options.url ?? null;
     const key = [a.customerId, a.windowStart, a.threshold] as const;
     const where = `customer_id = ? AND window_start = ?::TIMESTAMP AND threshold = ?::DECIMAL(9,6)`;
@@ -146,30 +238,12 @@ export class AlertSender {
         ] as never),
       );
       this.options.observe('parked');
-      return;
+      return false;
     }
     const body = JSON.stringify(alertPayload(a));
     const id = `msg_${createHash('sha256').update(key.join('\u0000')).digest('hex').slice(0, 32)}`;
-    const now = new Date();
-    let error: string | null = null;
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': this.webhook.sign(id, now, body),
-        },
-        body,
-        signal: AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status < 200 || res.status >= 300) error = `the receiver answered ${res.status}`;
-    } catch (err) {
-      if (this.stopping) return;
-      error = `sending failed: ${(err as Error).message}`;
-    }
+    const error = await this.send(url, a.url !== null, id, body);
+    if (this.stopping && error !== null) return false; // cancelled by shutdown: the attempt does not count
     if (error === null) {
       await this.queue.exclusive((conn) =>
         conn.run(
@@ -178,11 +252,15 @@ export class AlertSender {
         ),
       );
       this.options.observe('delivered');
-      return;
+      return true;
     }
     const attempts = a.attempts + 1;
     const park = attempts >= ALERT_MAX_ATTEMPTS;
     const backoffS = Math.min(MAX_BACKOFF_S, 2 ** (attempts - 1));
+    // The target's own URL may carry a secret (its path): the log names its origin only.
+    this.options.log(
+      `budget alert ${id} to ${originOf(url)} ${park ? 'parked' : 'failed'} (attempt ${attempts}): ${error}`,
+    );
     await this.queue.exclusive((conn) =>
       conn.run(
         `UPDATE budget_alerts SET attempts = ?, last_error = ?,
@@ -193,5 +271,14 @@ export class AlertSender {
       ),
     );
     this.options.observe(park ? 'parked' : 'failed');
+    return false;
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an unreadable URL';
   }
 }

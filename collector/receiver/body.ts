@@ -4,8 +4,10 @@
  * the cap, so a decompression bomb costs at most `maxBytes` of memory. The rest of the upload is
  * drained (not buffered) so the client still receives the 413.
  *
- * Memory across requests: every body byte held is reserved from one shared UploadBudget; when it is used
- * up the request gets 429 (retryable) instead of growing the heap. Slow senders hold only the bytes they
+ * Memory across requests: every body byte held is reserved from its kind's UploadBudget (OTLP, the JSON APIs,
+ * and signed webhooks apart — they are read before their signature is checked, so unauthenticated uploads never
+ * take the authenticated APIs' memory); when it is used up the request gets 429 (retryable) instead of growing
+ * the heap. Slow senders hold only the bytes they
  * sent, so they cannot starve other uploads; a body that stalls is abandoned with 408.
  */
 import type { IncomingMessage } from 'node:http';

@@ -3,9 +3,14 @@
  * events (`source = 'event'`, so metrics, rollups, customers and exports treat them like any event); the
  * delivery id is remembered so the same delivery is answered as a duplicate. Every booking is idempotent by its
  * event id even without that memory (a crash between booking and remembering books nothing twice).
+ *
+ * The amount booked obeys the per-record limit in USD too (CONTRACT.md §12): the readers checked it in the
+ * currency's minor unit; once converted it is checked again (a 422 naming the amount, nothing stored). A refund's
+ * cumulative amount arrives capped at its payment (billing/bookings.ts), so refunds never book more than was paid.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Booking, Provider } from '../billing/bookings.ts';
+import { recordAmountProblem } from '../../src/money.ts';
+import type { Booking, LimitProblem, Provider } from '../billing/bookings.ts';
 import type { EventInput } from '../events/validate.ts';
 import { upsertCustomer } from './customer-records.ts';
 import type { CustomerRegistry } from './customers.ts';
@@ -25,9 +30,9 @@ export interface BookingContext {
   ) => { ok: true; usdPicocents: bigint; original: Record<string, string> | null } | { ok: false; reason: string };
 }
 
-/** A booking refused for its content (e.g. no FX rate): the route answers 422; nothing was stored. */
+/** A booking refused for its content (no FX rate, over the limit in USD): the route answers 422; nothing stored. */
 export interface BookingRefused {
-  readonly refused: string;
+  readonly refused: LimitProblem;
 }
 
 export async function applyBooking(
@@ -86,7 +91,12 @@ async function book(
         if (booking.refundedMinorCumulative <= before) return 'nothing_new';
       }
       const usd = ctx.toUsd(amountMinor, booking.currency, booking.atMicros);
-      if (!usd.ok) return { refused: usd.reason };
+      if (!usd.ok) return { refused: { loc: [...booking.fields.currency], msg: usd.reason, type: 'value_error' } };
+      const tooLarge = recordAmountProblem(usd.usdPicocents);
+      if (tooLarge !== null) {
+        const msg = usd.original === null ? tooLarge : `in USD ${tooLarge}`;
+        return { refused: { loc: [...booking.fields.amount], msg, type: 'value_error' } };
+      }
       const customerId = await resolveCustomer(conn, ctx.provider, booking.customerId, booking.providerCustomerId);
       const event: EventInput = {
         name: booking.name,

@@ -106,3 +106,76 @@ export function signStripe(payload: string, secret: string, timestamp?: number):
     ...(timestamp === undefined ? {} : { timestamp }),
   });
 }
+
+export interface WebhookAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** POSTs `body` (exact text) to the collector's Polar webhook, signed as Polar does (at `at`, default now). */
+export async function postPolar(
+  url: string,
+  secret: string,
+  body: string,
+  id: string,
+  at: Date = new Date(),
+): Promise<WebhookAnswer> {
+  const res = await fetch(`${url}/v1/webhooks/polar`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signPolar(body, secret, id, at) },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** POSTs `body` (exact text) to the collector's Stripe webhook, signed as Stripe does (at `timestamp` s, or now). */
+export async function postStripe(
+  url: string,
+  secret: string,
+  body: string,
+  timestamp?: number,
+): Promise<WebhookAnswer> {
+  const res = await fetch(`${url}/v1/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signStripe(body, secret, timestamp) },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A Stripe invoice as `invoice.paid` carries it (the fields costtrace reads, plus what Stripe always sends). */
+export function stripeInvoice(o: {
+  id: string;
+  customer: string | Record<string, unknown>;
+  amountPaid: number;
+  taxes?: number[];
+  paidAt?: number;
+  currency?: string;
+}) {
+  return {
+    id: o.id,
+    object: 'invoice',
+    customer: o.customer,
+    amount_paid: o.amountPaid,
+    currency: o.currency ?? 'usd',
+    total_taxes: (o.taxes ?? []).map((amount) => ({ amount, tax_behavior: 'exclusive', tax_rate_details: null })),
+    status_transitions: { paid_at: o.paidAt ?? 1772712000 }, // 2026-03-05T12:00:00Z
+  };
+}
+
+/** A Stripe charge as `charge.refunded` carries it. */
+export function stripeCharge(o: {
+  id: string;
+  customer: string | Record<string, unknown>;
+  amount: number;
+  amountRefunded: number;
+}) {
+  return {
+    id: o.id,
+    object: 'charge',
+    customer: o.customer,
+    amount: o.amount,
+    amount_refunded: o.amountRefunded,
+    currency: 'usd',
+  };
+}
