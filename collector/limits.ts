@@ -92,3 +92,6 @@ export const MAX_ALERT_RECEIVERS_IN_FLIGHT = 64;
 /** A budget's `webhook_url`: characters, and how long its host may take to resolve when the budget is defined. */
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 export const WEBHOOK_RESOLVE_TIMEOUT_MS = 2_000;
+
+/** Characters of a snapshot path (`POST /v1/admin/snapshot`; Linux's PATH_MAX). */
+export const MAX_SNAPSHOT_PATH_LENGTH = 4096;

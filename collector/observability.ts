@@ -58,7 +58,7 @@ export class CollectorMetrics implements QueueObserver {
   });
   readonly webhooks = new Counter({
     name: 'costtrace_webhooks_total',
-    help: 'Billing webhooks by provider and outcome: booked, duplicate, ignored, nothing_new, bad_signature, malformed, refused (e.g. no FX rate), failed (store error, 5xx), not_configured.',
+    help: 'Billing webhooks by provider and outcome: booked, duplicate, ignored, nothing_new, bad_signature, malformed, refused (over a record limit, no FX rate), failed (store error, 5xx), not_configured.',
     labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError, InputError } from '../http/errors.ts';
 import { errors } from '../http/schemas.ts';
+import { MAX_SNAPSHOT_PATH_LENGTH } from '../limits.ts';
 import { resolveSnapshotPlace, SnapshotRefused } from '../store/snapshot.ts';
 import type { Store } from '../store/store.ts';
 
@@ -16,9 +17,6 @@ const SNAPSHOT_RESPONSE = {
   required: ['path', 'bytes'],
   properties: { path: { type: 'string' }, bytes: { type: 'integer' } },
 } as const;
-
-/** Longest snapshot path accepted, in characters (Linux's PATH_MAX). */
-export const MAX_SNAPSHOT_PATH_LENGTH = 4096;
 
 /** Failures the requester can act on, by what the system or the engine says, as fixed messages. */
 const KNOWN_FAILURES: ReadonlyArray<readonly [RegExp, string]> = [

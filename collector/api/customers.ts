@@ -7,7 +7,7 @@ import { canonicalText } from '../../src/text.ts';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../events/validate.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { CUSTOMER, CUSTOMER_LIST, errors, READ_ERRORS, WRITE_ERRORS } from '../http/schemas.ts';
-import { MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
+import { MAX_CUSTOMER_EMAIL_LENGTH, MAX_CUSTOMER_NAME_LENGTH, MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
 import type { Store } from '../store/store.ts';
 
 interface CustomerBody {
@@ -36,8 +36,8 @@ export async function customersApi(
           required: ['external_id'],
           properties: {
             external_id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
-            name: { type: ['string', 'null'], maxLength: 500 },
-            email: { type: ['string', 'null'], maxLength: 320 },
+            name: { type: ['string', 'null'], maxLength: MAX_CUSTOMER_NAME_LENGTH },
+            email: { type: ['string', 'null'], maxLength: MAX_CUSTOMER_EMAIL_LENGTH },
             created_at: { type: ['string', 'null'] },
           },
         },
