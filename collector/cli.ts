@@ -11,7 +11,8 @@ const USAGE = `usage: costtrace serve [--host 127.0.0.1] [--port 4318] [--db ./c
                        [--retain-spans-days 0] [--prices FILE]
        costtrace export --db FILE --out DIR [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
   environment: COSTTRACE_HOST, COSTTRACE_PORT, COSTTRACE_DB, COSTTRACE_MAX_BODY_BYTES, COSTTRACE_RETAIN_SPANS_DAYS,
-               COSTTRACE_PRICES_FILE, COSTTRACE_INGEST_TOKEN, COSTTRACE_READ_TOKEN, COSTTRACE_ADMIN_TOKEN (comma-separated lists)`;
+               COSTTRACE_PRICES_FILE, COSTTRACE_INGEST_TOKEN, COSTTRACE_READ_TOKEN, COSTTRACE_ADMIN_TOKEN (comma-separated lists),
+               COSTTRACE_ALLOWED_HOSTS, COSTTRACE_SNAPSHOT_DIR, COSTTRACE_ALLOW_PRIVATE_WEBHOOKS (README "Security")`;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...rest] = argv;
