@@ -162,11 +162,22 @@ describe('POST /v1/events/ingest: storage', () => {
 
 describe('self-observability', () => {
   it('counts inserted, duplicate and rejected events in /metrics', async () => {
-    const text = await (await fetch(`${c.url}/metrics`)).text();
-    const value = (outcome: string) =>
-      Number(new RegExp(`costtrace_events_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? Number.NaN);
-    expect(value('inserted')).toBeGreaterThan(0);
-    expect(value('duplicate')).toBeGreaterThan(0);
-    expect(value('rejected')).toBeGreaterThan(0);
+    const counters = async () => {
+      const text = await (await fetch(`${c.url}/metrics`)).text();
+      const value = (outcome: string) =>
+        Number(new RegExp(`costtrace_events_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { inserted: value('inserted'), duplicate: value('duplicate'), rejected: value('rejected') };
+    };
+    const before = await counters();
+    const one = ev({ external_id: 'counted-once', external_customer_id: 'counter' });
+    expect((await ingest([one])).status).toBe(200);
+    expect((await ingest([one])).status).toBe(200);
+    expect((await ingest([ev({ name: '' }), ev({ name: '' })])).status).toBe(422);
+    const after = await counters();
+    expect({
+      inserted: after.inserted - before.inserted,
+      duplicate: after.duplicate - before.duplicate,
+      rejected: after.rejected - before.rejected,
+    }).toEqual({ inserted: 1, duplicate: 1, rejected: 2 });
   });
 });

@@ -118,7 +118,8 @@ describe('budgets and alerts', () => {
   });
 
   it('alerts exactly once per threshold when many parallel requests cross it at once', async () => {
-    const now = Date.now();
+    // Noon (UTC) of today: every span in one day window, whenever the test runs (no flake near midnight).
+    const now = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 43_200_000;
     // 40 requests of 5 cents for globex (default budget: 100 a day): crosses 50 and 100 once each.
     const results = await Promise.all(
       Array.from({ length: 40 }, () =>
@@ -130,8 +131,18 @@ describe('budgets and alerts', () => {
       ),
     );
     expect(results.every((s) => s === 200)).toBe(true);
-    await until('two alerts', () => receiver.deliveries.filter((d) => d.data.customer_id === 'globex').length >= 2);
-    await new Promise((r) => setTimeout(r, 1500)); // nothing more may come
+    // Every crossing is in the outbox once its request is answered: when its rows are all delivered, nothing more
+    // can come (no sleeping on the clock).
+    await until('both crossings delivered', async () => {
+      const rows = await c.collector.db.read(async (conn) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT count(*), count(*) FILTER (WHERE delivered_at IS NULL) FROM budget_alerts WHERE customer_id = 'globex'`,
+          )
+        ).getRows(),
+      );
+      return rows.map((r) => r.map(Number)).join() === '2,0';
+    });
     const globex = receiver.deliveries.filter((d) => d.data.customer_id === 'globex');
     expect(globex.map((d) => [d.type, d.data.threshold, d.data.amount_cents]).sort()).toEqual([
       ['budget.threshold_crossed', 0.5, 100],
@@ -222,7 +233,11 @@ describe('alert delivery', () => {
       try {
         // The first attempt (to the closed port) failed before the kill or never ran: retried within its backoff.
         await until('the alert after the restart', () => receiver.deliveries.length === 1, 20_000);
-        await new Promise((r) => setTimeout(r, 1500));
+        // The sender counts a delivery only after recording it: once counted, the row is never sent again.
+        await until('the delivery recorded', async () => {
+          const text = await (await fetch(`${second.url}/metrics`)).text();
+          return /costtrace_budget_alerts_total\{outcome="delivered"\} 1\b/.test(text);
+        });
         expect(receiver.deliveries).toHaveLength(1);
         expect(receiver.deliveries[0]?.data).toMatchObject({ customer_id: 'umbrella', threshold: 1, spent_cents: 7 });
       } finally {
