@@ -122,7 +122,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   };
   const enforce = async (scope: Scope, request: FastifyRequest, reply: FastifyReply) =>
     refuse(authorize(scope, request.headers.authorization), request, reply);
-  // The Host check (DNS rebinding, CONTRACT.md §12 v3) comes first, on every request, routes or not.
+  // The Host check (DNS rebinding, docs/contract.md §12 v3) comes first, on every request, routes or not.
   app.addHook('onRequest', async (request, reply) => {
     const host = checkHost(request.headers.host);
     if (!host.ok) return refuse(host, request, reply);

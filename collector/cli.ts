@@ -1,5 +1,5 @@
 /**
- * `costtrace <command>`: `serve` starts the collector (CONTRACT.md §1); `export` writes a database as Parquet
+ * `costtrace <command>`: `serve` starts the collector (docs/contract.md §1); `export` writes a database as Parquet
  * (§10). Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad usage.
  */
 

@@ -63,14 +63,14 @@ export interface CollectorOptions {
   readonly checkResponse?: ResponseCheck;
   /** Clock, µs since epoch (tests pin it). */
   readonly nowMicros?: () => bigint;
-  /** A price book file (JSON, CONTRACT.md §8) to price spans with; replaceable later through PUT /v1/prices. */
+  /** A price book file (JSON, docs/contract.md §8) to price spans with; replaceable later through PUT /v1/prices. */
   readonly pricesFile?: string;
-  /** The billing bridge (CONTRACT.md §9): webhook secrets and forwarding to Polar. */
+  /** The billing bridge (docs/contract.md §9): webhook secrets and forwarding to Polar. */
   readonly billing?: BillingOptions;
   /**
-   * Budget alerts (CONTRACT.md §11): default receiver URL and Standard Webhooks secret (`whsec_…`);
+   * Budget alerts (docs/contract.md §11): default receiver URL and Standard Webhooks secret (`whsec_…`);
    * `allowPrivateWebhooks` (COSTTRACE_ALLOW_PRIVATE_WEBHOOKS) lets per-budget URLs reach loopback and private
-   * addresses (never metadata or link-local ones: CONTRACT.md §12 v3).
+   * addresses (never metadata or link-local ones: docs/contract.md §12 v3).
    */
   readonly alerts?: { readonly url?: string; readonly secret?: string; readonly allowPrivateWebhooks?: boolean };
   /** How per-budget webhook hosts are resolved for the address policy (tests inject one; default `dns.lookup`). */

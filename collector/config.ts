@@ -1,5 +1,5 @@
 /**
- * `costtrace serve` configuration (CONTRACT.md §1): flags override environment variables, which
+ * `costtrace serve` configuration (docs/contract.md §1): flags override environment variables, which
  * override defaults. Validated once at start-up; every problem is reported together.
  */
 import { statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * `costtrace export --db FILE --out DIR [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]` (CONTRACT.md §10):
+ * `costtrace export --db FILE --out DIR [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]` (docs/contract.md §10):
  * the database as Parquet any reader can open — `records/day=YYYY-MM-DD/*.parquet` (hive style, by each record's
  * UTC day), `customers/`, `rollups/` (the 15-minute rollup) and `traces/` (one row per trace: root, customer,
  * start, total cost, span count, unpriced). Money stays DECIMAL(38,12).
@@ -8,7 +8,7 @@
  * temporary copy first (the user's file is never changed). A file held by a running server cannot be opened
  * (DuckDB locks it): the message says to export a snapshot (`POST /v1/admin/snapshot`) instead.
  *
- * A database file is input, not code (CONTRACT.md §12 v3): only costtrace's own base tables are read — a file
+ * A database file is input, not code (docs/contract.md §12 v3): only costtrace's own base tables are read — a file
  * holding views or macros (costtrace never creates either) is refused before anything runs, and the engine runs
  * with external access off (it may write only inside the output folder), so nothing a crafted file defines can
  * read or write other files. `--db` must be a regular file and `--out` a folder (new, or empty) on an ordinary

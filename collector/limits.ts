@@ -56,7 +56,7 @@ export const WEBHOOK_FUTURE_SKEW_SECONDS = 300;
 export const MAX_CUSTOMER_NAME_LENGTH = 500;
 export const MAX_CUSTOMER_EMAIL_LENGTH = 320;
 
-/** Price book (CONTRACT.md §8): entries per list (models, http, db, spans), fixed bills, FX rates. */
+/** Price book (docs/contract.md §8): entries per list (models, http, db, spans), fixed bills, FX rates. */
 export const MAX_BOOK_ENTRIES = 10_000;
 export const MAX_BOOK_FIXED_BILLS = 1_000;
 export const MAX_BOOK_FX_RATES = 100_000;
@@ -79,7 +79,7 @@ export const MAX_METER_FILTER_ATTRIBUTES = 16;
 export const MAX_METER_VALUE = 10n ** 15n;
 
 /**
- * Outbound calls (CONTRACT.md §12 v3, collector/http/outbound.ts): a budget alert's whole exchange (resolving,
+ * Outbound calls (docs/contract.md §12 v3, collector/http/outbound.ts): a budget alert's whole exchange (resolving,
  * connecting, sending, the answer and its body) and a Polar forwarding request's; connecting alone (TCP + TLS).
  */
 export const ALERT_EXCHANGE_TIMEOUT_MS = 10_000;

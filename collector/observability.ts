@@ -1,5 +1,5 @@
 /**
- * Self-observability (CONTRACT.md §6): Prometheus counters for what was accepted and rejected, the
+ * Self-observability (docs/contract.md §6): Prometheus counters for what was accepted and rejected, the
  * ingest queue, and store latency. One registry per app instance (no global singleton).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';

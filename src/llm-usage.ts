@@ -3,7 +3,7 @@
  * knows the attribute names, used by the collector (ingest and re-pricing), the SDK and Polar forwarding.
  *
  * - GenAI conventions, OpenAI-style producers, the Anthropic SDK's own tracing, the Vercel AI SDK:
- *   `gen_ai.usage.input_tokens` INCLUDES cache reads and writes (CONTRACT.md §8).
+ *   `gen_ai.usage.input_tokens` INCLUDES cache reads and writes (docs/contract.md §8).
  * - Anthropic's own `input_tokens` EXCLUDES them, and OpenLLMetry's Anthropic instrumentation passes it on as
  *   `gen_ai.usage.input_tokens`: for its scope the input is the uncached part. For any other producer, cache reads +
  *   writes above the input can only mean the same (Anthropic's reading); otherwise the input includes them.

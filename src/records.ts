@@ -1,7 +1,7 @@
 import type { Picocents } from './money.ts';
 
 /**
- * Where a record's cost came from (CONTRACT.md §2, §8), in order of precedence: `provided` by the sender (the
+ * Where a record's cost came from (docs/contract.md §2, §8), in order of precedence: `provided` by the sender (the
  * SDK's `_cost.source` then says how: src/semconv.ts CostMethod), `reported` by the provider on the span
  * (`gen_ai.usage.cost`, `llm.cost.total`), `priced` by the collector's price book, `inferred` from the bundled
  * model table, or `unpriced` (token usage with no price: never $0). `allocated`: a customer's share of a fixed bill

@@ -1,5 +1,5 @@
 /**
- * Attribute keys, named once. costtrace-specific keys follow docs/contract (CONTRACT.md §2);
+ * Attribute keys, named once. costtrace-specific keys follow docs/contract (docs/contract.md §2);
  * everything else re-uses OpenTelemetry semantic-convention names.
  */
 export const ATTR_CUSTOMER_ID = 'customer.id';
@@ -19,7 +19,7 @@ export const SUPPORTED_CURRENCIES: ReadonlySet<string> = new Set([DEFAULT_CURREN
 
 /**
  * How the SDK computed a span's `_cost` (`_cost.source`). The collector stores every SDK-computed cost as
- * `cost_source: provided` (CONTRACT.md §2) and keeps this finer method among the span's attributes.
+ * `cost_source: provided` (docs/contract.md §2) and keeps this finer method among the span's attributes.
  */
 export const ATTR_COST_SOURCE = '_cost.source';
 export type CostMethod = 'llm_price_table' | 'reported' | 'http_rule' | 'db_rule' | 'manual';

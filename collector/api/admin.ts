@@ -1,7 +1,7 @@
 /**
  * Operations (admin scope): `POST /v1/admin/snapshot {"path"}` writes a consistent copy of the database while
  * ingest goes on and answers once it is complete; `costtrace serve --db PATH` opens it. Where a copy may go is
- * store/snapshot.ts's rule (CONTRACT.md §12 v3); answers never carry engine text, paths or process ids — the
+ * store/snapshot.ts's rule (docs/contract.md §12 v3); answers never carry engine text, paths or process ids — the
  * failure itself goes to the server log.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,8 +1,8 @@
 /**
- * Budgets (CONTRACT.md §11): `PUT /v1/budgets/{customer_id}` (admin scope; `*` = the default for every customer
+ * Budgets (docs/contract.md §11): `PUT /v1/budgets/{customer_id}` (admin scope; `*` = the default for every customer
  * without its own), `GET /v1/budgets`, `GET /v1/budgets/{customer_id}/status` (read scope: the customer's spend
  * in the current UTC window against its budget or the default), `DELETE /v1/budgets/{customer_id}` (admin).
- * A budget's `webhook_url` must be an http(s) URL to a public address (CONTRACT.md §12 v3, budgets/webhook-address.ts:
+ * A budget's `webhook_url` must be an http(s) URL to a public address (docs/contract.md §12 v3, budgets/webhook-address.ts:
  * refused with 422 here, checked again on the resolved address when an alert is sent) and is shown to the admin
  * scope only: a URL often carries the receiver's secret, and read tokens go to dashboards.
  */

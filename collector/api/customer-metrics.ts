@@ -1,5 +1,5 @@
 /**
- * `GET /v1/metrics/customers` (CONTRACT.md §4) and `GET /v1/cost-drivers` (§5): windowed per-customer
+ * `GET /v1/metrics/customers` (docs/contract.md §4) and `GET /v1/cost-drivers` (§5): windowed per-customer
  * profitability and cost drivers. Windows are calendar days in `timezone` (default UTC), end inclusive.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * Customers (CONTRACT.md §3): `POST /v1/customers` upserts by external id; `GET /v1/customers[/{id}]`.
+ * Customers (docs/contract.md §3): `POST /v1/customers` upserts by external id; `GET /v1/customers[/{id}]`.
  * Customers first seen in a span or event exist already, created at their first timestamp.
  */
 import type { FastifyInstance } from 'fastify';

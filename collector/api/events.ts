@@ -1,5 +1,5 @@
 /**
- * `POST /v1/events/ingest` (Polar-compatible, CONTRACT.md §3): all-or-nothing 422 with per-event
+ * `POST /v1/events/ingest` (Polar-compatible, docs/contract.md §3): all-or-nothing 422 with per-event
  * locations; `{inserted, duplicates}` once the batch is committed. Batches share transactions with other
  * requests' events (group commit in the ingest queue) instead of one serialized transaction each.
  */

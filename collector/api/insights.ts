@@ -1,5 +1,5 @@
 /**
- * `GET /v1/insights?start_date&end_date` (CONTRACT.md §11): what looks wrong in a window of UTC days (end
+ * `GET /v1/insights?start_date&end_date` (docs/contract.md §11): what looks wrong in a window of UTC days (end
  * inclusive) — each item a type, a severity, a human message and the data behind it — critical first. The
  * thresholds are those of insights/detect.ts INSIGHT_THRESHOLDS, echoed in the answer.
  */

@@ -1,5 +1,5 @@
 /**
- * Usage meters (CONTRACT.md §11): `POST /v1/meters` and `DELETE /v1/meters/{id}` (admin scope), `GET /v1/meters`,
+ * Usage meters (docs/contract.md §11): `POST /v1/meters` and `DELETE /v1/meters/{id}` (admin scope), `GET /v1/meters`,
  * `GET /v1/meters/{id}` and `GET /v1/meters/{id}/quantities` (read scope; periods in a zone like `/v1/metrics`).
  */
 import { randomUUID } from 'node:crypto';

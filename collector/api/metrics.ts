@@ -1,5 +1,5 @@
 /**
- * `GET /v1/metrics` (Polar-compatible, CONTRACT.md §4): periods in the requested zone and interval,
+ * `GET /v1/metrics` (Polar-compatible, docs/contract.md §4): periods in the requested zone and interval,
  * totals, and metric metadata. Spans and events count alike (one records table).
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * The price book (CONTRACT.md §8): `GET /v1/prices` (read scope) shows the version in force and the book as
+ * The price book (docs/contract.md §8): `GET /v1/prices` (read scope) shows the version in force and the book as
  * given; `PUT /v1/prices` (admin scope) replaces it — every problem of a bad book comes back in one 422 with its
  * location (`["body", "models", 0, "input_usd_per_mtok"]`), and a refused book changes nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * Builds a cost trace (CONTRACT.md §5) from a trace's stored spans: a forest ordered by start time, each
+ * Builds a cost trace (docs/contract.md §5) from a trace's stored spans: a forest ordered by start time, each
  * node with its own cost and its subtree's. Spans whose parent is not stored are roots, so cost that
  * cannot be placed is still shown. Money is summed as picocents (exact) and converted at the edge.
  */

@@ -1,5 +1,5 @@
 /**
- * Cost traces (CONTRACT.md §5): `GET /v1/traces/{trace_id}` returns a trace's span tree with costs;
+ * Cost traces (docs/contract.md §5): `GET /v1/traces/{trace_id}` returns a trace's span tree with costs;
  * `GET /v1/traces` lists traces by cost. Dates are UTC calendar days, `end_date` inclusive.
  */
 import type { FastifyInstance } from 'fastify';

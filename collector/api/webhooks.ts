@@ -1,8 +1,8 @@
 /**
- * The billing bridge's HTTP side (CONTRACT.md §9): `POST /v1/webhooks/polar` and `POST /v1/webhooks/stripe` book
+ * The billing bridge's HTTP side (docs/contract.md §9): `POST /v1/webhooks/polar` and `POST /v1/webhooks/stripe` book
  * revenue and customers from signed webhooks (no bearer token: the signature is the authentication), and
  * `GET /v1/forwarding` shows the Polar outbox. A bad, stale or future signature → 401; a body that is not the
- * provider's shape → 400; a value over a record limit (amount, id length, time; CONTRACT.md §12) or an amount that
+ * provider's shape → 400; a value over a record limit (amount, id length, time; docs/contract.md §12) or an amount that
  * cannot be converted (no FX rate) → 422 listing where, as the events API refuses a limit — nothing stored in each
  * case, and never 5xx for a body (the provider would retry it forever); a store failure → 5xx so the sender
  * retries; the same delivery again → 200 `duplicate`.

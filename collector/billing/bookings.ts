@@ -1,5 +1,5 @@
 /**
- * What a billing webhook books (CONTRACT.md §9), whoever sent it: the pure result of reading a verified Polar or
+ * What a billing webhook books (docs/contract.md §9), whoever sent it: the pure result of reading a verified Polar or
  * Stripe event, applied by store/billing-writes.ts. Amounts are integers in the currency's minor unit, as both
  * providers send them; ids make every booking idempotent:
  * - `revenue`: one event per paid order / invoice (`<provider>:<object>:<id>:paid`), stored once however often
@@ -10,7 +10,7 @@
  * - `customer`: an upsert (name, email, created_at) of the customer id revenue is booked under;
  * - `ignored`: a type costtrace does not book (acknowledged, so the sender stops retrying).
  *
- * Signed webhooks obey the record limits of spans and events (CONTRACT.md §12, v3), checked here with the
+ * Signed webhooks obey the record limits of spans and events (docs/contract.md §12, v3), checked here with the
  * field's place in the body: ids (customer ids, and the event ids built from provider ids) 1–MAX_ID_LENGTH
  * characters, amounts exact integers from 0 to the per-record limit in minor units (and again in USD once
  * converted, store/billing-writes.ts), times from 1970 to 2^64 ns. A delivery over a limit is refused with 422,

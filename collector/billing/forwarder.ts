@@ -1,5 +1,5 @@
 /**
- * Sends the outbox (store/outbox.ts) to Polar's `POST /v1/events/ingest` (CONTRACT.md §9) with `fetch`, not the
+ * Sends the outbox (store/outbox.ts) to Polar's `POST /v1/events/ingest` (docs/contract.md §9) with `fetch`, not the
  * `@polar-sh/sdk` client: measured here, the SDK's request validation costs ~0.8 ms of CPU per event (its
  * metadata union is checked member by member), capping forwarding near 1,000 events/s and taking a third of the
  * collector's ingest CPU; the request is two fields and a JSON body, its shapes are Polar's documented ones
@@ -9,7 +9,7 @@
  * one, else exponential from 1 s to 60 s — and retry the same batch; a 422 (Polar refuses the whole batch)
  * parks the events Polar's error locations name, with its reason, and retries the rest; with no usable location
  * the batch is split in halves until the refused events are found. Memory is one batch, whatever the backlog.
- * Each request is one bounded exchange (http/outbound.ts, CONTRACT.md §12 v3): POLAR_EXCHANGE_TIMEOUT_MS in all,
+ * Each request is one bounded exchange (http/outbound.ts, docs/contract.md §12 v3): POLAR_EXCHANGE_TIMEOUT_MS in all,
  * at most 64 KB of the answer read (a longer 422 is narrowed by halving), no redirect followed (a 3xx is retried
  * slowly, like a refused token: it means COSTTRACE_POLAR_API_URL is wrong).
  */

@@ -1,5 +1,5 @@
 /**
- * One outbox row as a Polar event (CONTRACT.md §9): `external_customer_id`, `external_id` (`<trace_id>:<span_id>`
+ * One outbox row as a Polar event (docs/contract.md §9): `external_customer_id`, `external_id` (`<trace_id>:<span_id>`
  * for spans, the event's own id for events, `fixed:<allocation>` for allocated fixed costs), `name` (Polar takes
  * at most 128 characters: longer names are cut), `timestamp` (the record's start, ms precision; never later than
  * now — Polar refuses future timestamps, so a span stamped ahead of our clock goes out stamped now),

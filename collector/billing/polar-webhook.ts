@@ -1,5 +1,5 @@
 /**
- * Polar webhooks (CONTRACT.md §9), verified as Polar's own SDK does (`@polar-sh/sdk/webhooks` `validateEvent`:
+ * Polar webhooks (docs/contract.md §9), verified as Polar's own SDK does (`@polar-sh/sdk/webhooks` `validateEvent`:
  * Standard Webhooks signature over the raw body, timestamp within 5 minutes either way, then the payload read
  * with the SDK's schemas — the schema per event type). `order.paid` books the order's `net_amount` (cents, before
  * tax) at its `created_at`; `order.refunded` the refunded part (`refunded_amount`, before tax: Polar reports

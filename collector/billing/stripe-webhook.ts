@@ -1,5 +1,5 @@
 /**
- * Stripe webhooks (CONTRACT.md §9), verified with the official `stripe` library (`webhooks.signature.verifyHeader`
+ * Stripe webhooks (docs/contract.md §9), verified with the official `stripe` library (`webhooks.signature.verifyHeader`
  * over the raw body: `stripe-signature` HMAC and a 300-second age tolerance) plus what the library leaves out: a
  * timestamp more than WEBHOOK_FUTURE_SKEW_SECONDS ahead of our clock is refused too. The body is then read against
  * a JSON Schema per booked event type (the fields costtrace reads; the rest is ignored): not the shape → 400.

@@ -1,5 +1,5 @@
 /**
- * Delivers budget alerts (CONTRACT.md §11) from their durable outbox (`budget_alerts`, written in the transaction
+ * Delivers budget alerts (docs/contract.md §11) from their durable outbox (`budget_alerts`, written in the transaction
  * that committed the crossing: store/budget-checks.ts): a Standard Webhooks-signed POST (the maintained
  * `standardwebhooks` library; secret `COSTTRACE_ALERT_WEBHOOK_SECRET`, `whsec_<base64>`) to the budget's own URL or
  * `COSTTRACE_ALERT_WEBHOOK_URL`, polled every second (so within seconds of the commit), retried with exponential
@@ -7,7 +7,7 @@
  * `webhook-id` is derived from (customer, window, threshold): a delivery repeated after a crash between the
  * receiver's 2xx and our record of it carries the same id, so receivers can drop it.
  *
- * Bounded (CONTRACT.md §12 v3): each attempt is one exchange of http/outbound.ts (ALERT_EXCHANGE_TIMEOUT_MS in
+ * Bounded (docs/contract.md §12 v3): each attempt is one exchange of http/outbound.ts (ALERT_EXCHANGE_TIMEOUT_MS in
  * all, 64 KB of the answer read, no redirect followed: a 3xx is a failure). Receivers are independent: each
  * distinct URL has its own lane (its alerts in order, one at a time), up to MAX_ALERT_RECEIVERS_IN_FLIGHT lanes at
  * once, so a receiver that hangs holds only its own alerts. A per-budget URL is checked again on the address it

@@ -1,5 +1,5 @@
 /**
- * The address policy of per-budget `webhook_url`s (CONTRACT.md §12 v3): an http(s) URL to a public address.
+ * The address policy of per-budget `webhook_url`s (docs/contract.md §12 v3): an http(s) URL to a public address.
  * Loopback, private, link-local and cloud-metadata targets are refused — when the budget is defined (422) and
  * again on the address the name resolves to when an alert is sent (DNS may have changed since, or answer
  * differently each time: the check runs on the very address the socket connects to, outbound.ts). With

@@ -1,5 +1,5 @@
 /**
- * Budget arithmetic, pure (CONTRACT.md §11): the UTC calendar window a time falls in — day, ISO week (from
+ * Budget arithmetic, pure (docs/contract.md §11): the UTC calendar window a time falls in — day, ISO week (from
  * Monday), month — exactly as DuckDB's `date_trunc` in UTC (test/collector/budget-windows.test.ts compares them),
  * and which thresholds a spend has reached, in exact integers.
  */

@@ -1,5 +1,5 @@
 /**
- * Validation of `POST /v1/events/ingest` bodies (CONTRACT.md §3, Polar's EventCreateExternalCustomer).
+ * Validation of `POST /v1/events/ingest` bodies (docs/contract.md §3, Polar's EventCreateExternalCustomer).
  * Every problem of every event is collected with its location (`["body","events",3,"metadata","_cost",
  * "amount"]`); any problem rejects the whole batch. Pure: the clock is passed in.
  *

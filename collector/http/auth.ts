@@ -1,10 +1,10 @@
 /**
- * Bearer-token scopes (CONTRACT.md §1): ingest tokens for writes, read tokens for the API and the
+ * Bearer-token scopes (docs/contract.md §1): ingest tokens for writes, read tokens for the API and the
  * dashboard's data, admin tokens for operations (snapshots). A scope with no tokens configured is open (allowed
  * only on loopback, see config) — except admin, which is open only when no tokens at all are configured.
  * Missing/unknown token → 401; a token of another scope → 403.
  *
- * The Host check (CONTRACT.md §12 v3) defends the open scopes against DNS rebinding: a web page the user visits can
+ * The Host check (docs/contract.md §12 v3) defends the open scopes against DNS rebinding: a web page the user visits can
  * point its own name at 127.0.0.1 and then read or call an open collector as its own origin. While any scope is open
  * (ingest or read has no tokens — the default, loopback-only mode) a request must name a loopback host (localhost,
  * 127.0.0.0/8, [::1], any port) or one of COSTTRACE_ALLOWED_HOSTS, else 403. With ingest and read tokens set, every

@@ -1,7 +1,7 @@
 /**
  * The API describes itself: @fastify/swagger builds an OpenAPI 3.1 document from every route's schemas
  * (request and response), served at `GET /openapi.json`; @fastify/swagger-ui renders it at `GET /docs` with
- * its assets from node_modules (offline). Both are reads (CONTRACT.md §12 v3): with read tokens set, every route
+ * its assets from node_modules (offline). Both are reads (docs/contract.md §12 v3): with read tokens set, every route
  * under `/docs` (the page, its assets, the document as JSON or YAML) and `/openapi.json` need one. The check goes by
  * the route that matched, never by the raw URL, so no spelling of a path (percent-encoding, case, slashes, a query)
  * reaches the document without it.

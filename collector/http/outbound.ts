@@ -1,5 +1,5 @@
 /**
- * One bounded outbound HTTP exchange (CONTRACT.md §12 v3), shared by the budget alert sender and the Polar
+ * One bounded outbound HTTP exchange (docs/contract.md §12 v3), shared by the budget alert sender and the Polar
  * forwarder: a time limit on connecting (TCP and TLS), a time limit on the whole exchange (resolving, connecting,
  * sending the body, the answer and reading its body), at most `maxResponseBytes` of the answer read, no redirect
  * followed (a 3xx is returned as it is; callers treat it as a failure), and optionally every address the host

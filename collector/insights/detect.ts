@@ -1,5 +1,5 @@
 /**
- * Insights (CONTRACT.md §11), the pure part: what is wrong in a window, from numbers the store reads, each with a
+ * Insights (docs/contract.md §11), the pure part: what is wrong in a window, from numbers the store reads, each with a
  * human message and the data behind it, ordered critical first. Every threshold is in INSIGHT_THRESHOLDS (one
  * place). Money is exact picocents; ratios are computed from them.
  */

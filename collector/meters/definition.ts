@@ -1,5 +1,5 @@
 /**
- * Usage meters (CONTRACT.md §11, like Polar's): which records a meter counts and how. Pure: validates a request
+ * Usage meters (docs/contract.md §11, like Polar's): which records a meter counts and how. Pure: validates a request
  * body into a definition, with every problem located. The SQL that applies a definition is store/meter-sql.ts.
  *
  * Matching: a record matches when it is an event named `event_name` or a span named `span_name` (either, when both

@@ -1,7 +1,7 @@
 /**
  * Turns per-period sums into the metrics response (pure, exact): money stays in picocents until the
  * edge; ratios are decimal divisions rounded half-even at 12 places. Definitions follow Polar where it is
- * consistent and fix it where it is not (CONTRACT.md §4): one `cost_per_user` denominator (customers
+ * consistent and fix it where it is not (docs/contract.md §4): one `cost_per_user` denominator (customers
  * active in the period, or in the whole range for totals); cumulative series start from everything
  * before `start_date`.
  */

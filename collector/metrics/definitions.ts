@@ -1,5 +1,5 @@
 /**
- * The metrics served by `GET /v1/metrics` (CONTRACT.md §4), Polar-compatible slugs and types. Money is
+ * The metrics served by `GET /v1/metrics` (docs/contract.md §4), Polar-compatible slugs and types. Money is
  * cents; `percentage` is a fraction (0–1). Meta-metrics name what they are computed from, so a `metrics=`
  * subset pulls its dependencies in (as Polar's `_expand_metrics_with_dependencies` does).
  */

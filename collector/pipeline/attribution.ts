@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 3: customer attribution (CONTRACT.md §2). A span's customer is its own `customer.id`,
+ * Pipeline stage 3: customer attribution (docs/contract.md §2). A span's customer is its own `customer.id`,
  * else the nearest ancestor's in the same trace, else its resource's. Spans of one trace arrive in any
  * order, so a chain that stops at a parent not seen yet is `pending` and is resolved again when more
  * of the trace arrives; the outcome does not depend on arrival order.

@@ -1,5 +1,5 @@
 /**
- * Reads `_cost` / `_revenue` from span attributes (CONTRACT.md §2): flat `<prefix>.amount` +
+ * Reads `_cost` / `_revenue` from span attributes (docs/contract.md §2): flat `<prefix>.amount` +
  * `<prefix>.currency`, or a kvlist `<prefix> = {amount, currency}`. Amounts are cents; an integral
  * amount may arrive as intValue (the JS SDK sends 3.0 as {"intValue":3}), so any numeric or decimal
  * string form is read. Currency defaults to usd when absent (Polar does the same); another ISO 4217 code is

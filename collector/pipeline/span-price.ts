@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 2b: a span's own cost when the app sent none, by the precedence of CONTRACT.md §8 — a cost the
+ * Pipeline stage 2b: a span's own cost when the app sent none, by the precedence of docs/contract.md §8 — a cost the
  * provider reported (`reported`) > the price book (`priced`, remembering the book version) > the bundled model
  * table for token usage (`inferred`) > `unpriced` (an LLM call with no usable usage or no price: no amount, never
  * $0, the reason kept). Used at ingest (normalize.ts) and to re-price stored spans (prices/service.ts), so both

@@ -1,5 +1,5 @@
 /**
- * Fixed-cost allocation (CONTRACT.md §8), the pure part: a bill's share of one UTC day and its split across the
+ * Fixed-cost allocation (docs/contract.md §8), the pure part: a bill's share of one UTC day and its split across the
  * customers active that day. Every amount is an exact integer of picocents (10^-12 cent):
  * - the day's share of a `month` bill is the amount ÷ days in that month, rounded half-even once; a bill in
  *   another currency is then converted with the book's rate for that day (one more half-even rounding);

@@ -1,5 +1,5 @@
 /**
- * When fixed bills are allocated (CONTRACT.md §8). A UTC day is allocated once it has closed and an hour has
+ * When fixed bills are allocated (docs/contract.md §8). A UTC day is allocated once it has closed and an hour has
  * passed (late spans from exporter retries land first), with the book in force then, one day per writer turn
  * (ingest goes on between days). Each day is allocated once; re-pricing a window re-allocates its days with the
  * current book (and removes the allocations of bills no longer in it). Days whose spans retention may have

@@ -2,7 +2,7 @@
  * The price book's entries indexed by what a span names first — model (exact name, or each prefix length), HTTP
  * host (exact, or each `.suffix` for `*.example.com`), database system, span name or first attribute filter — so a
  * 10,000-entry book costs about what a 10-entry one does per span. Matching stays first-match-wins in book order
- * (CONTRACT.md §8): every list holds ascending entry indices, and the answer is the lowest index, over the lists a
+ * (docs/contract.md §8): every list holds ascending entry indices, and the answer is the lowest index, over the lists a
  * span can hit, whose entry matches in full (price-span.ts checks dates and the remaining fields). Pure; built once
  * per book object (per thread: decode workers receive their own copy) and remembered with it.
  */

@@ -1,5 +1,5 @@
 /**
- * The price book's JSON shape (CONTRACT.md §8) as JSON Schema: the one description used to validate a book
+ * The price book's JSON shape (docs/contract.md §8) as JSON Schema: the one description used to validate a book
  * (file or `PUT /v1/prices`, every problem with its location) and to document it in the OpenAPI document.
  * What a schema cannot say (exact decimals, real dates, `from` before `to`) is checked in book.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * The price book (CONTRACT.md §8): parsed from JSON into exact values, or refused with every problem and its
+ * The price book (docs/contract.md §8): parsed from JSON into exact values, or refused with every problem and its
  * location. Structure is checked by the JSON Schema (book-schema.ts, with Ajv); the rest here: exact decimals
  * (at most 12 decimal places, never negative prices), real calendar days, `from` before `to`, an allocation's
  * measure or weights, one FX rate per currency and day, a rate for every non-USD bill.

@@ -1,5 +1,5 @@
 /**
- * Other currencies (CONTRACT.md §8): an amount in a currency other than USD is converted with the price book's
+ * Other currencies (docs/contract.md §8): an amount in a currency other than USD is converted with the price book's
  * rate for that UTC day — the latest rate on or before it — exactly (one half-even rounding); with no such rate
  * the amount is refused with the reason, never guessed.
  */

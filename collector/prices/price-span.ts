@@ -1,5 +1,5 @@
 /**
- * Prices one span with the price book (CONTRACT.md §8), from standard semantic-convention attributes only, so a
+ * Prices one span with the price book (docs/contract.md §8), from standard semantic-convention attributes only, so a
  * span from any language's OpenTelemetry SDK is priced alike. Kinds are tried in order — model (GenAI usage),
  * HTTP client call, database query, span rule — and within a kind the first entry in force at the span's start
  * (`from` ≤ start < `to`) that matches wins, found through the book's index (book-index.ts) rather than a scan of

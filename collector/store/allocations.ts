@@ -1,5 +1,5 @@
 /**
- * Fixed-cost allocation, the stored part (CONTRACT.md §8; the arithmetic is prices/allocate.ts). One UTC day is
+ * Fixed-cost allocation, the stored part (docs/contract.md §8; the arithmetic is prices/allocate.ts). One UTC day is
  * read and its allocation records replaced in one transaction on the writer.
  *
  * An allocation is a record of its own: `source = 'allocation'`, `trace_id = 'fixed'` (no span has it: span

@@ -1,5 +1,5 @@
 /**
- * Anomalous traces of a window of whole UTC days (CONTRACT.md §11): a trace whose cost in the window is at least
+ * Anomalous traces of a window of whole UTC days (docs/contract.md §11): a trace whose cost in the window is at least
  * `multiple` × the mean of the window's traces with the same root name — exact: cost × n ≥ multiple × total.
  *
  * Read from the per-trace index (insight-index.ts) in three small steps instead of one join of a million rows

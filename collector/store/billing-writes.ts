@@ -4,7 +4,7 @@
  * delivery id is remembered so the same delivery is answered as a duplicate. Every booking is idempotent by its
  * event id even without that memory (a crash between booking and remembering books nothing twice).
  *
- * The amount booked obeys the per-record limit in USD too (CONTRACT.md §12): the readers checked it in the
+ * The amount booked obeys the per-record limit in USD too (docs/contract.md §12): the readers checked it in the
  * currency's minor unit; once converted it is checked again (a 422 naming the amount, nothing stored). A refund's
  * cumulative amount arrives capped at its payment (billing/bookings.ts), so refunds never book more than was paid.
  */

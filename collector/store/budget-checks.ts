@@ -1,5 +1,5 @@
 /**
- * Budget crossings (CONTRACT.md §11), detected where every change of cost lands: the rollup upsert
+ * Budget crossings (docs/contract.md §11), detected where every change of cost lands: the rollup upsert
  * (rollup.ts `upsertStagedRollup`, inside the writer's transaction — spans, events, attribution moves, allocations,
  * re-pricing). For each customer and UTC window the change adds cost to, the window's spend (this transaction's
  * change included) is compared with the budget's thresholds, and every threshold newly reached is inserted into

@@ -1,5 +1,5 @@
 /**
- * Budgets (CONTRACT.md §11): one per customer id, `*` the default for every customer without its own; amounts in
+ * Budgets (docs/contract.md §11): one per customer id, `*` the default for every customer without its own; amounts in
  * cents (exact), UTC calendar windows (day, ISO week from Monday, month), thresholds as fractions of the amount.
  * Spend is read from the rollup (every committed cost: spans, events, allocations, re-pricing).
  */

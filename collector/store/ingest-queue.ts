@@ -282,7 +282,7 @@ export class IngestQueue {
   }
 
   /**
-   * A definition never stops writes (CONTRACT.md §12): when the engine refuses a meter's fold, the meters that fail
+   * A definition never stops writes (docs/contract.md §12): when the engine refuses a meter's fold, the meters that fail
    * the probe are disabled (logged, counted, shown in their GET) and the write runs again without them.
    */
   private async writeDisablingBrokenMeters<I>(items: I[], write: (items: I[]) => Promise<void>): Promise<void> {

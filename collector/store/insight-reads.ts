@@ -1,5 +1,5 @@
 /**
- * What insights need of a UTC window (CONTRACT.md §11), read from the rollup (money, activity) and the per-trace
+ * What insights need of a UTC window (docs/contract.md §11), read from the rollup (money, activity) and the per-trace
  * summaries (trace costs and root names) — never from raw spans except the unpriced ones — so it keeps answering
  * after retention and at 10M records.
  */

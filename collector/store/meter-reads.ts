@@ -1,5 +1,5 @@
 /**
- * Meter quantities (CONTRACT.md §11) from `meter_totals` / `meter_slots` / `meter_values` (kept at ingest, meters.ts) plus the
+ * Meter quantities (docs/contract.md §11) from `meter_totals` / `meter_slots` / `meter_values` (kept at ingest, meters.ts) plus the
  * spans still waiting for their customer, read live from `records` (there are few). Periods in a time zone are
  * unions of 15-minute slots, as for `/v1/metrics`. Quantities are exact decimal text (12 decimal places).
  */

@@ -1,5 +1,5 @@
 /**
- * Meters in the store (CONTRACT.md §11): definitions in `meters`, and what they measured per customer per
+ * Meters in the store (docs/contract.md §11): definitions in `meters`, and what they measured per customer per
  * 15-minute slot — `meter_slots` (count, exact sum, max), the same for all customers together in `meter_totals`
  * (what questions without a customer read: ~35k rows per meter-year however many customers) and `meter_values`
  * (the distinct values a `unique` meter saw) — kept in the same transaction as every write, so a year of
@@ -13,7 +13,7 @@
  *
  * The writer keeps the definitions in memory (per connection): writes with no meter defined do no meter work.
  *
- * A definition can never stop writes (CONTRACT.md §12 v3): it is evaluated once by the engine before it is stored
+ * A definition can never stop writes (docs/contract.md §12 v3): it is evaluated once by the engine before it is stored
  * (probeMeter), every stored one again when the writer loads them, and a fold the engine refuses is reported as a
  * MeterFoldError, on which the writer disables the meters that fail the probe and writes again without them
  * (ingest-queue.ts). A disabled meter keeps what it measured, says why in its GET, and measures nothing more.

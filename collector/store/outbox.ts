@@ -1,5 +1,5 @@
 /**
- * The durable outbox of cost events for Polar (CONTRACT.md §9), written in the same transaction as the records it
+ * The durable outbox of cost events for Polar (docs/contract.md §9), written in the same transaction as the records it
  * copies: a record is queued once it is attributed (a customer, settled) and has a cost — spans as they are
  * written or when their attribution settles (later batch or retention), events as they are written, allocations
  * when a day is allocated. The row holds everything the event needs, so the sender never reads `records` (and a

@@ -1,5 +1,5 @@
 /**
- * Re-pricing stored spans (CONTRACT.md §8, `POST /v1/prices/reprice`), about 10,000 records (whole 15-minute
+ * Re-pricing stored spans (docs/contract.md §8, `POST /v1/prices/reprice`), about 10,000 records (whole 15-minute
  * slots) per transaction so a year of data never holds one giant transaction and ingest interleaves. Only costs the collector computed are
  * touched (never `provided` or `reported`); a changed record moves its rollup slot and its trace summaries by the
  * difference in the same transaction (summary parts with a span count of 0 leave first names and counts as

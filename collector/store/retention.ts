@@ -1,5 +1,5 @@
 /**
- * Retention (CONTRACT.md §10): raw spans older than the cutoff are removed in small transactions. Every answer
+ * Retention (docs/contract.md §10): raw spans older than the cutoff are removed in small transactions. Every answer
  * stays the same because nothing reads them alone: `rollup_15m` holds metrics and the per-trace summaries
  * (trace-summaries.ts) feed trace lists and cost drivers, both kept at ingest. Events, customers, rollups and
  * summaries are never removed. Spans still waiting for an ancestor past the cutoff are settled with the customer

@@ -1,5 +1,5 @@
 /**
- * A consistent copy of the database while ingest goes on (CONTRACT.md §10, §12 v3). It runs on a read connection in
+ * A consistent copy of the database while ingest goes on (docs/contract.md §10, §12 v3). It runs on a read connection in
  * one transaction: DuckDB's MVCC snapshot holds exactly the requests committed before it began (each request
  * commits whole), and the writer is never blocked.
  *

@@ -1,5 +1,5 @@
 /**
- * Per-trace summaries (CONTRACT.md §10), kept in step with `records` inside every write transaction, so trace
+ * Per-trace summaries (docs/contract.md §10), kept in step with `records` inside every write transaction, so trace
  * lists and cost drivers read summaries instead of raw spans and answer the same after retention removes them:
  * - `trace_days`: per trace, customer and UTC day — cost, span count, unpriced spans, earliest start and its name
  *   (trace lists);

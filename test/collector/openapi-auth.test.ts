@@ -1,6 +1,6 @@
 /**
  * With read tokens set, the OpenAPI document and `/docs` need a read token however the path is spelled
- * (CONTRACT.md §12 v3): percent-encoding, case, trailing and doubled slashes, dot segments, queries, matrix
+ * (docs/contract.md §12 v3): percent-encoding, case, trailing and doubled slashes, dot segments, queries, matrix
  * parameters. Without a token every spelling answers 401 or 404 and never the document; with the read token the
  * real spellings serve it. Sent with node:http so the path reaches the server exactly as written (fetch would
  * normalize dot segments).

@@ -1,5 +1,5 @@
 /**
- * The per-budget webhook address policy (CONTRACT.md §12 v3, collector/budgets/webhook-address.ts), as tables:
+ * The per-budget webhook address policy (docs/contract.md §12 v3, collector/budgets/webhook-address.ts), as tables:
  * every spelling of loopback, private, link-local and metadata targets is refused; with allowPrivate, loopback and
  * private pass but metadata and link-local never do; names are judged on what the (injected) resolver answers.
  */

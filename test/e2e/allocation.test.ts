@@ -1,5 +1,5 @@
 /**
- * Fixed bills (price book `fixed`, CONTRACT.md §8) are allocated per closed UTC day: each day's share of the
+ * Fixed bills (price book `fixed`, docs/contract.md §8) are allocated per closed UTC day: each day's share of the
  * bill (a month bill ÷ days in that month; another currency at that day's rate) is split even / proportionally
  * (count, duration, cost; with a span filter) / by weights among the day's customers, exactly, with largest
  * remainder rounding — and a day with nobody to split among goes to unattributed. The expected parts are

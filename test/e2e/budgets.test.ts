@@ -1,5 +1,5 @@
 /**
- * Budgets and their alerts (CONTRACT.md §11) against a running collector and a local receiver that verifies every
+ * Budgets and their alerts (docs/contract.md §11) against a running collector and a local receiver that verifies every
  * alert with the `standardwebhooks` library: many parallel requests crossing at once → exactly one alert per
  * threshold; a new window alerts again; the `*` default; a failing receiver gets retries until it answers 2xx (the
  * same webhook-id each time); a SIGKILL between the crossing's commit and its delivery loses nothing.

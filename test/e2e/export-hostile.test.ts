@@ -1,5 +1,5 @@
 /**
- * `costtrace export` given hostile paths and files (CONTRACT.md §12 v3), as ops run it (child process):
+ * `costtrace export` given hostile paths and files (docs/contract.md §12 v3), as ops run it (child process):
  * - `--out` on /proc, /sys or /dev, or an existing FIFO, device or file, is refused at once (exit 1, a clear
  *   message) — `--out /proc/self/x` used to spin forever; `--db` must be a regular file (not /dev/zero, not a FIFO);
  * - a crafted `.duckdb` whose `records` is a VIEW over `read_text()`, or that defines a macro shadowing a built-in,

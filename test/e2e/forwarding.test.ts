@@ -1,5 +1,5 @@
 /**
- * Costs forwarded to Polar (CONTRACT.md §9) through the official `@polar-sh/sdk` client, against a local fake of
+ * Costs forwarded to Polar (docs/contract.md §9) through the official `@polar-sh/sdk` client, against a local fake of
  * Polar's events API that enforces its documented validation (fake-polar.ts): the event mapping (`_cost` as an
  * exact decimal string in cents, `_llm`, `<trace_id>:<span_id>`), 429 with Retry-After and 5xx retried, a 422
  * batch narrowed to the refused event (parked with Polar's reason, visible in GET /v1/forwarding) while the rest

@@ -1,5 +1,5 @@
 /**
- * DNS rebinding (CONTRACT.md §12 v3): while a scope is open (no tokens — the default, loopback-only mode) every
+ * DNS rebinding (docs/contract.md §12 v3): while a scope is open (no tokens — the default, loopback-only mode) every
  * request must name a loopback Host (localhost, 127.0.0.0/8, [::1], any port), else 403 with a clear message — on
  * every kind of route: reads, OTLP and event ingest, the admin snapshot, the dashboard, the docs, unknown paths.
  * With ingest and read tokens Host is not checked unless COSTTRACE_ALLOWED_HOSTS lists names (then those and

@@ -1,5 +1,5 @@
 /**
- * Insights (CONTRACT.md §11): on a seeded dataset every insight type fires with the right severity, subject and
+ * Insights (docs/contract.md §11): on a seeded dataset every insight type fires with the right severity, subject and
  * numbers; on a healthy one none does.
  */
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Validation is linear in the input size (CONTRACT.md §12 v3): megabyte inputs to the definition routes are
+ * Validation is linear in the input size (docs/contract.md §12 v3): megabyte inputs to the definition routes are
  * answered with 422 while the server keeps answering others. The price book's amount pattern backtracked
  * quadratically (an 80 KB amount held the event loop 14 s; a megabyte would hold it for hours, past this test's
  * time limit).

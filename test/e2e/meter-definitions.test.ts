@@ -1,5 +1,5 @@
 /**
- * A meter definition can never stop writes (CONTRACT.md §12 v3): keys with an empty path segment are refused at
+ * A meter definition can never stop writes (docs/contract.md §12 v3): keys with an empty path segment are refused at
  * definition time (they were accepted, and every later span, event and webhook write then failed with the engine's
  * "JSON path error" → 503); a broken meter stored by an earlier version is disabled when the collector opens the
  * file; a fold the engine refuses on a write disables the meter and the write is stored — logged, counted on

@@ -1,5 +1,5 @@
 /**
- * Usage meters (CONTRACT.md §11) against a running collector: quantities per period equal an independent
+ * Usage meters (docs/contract.md §11) against a running collector: quantities per period equal an independent
  * reference — local periods from `Intl.DateTimeFormat`, exact decimals as scaled bigints — in Asia/Kolkata
  * (+05:30) and America/New_York across both DST changes, for count / sum / max / unique, meters defined before
  * and after the data (the backfill), per customer, after a restart; spans waiting for their customer count live

@@ -1,5 +1,5 @@
 /**
- * Bounded outbound calls and the per-budget webhook address policy (CONTRACT.md §12 v3), against real loopback
+ * Bounded outbound calls and the per-budget webhook address policy (docs/contract.md §12 v3), against real loopback
  * servers — one that hangs (accepts, never answers), one that trickles a byte a second, one that answers a huge
  * body, one that redirects, a closed port, and a healthy one — with the garbage collector forced every 200 ms the
  * whole time (the timers of the old senders, AbortSignal.timeout under AbortSignal.any, were lost once it ran).

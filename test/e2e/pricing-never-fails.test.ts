@@ -1,5 +1,5 @@
 /**
- * Pricing never fails a request (CONTRACT.md §12): every malformed-usage shape, in OTLP/JSON and protobuf, beside a
+ * Pricing never fails a request (docs/contract.md §12): every malformed-usage shape, in OTLP/JSON and protobuf, beside a
  * good span of another customer — the request is answered 200, the good span stored at its price, the bad one
  * stored `unpriced` with its reason (and listed by /v1/prices/unpriced); re-pricing such spans succeeds.
  */

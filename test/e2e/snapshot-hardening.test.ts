@@ -1,5 +1,5 @@
 /**
- * Where `POST /v1/admin/snapshot` may write (CONTRACT.md §12 v3), against real `costtrace serve` processes:
+ * Where `POST /v1/admin/snapshot` may write (docs/contract.md §12 v3), against real `costtrace serve` processes:
  * - never the live database's own files — after a clean restart (no WAL yet) a snapshot at `<db>.wal` is refused,
  *   and an event answered "inserted" afterwards survives `kill -9`; every spelling of those files (symlinked
  *   folder, `..`, the `.tmp` spill folder, the `.partial`s) is refused and nothing is created;

@@ -1,5 +1,5 @@
 /**
- * Signed webhooks obey the record limits of spans and events (CONTRACT.md §12, v3), against a running collector
+ * Signed webhooks obey the record limits of spans and events (docs/contract.md §12, v3), against a running collector
  * with the providers' own signing: an amount, id or time over a limit → 422 naming the field, a body that is not
  * the provider's shape → 400 (never 5xx, which the provider would retry forever), a signature timestamped too
  * far ahead → 401, a refund capped at what was paid — and after every refusal the metrics answer 200 with the

@@ -1,5 +1,5 @@
 /**
- * Revenue from billing webhooks (CONTRACT.md §9) against a running collector, signed with the providers' own
+ * Revenue from billing webhooks (docs/contract.md §9) against a running collector, signed with the providers' own
  * libraries (Standard Webhooks for Polar, `stripe` for Stripe): every booked type, replays, re-ordered and early
  * refunds, bad and stale signatures, malformed payloads (nothing stored), other currencies through the price
  * book's FX, and the /metrics counters.

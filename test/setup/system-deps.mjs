@@ -1,4 +1,4 @@
-// What the tests need beyond npm packages (CONTRACT.md §15), installed when missing so `npm test` passes on a
+// What the tests need beyond npm packages (docs/contract.md §15), installed when missing so `npm test` passes on a
 // fresh machine: Debian's chromium (the dashboard's browser tests) and PostgreSQL's binaries (a throwaway cluster
 // made with initdb by the instrumentation tests). As root it runs apt-get; otherwise it names the command to run
 // and exits 1 — a test left to skip or fail on a missing browser would hide the reason.
