@@ -188,9 +188,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   await app.register(tracesApi, { store });
   await app.register(metricsApi, { store });
-  await app.register(customerMetricsApi, { store, db: deps.db });
+  await app.register(customerMetricsApi, { store });
   await app.register(adminApi, { store, ...(config.snapshotDir ? { snapshotDir: config.snapshotDir } : {}) });
-  await app.register(insightsApi, { db: deps.db });
+  await app.register(insightsApi, { store });
   await app.register(async (writes) => {
     // Event and customer writes: capacity is checked before a byte of the body is read, and bodies are
     // read under their share of the upload budget.
@@ -204,15 +204,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     await writes.register(customersApi, { store, nowMicros: deps.nowMicros });
     await writes.register(pricesApi, { prices: deps.prices, store });
     await writes.register(budgetsApi, {
-      db: deps.db,
-      queue: deps.queue,
+      store,
       nowMicros: deps.nowMicros,
       ...(deps.webhookPolicy ? { webhookPolicy: deps.webhookPolicy } : {}),
       isAdmin: (request) => authorize('admin', request.headers.authorization).ok,
     });
     await writes.register(metersApi, {
-      db: deps.db,
-      queue: deps.queue,
+      store,
       nowMicros: deps.nowMicros,
       backfill: deps.meterBackfill,
     });
@@ -221,14 +219,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Signed webhooks: the same bounded body reading, but the route gets the exact text to verify.
     useBoundedJsonBodies(hooks, { queue: deps.queue, budget: webhookBudget, idleTimeoutMs, raw: true });
     await hooks.register(webhooksApi, {
-      queue: deps.queue,
+      store,
       prices: deps.prices,
       metrics: deps.metrics,
       secrets: deps.webhookSecrets ?? {},
       nowMicros: deps.nowMicros,
     });
   });
-  await app.register(forwardingApi, { db: deps.db, enabled: deps.forwarding ?? false });
+  await app.register(forwardingApi, { store, enabled: deps.forwarding ?? false });
   await app.register(dashboard);
   return app;
 }

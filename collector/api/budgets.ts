@@ -9,21 +9,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatPicocents, parseAmount, picocentsToNumber } from '../../src/money.ts';
 import { checkWebhookUrl, type WebhookPolicy } from '../budgets/webhook-address.ts';
+import { thresholdsReached } from '../budgets/windows.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { systemResolver } from '../http/outbound.ts';
 import { DELETED_BODY, errors, itemsOf, READ_ERRORS } from '../http/schemas.ts';
 import { MAX_BUDGET_THRESHOLDS, MAX_ID_LENGTH, MAX_WEBHOOK_URL_LENGTH, WEBHOOK_RESOLVE_TIMEOUT_MS } from '../limits.ts';
-import {
-  type Budget,
-  type BudgetWindow,
-  budgetFor,
-  deleteBudget,
-  listBudgets,
-  putBudget,
-  spendInWindow,
-} from '../store/budgets.ts';
-import type { Database } from '../store/database.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import type { Budget, BudgetWindow } from '../store/budgets.ts';
+import type { Store } from '../store/store.ts';
 
 const PICO = 10n ** 12n;
 
@@ -109,8 +101,7 @@ function thresholdText(t: number): string | null {
 export async function budgetsApi(
   app: FastifyInstance,
   deps: {
-    db: Database;
-    queue: IngestQueue;
+    store: Store;
     nowMicros: () => bigint;
     /** The per-budget URL policy (default: public addresses only, system DNS). */
     webhookPolicy?: WebhookPolicy;
@@ -192,7 +183,7 @@ export async function budgetsApi(
         webhookUrl: url,
         updatedAtMicros: deps.nowMicros(),
       };
-      await deps.queue.exclusive((conn) => putBudget(conn, budget));
+      await deps.store.budgets.put(budget);
       return view(budget, true);
     },
   );
@@ -212,7 +203,7 @@ export async function budgetsApi(
     },
     async (request) => {
       const withUrl = isAdmin(request);
-      return { items: (await deps.db.read(listBudgets)).map((b) => view(b, withUrl)) };
+      return { items: (await deps.store.budgets.list()).map((b) => view(b, withUrl)) };
     },
   );
 
@@ -232,7 +223,7 @@ export async function budgetsApi(
     },
     async (request) => {
       const id = request.params.customer_id;
-      if (!(await deps.queue.exclusive((conn) => deleteBudget(conn, id)))) {
+      if (!(await deps.store.budgets.remove(id))) {
         throw new HttpError(404, `no budget for ${JSON.stringify(id)}`);
       }
       return { deleted: id };
@@ -253,17 +244,9 @@ export async function budgetsApi(
     async (request) => {
       const id = request.params.customer_id;
       const now = deps.nowMicros();
-      const answer = await deps.db.read(async (conn) => {
-        const budget = await budgetFor(conn, id);
-        return budget === null ? null : { budget, spend: await spendInWindow(conn, id, budget.window, now) };
-      });
+      const answer = await deps.store.budgets.status(id, now);
       if (answer === null) throw new HttpError(404, `no budget for ${JSON.stringify(id)} and no "*" default`);
       const { budget, spend } = answer;
-      const reached = (t: string) => {
-        const parsed = parseAmount(t);
-        // spent ≥ amount × t, exactly: t has at most 6 decimals (scaled by 10^12 here).
-        return parsed.ok && spend.spentPicocents * PICO >= budget.amountPicocents * parsed.picocents;
-      };
       return {
         customer_id: id,
         budget: budget.customerId,
@@ -274,7 +257,8 @@ export async function budgetsApi(
         spent_cents_exact: formatPicocents(spend.spentPicocents),
         amount_cents: picocentsToNumber(budget.amountPicocents),
         thresholds: budget.thresholds.map(Number),
-        crossed: budget.thresholds.filter(reached).map(Number),
+        // The crossing check's own rule (budgets/windows.ts), so status and alerts never disagree.
+        crossed: thresholdsReached(spend.spentPicocents, budget.amountPicocents, budget.thresholds).map(Number),
       };
     },
   );

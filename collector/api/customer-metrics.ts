@@ -12,8 +12,6 @@ import { divideHalfEven, ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
 import { GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
 import { CUSTOMER_SORTS, type CustomerSort } from '../store/customer-metric-reads.ts';
-import type { Database } from '../store/database.ts';
-import { meterUnitsByCustomer } from '../store/meter-reads.ts';
 import type { Store } from '../store/store.ts';
 import { meterById } from './meters.ts';
 
@@ -63,7 +61,7 @@ function perUnit(costs: bigint, units: bigint) {
   };
 }
 
-export async function customerMetricsApi(app: FastifyInstance, deps: { store: Store; db: Database }): Promise<void> {
+export async function customerMetricsApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
   app.get<{
     Querystring: WindowQuery & { sort: CustomerSort; limit: number; offset: number; query?: string; meter?: string };
   }>(
@@ -86,7 +84,7 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
-      const meter = q.meter === undefined ? null : await meterById(deps.db, q.meter);
+      const meter = q.meter === undefined ? null : await meterById(deps.store, q.meter);
       const { rows, total, allCosts, unattributedCosts } = await deps.store.customerMetrics({
         ...window,
         sort: q.sort,
@@ -97,13 +95,10 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
       const units =
         meter === null
           ? null
-          : await deps.db.read((conn) =>
-              meterUnitsByCustomer(
-                conn,
-                meter,
-                window,
-                rows.map((r) => r.externalId),
-              ),
+          : await deps.store.meters.unitsByCustomer(
+              meter,
+              window,
+              rows.map((r) => r.externalId),
             );
       return {
         items: rows.map((r) => {

@@ -8,9 +8,7 @@ import { InputError } from '../http/errors.ts';
 import { READ_ERRORS } from '../http/schemas.ts';
 import { detectInsights, INSIGHT_THRESHOLDS } from '../insights/detect.ts';
 import { MAX_INSIGHT_DAYS } from '../limits.ts';
-import type { Database } from '../store/database.ts';
-import { insightInputs } from '../store/insight-reads.ts';
-import { readSnapshot } from '../store/transaction.ts';
+import type { Store } from '../store/store.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 
 const INSIGHTS_RESPONSE = {
@@ -52,7 +50,7 @@ const INSIGHTS_RESPONSE = {
   },
 } as const;
 
-export async function insightsApi(app: FastifyInstance, deps: { db: Database }): Promise<void> {
+export async function insightsApi(app: FastifyInstance, deps: { store: Store }): Promise<void> {
   app.get<{ Querystring: { start_date: string; end_date: string } }>(
     '/v1/insights',
     {
@@ -83,16 +81,11 @@ export async function insightsApi(app: FastifyInstance, deps: { db: Database }):
           },
         ]);
       }
-      const inputs = await deps.db.read((conn) =>
-        readSnapshot(conn, () =>
-          insightInputs(
-            conn,
-            fromMicros,
-            toMicros,
-            INSIGHT_THRESHOLDS.anomalyWarning,
-            INSIGHT_THRESHOLDS.maxAnomalousTraces,
-          ),
-        ),
+      const inputs = await deps.store.insightInputs(
+        fromMicros,
+        toMicros,
+        INSIGHT_THRESHOLDS.anomalyWarning,
+        INSIGHT_THRESHOLDS.maxAnomalousTraces,
       );
       return {
         start_date: q.start_date,

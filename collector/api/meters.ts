@@ -11,13 +11,8 @@ import { MAX_METERS, MAX_NAME_LENGTH } from '../limits.ts';
 import { METER_FUNCS, type Meter, type MeterBody, parseMeter } from '../meters/definition.ts';
 import { type Interval, key, periodWindow } from '../metrics/calendar.ts';
 import { checkRange, parseWindow } from '../metrics/params.ts';
-import type { Database } from '../store/database.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
 import type { MeterBackfiller } from '../store/meter-backfill.ts';
-import { meterQuantities } from '../store/meter-reads.ts';
-import { activeMeters, createMeter, deleteMeter, listMeters, probeMeter, setActiveMeters } from '../store/meters.ts';
-import { customerKeysOf } from '../store/metric-reads.ts';
-import { transaction } from '../store/transaction.ts';
+import type { Store } from '../store/store.ts';
 import { METRICS_QUERYSTRING } from './metrics.ts';
 
 export const METER = {
@@ -117,15 +112,15 @@ export function meterView(m: Meter) {
 }
 
 /** The stored meter with this id (404 when there is none). */
-export async function meterById(db: Database, id: string): Promise<Meter> {
-  const meter = (await db.read(listMeters)).find((m) => m.id === id);
+export async function meterById(store: Store, id: string): Promise<Meter> {
+  const meter = await store.meters.byId(id);
   if (meter === undefined) throw new HttpError(404, `no meter ${JSON.stringify(id)}`);
   return meter;
 }
 
 export async function metersApi(
   app: FastifyInstance,
-  deps: { db: Database; queue: IngestQueue; nowMicros: () => bigint; backfill: MeterBackfiller },
+  deps: { store: Store; nowMicros: () => bigint; backfill: MeterBackfiller },
 ): Promise<void> {
   app.post<{ Body: MeterBody }>(
     '/v1/meters',
@@ -165,17 +160,8 @@ export async function metersApi(
       const parsed = parseMeter(request.body, randomUUID(), deps.nowMicros());
       if (!parsed.ok) throw new InputError(parsed.issues);
       const meter = parsed.meter;
-      const created = await deps.queue.exclusive(async (conn) => {
-        const before = activeMeters(conn);
-        if (before.length >= MAX_METERS) return 'full';
-        // Evaluated by the engine once before it is stored: nothing accepted here can make a write fail later.
-        if ((await probeMeter(conn, meter)) !== null) return 'unevaluable';
-        await transaction(conn, async (afterCommit) => {
-          await createMeter(conn, meter);
-          afterCommit(() => setActiveMeters(conn, [...before, meter]));
-        });
-        return 'created';
-      });
+      // Evaluated by the engine once before it is stored: nothing accepted here can make a write fail later.
+      const created = await deps.store.meters.create(meter);
       if (created === 'full') throw new HttpError(409, `at most ${MAX_METERS} meters; delete one first`);
       if (created === 'unevaluable') {
         throw new InputError([
@@ -201,7 +187,7 @@ export async function metersApi(
         },
       },
     },
-    async () => ({ items: (await deps.db.read(listMeters)).map(meterView) }),
+    async () => ({ items: (await deps.store.meters.list()).map(meterView) }),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -215,7 +201,7 @@ export async function metersApi(
         response: { 200: METER, ...errors(401, 403, 404, 422, 503) },
       },
     },
-    async (request) => meterView(await meterById(deps.db, request.params.id)),
+    async (request) => meterView(await meterById(deps.store, request.params.id)),
   );
 
   app.delete<{ Params: { id: string } }>(
@@ -234,14 +220,7 @@ export async function metersApi(
     },
     async (request) => {
       const id = request.params.id;
-      const deleted = await deps.queue.exclusive((conn) =>
-        transaction(conn, async (afterCommit) => {
-          const gone = await deleteMeter(conn, id);
-          const rest = activeMeters(conn).filter((m) => m.id !== id);
-          afterCommit(() => setActiveMeters(conn, rest));
-          return gone;
-        }),
-      );
+      const deleted = await deps.store.meters.remove(id);
       if (!deleted) throw new HttpError(404, `no meter ${JSON.stringify(id)}`);
       return { deleted: id };
     },
@@ -283,14 +262,16 @@ export async function metersApi(
       const window = parseWindow(q, issues);
       if (window) checkRange(window, q.interval, issues);
       if (issues.length > 0 || !window) throw new InputError(issues);
-      const meter = await meterById(deps.db, request.params.id);
+      const meter = await meterById(deps.store, request.params.id);
       const { periods, fromMs, toMs, zone } = periodWindow({ ...window, interval: q.interval });
       const ids = q.customer_id && q.customer_id.length > 0 ? q.customer_id : null;
-      const answer = await deps.db.read(async (conn) => {
-        const customerKeys = ids === null ? null : await customerKeysOf(conn, ids);
-        const scope = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n, customerKeys };
-        return meterQuantities(conn, meter, scope, q.interval, zone.segments);
-      });
+      const answer = await deps.store.meters.quantities(
+        meter,
+        { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n },
+        ids,
+        q.interval,
+        zone.segments,
+      );
       return {
         meter_id: meter.id,
         periods: periods.map((p) => {

@@ -17,10 +17,8 @@ import { HttpError, InputError } from '../http/errors.ts';
 import { errors, READ_ERRORS } from '../http/schemas.ts';
 import type { CollectorMetrics } from '../observability.ts';
 import type { Prices } from '../prices/service.ts';
-import { applyBooking } from '../store/billing-writes.ts';
-import type { Database } from '../store/database.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
-import { forwardingCounts, parkedEvents } from '../store/outbox.ts';
+import type { BookingOutcome, BookingRefused } from '../store/billing-writes.ts';
+import type { Store } from '../store/store.ts';
 
 export interface WebhookSecrets {
   readonly polar?: string;
@@ -47,7 +45,7 @@ const WEBHOOK_BODY = { type: 'string', description: 'the raw, signed webhook pay
 export async function webhooksApi(
   app: FastifyInstance,
   deps: {
-    queue: IngestQueue;
+    store: Store;
     prices: Prices;
     metrics: CollectorMetrics;
     secrets: WebhookSecrets;
@@ -55,16 +53,14 @@ export async function webhooksApi(
   },
 ): Promise<void> {
   const book = async (provider: Provider, deliveryId: string, booking: Booking) => {
-    let outcome: Awaited<ReturnType<typeof applyBooking>>;
+    let outcome: BookingOutcome | BookingRefused;
     try {
-      outcome = await deps.queue.exclusive((conn, customers) =>
-        applyBooking(conn, customers, booking, {
-          provider,
-          deliveryId,
-          nowMicros: deps.nowMicros(),
-          toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.prices.pricing().book.fx),
-        }),
-      );
+      outcome = await deps.store.billing.book(booking, {
+        provider,
+        deliveryId,
+        nowMicros: deps.nowMicros(),
+        toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.prices.pricing().book.fx),
+      });
     } catch (err) {
       deps.metrics.webhooks.inc({ provider, outcome: 'failed' });
       throw err;
@@ -171,7 +167,7 @@ const FORWARDING_RESPONSE = {
 
 const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
 
-export async function forwardingApi(app: FastifyInstance, deps: { db: Database; enabled: boolean }): Promise<void> {
+export async function forwardingApi(app: FastifyInstance, deps: { store: Store; enabled: boolean }): Promise<void> {
   app.get<{ Querystring: { limit: number } }>(
     '/v1/forwarding',
     {
@@ -187,9 +183,7 @@ export async function forwardingApi(app: FastifyInstance, deps: { db: Database; 
       },
     },
     async (request) => {
-      const [counts, parked] = await deps.db.read(
-        async (conn) => [await forwardingCounts(conn), await parkedEvents(conn, request.query.limit)] as const,
-      );
+      const [counts, parked] = await deps.store.billing.forwarding(request.query.limit);
       return {
         enabled: deps.enabled,
         ...counts,

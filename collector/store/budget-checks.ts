@@ -18,7 +18,7 @@
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { type BudgetWindowKind, budgetWindow, thresholdsReached, thresholdText } from '../budgets/windows.ts';
 import { decimalText } from './appender.ts';
-import { decimal } from './metric-reads.ts';
+import { decimal } from './money-values.ts';
 import { openTransaction } from './transaction.ts';
 
 export interface BudgetRule {

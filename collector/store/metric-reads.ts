@@ -4,10 +4,14 @@
  * the zone's offset segments (computed in JS from the tz database), far cheaper per row than a tz
  * conversion. Money comes back as exact decimal text.
  */
-import { type DuckDBConnection, DuckDBDecimalValue } from '@duckdb/node-api';
-import { type Picocents, parseDecimalString } from '../../src/money.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Picocents } from '../../src/money.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
+import { decimal } from './money-values.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
+
+// The money decoders, where the reads have always found them.
+export { decimal, picocentsOf } from './money-values.ts';
 
 export interface MetricScope {
   /** [from, to) in µs since epoch, UTC. */
@@ -111,16 +115,4 @@ export async function customerKeysOf(conn: DuckDBConnection, externalIds: readon
     [...externalIds],
   );
   return reader.getRows().map(([k]) => Number(k));
-}
-
-/** A DECIMAL(38,12) value read as is (no ::VARCHAR, no text to parse): its unscaled value is the picocents. */
-export function picocentsOf(v: unknown): Picocents {
-  if (v instanceof DuckDBDecimalValue && v.scale === 12) return v.value;
-  return decimal(v);
-}
-
-export function decimal(v: unknown): Picocents {
-  const parsed = parseDecimalString(String(v ?? '0'));
-  if (!parsed.ok) throw new Error(`unexpected decimal from store: ${String(v)}`);
-  return parsed.picocents;
 }

@@ -3,12 +3,14 @@
  * connections; writes go through the ingest queue (the one writer), in transactions whose in-memory effects
  * apply after COMMIT (transaction.ts). Routes call these methods and shape the answers.
  */
+import { MAX_METERS } from '../limits.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
 import { costDrivers, type GroupBy } from './cost-driver-reads.ts';
 import { type CustomerSort, customerMetrics } from './customer-metric-reads.ts';
 import { listCustomers, readCustomer, upsertCustomer } from './customer-records.ts';
 import type { CustomerUpsert } from './customers.ts';
 import type { Database } from './database.ts';
+import { createBillingStore, createBudgetStore, createMeterStore, insightInputsOf } from './feature-stores.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './metric-reads.ts';
 import { unpricedModels } from './price-reads.ts';
@@ -20,6 +22,10 @@ export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, queue: IngestQueue) {
   return {
+    meters: createMeterStore(db, queue, MAX_METERS),
+    budgets: createBudgetStore(db, queue),
+    billing: createBillingStore(db, queue),
+    insightInputs: insightInputsOf(db),
     traceSpans: (traceId: string) => db.read((c) => readTraceSpans(c, traceId)),
     listTraces: (q: TraceListQuery) => db.read((c) => listTraces(c, q)),
     /** True when retention removed this trace's spans (its cost lives on in the summaries). */
