@@ -94,9 +94,13 @@ export function llmVendorAndModel(get: (key: string) => unknown): { vendor: stri
 
 /** Model names on a span, best first, without repeats. */
 export function modelNames(get: (key: string) => unknown): string[] {
-  const keys = isAiSdkEmbedding(get) ? [...GEN_AI_MODEL_KEYS, AI_SDK_MODEL_KEY] : GEN_AI_MODEL_KEYS;
-  const models = keys.map((k) => get(k)).filter((m): m is string => typeof m === 'string' && m !== '');
-  return [...new Set(models)];
+  const models: string[] = [];
+  const add = (m: unknown) => {
+    if (typeof m === 'string' && m !== '' && !models.includes(m)) models.push(m);
+  };
+  for (const k of GEN_AI_MODEL_KEYS) add(get(k));
+  if (isAiSdkEmbedding(get)) add(get(AI_SDK_MODEL_KEY));
+  return models;
 }
 
 /** GenAI operations that are not a model call (their spans may name a model and sum the calls beneath them). */

@@ -119,8 +119,11 @@ export const READING_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set([
   ERROR_TYPE_KEY,
 ]);
 
-/** Key prefixes of the producers' attributes: a span with none of them is not read for usage at all (hot path). */
-export const READING_KEY_PREFIXES: readonly string[] = ['gen_ai.', 'llm.', 'ai.', 'langfuse.', 'openinference.'];
+/**
+ * The producers' key prefixes, as one pattern (a test per key, no allocation): a span with none of them is not read
+ * for usage at all (the hot path).
+ */
+export const READING_KEY_PATTERN = /^(?:gen_ai|llm|ai|langfuse|openinference)\./;
 
 class UsageProblem extends Error {}
 
@@ -169,11 +172,11 @@ function attributeUsage(get: (key: string) => unknown, scopeName: string): Usage
   let cacheRead = firstCount(get, CACHE_READ_KEYS);
   let cacheWrite = firstCount(get, CACHE_WRITE_KEYS);
   // Reasoning is informational (already in the output): an unreadable count is ignored, not a reason to refuse.
-  let reasoning = informational(() => firstCount(get, REASONING_KEYS));
+  let reasoning = firstCountOrNull(get, REASONING_KEYS);
   if (semconv) {
     cacheRead ??= firstCount(get, AI_SDK_CACHE_READ_KEYS);
     cacheWrite ??= firstCount(get, AI_SDK_CACHE_WRITE_KEYS);
-    reasoning ??= informational(() => firstCount(get, AI_SDK_REASONING_KEYS));
+    reasoning ??= firstCountOrNull(get, AI_SDK_REASONING_KEYS);
   }
   if (!semconv && cacheRead === null && cacheWrite === null) return { kind: 'none' };
   const read = cacheRead ?? 0;
@@ -228,13 +231,15 @@ function langfuseUsage(json: string): UsageReading {
   };
 }
 
-function informational(read: () => number | null): number | null {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof UsageProblem) return null;
-    throw err;
+/** The first readable count of `keys`, an unreadable one skipped (no closure: this runs for every LLM span). */
+function firstCountOrNull(get: (key: string) => unknown, keys: readonly string[]): number | null {
+  for (const k of keys) {
+    const v = get(k);
+    if (v === undefined || v === null) continue;
+    const n = typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= MAX_TOKENS) return Math.round(n);
   }
+  return null;
 }
 
 /** The cost reported with the call, in cents (picocents), exact for decimal text; null when none is readable. */

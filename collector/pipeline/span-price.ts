@@ -6,7 +6,7 @@
  * read a span alike. Pure; never throws for a span's content (src/pricing.ts).
  */
 import { llmVendorAndModel, modelFamily } from '../../src/genai.ts';
-import { ATTR_INPUT_EXCLUDES_CACHE, callKey, READING_KEY_PREFIXES } from '../../src/llm-usage.ts';
+import { ATTR_INPUT_EXCLUDES_CACHE, callKey, READING_KEY_PATTERN } from '../../src/llm-usage.ts';
 import { type LlmCall, priceLlmUsage, readLlmCall, vendorOfModel } from '../../src/pricing.ts';
 import type { SpanRecord } from '../../src/records.ts';
 import { ATTR_COST_DUPLICATE_OF, ATTR_COST_SOURCE, ATTR_COST_UNPRICED_REASON } from '../../src/semconv.ts';
@@ -50,14 +50,8 @@ export function ingestGetter(attributes: AttrMap): Getter {
  * over their keys spares them every look-up of the readings.
  */
 export function llmCallOf(attributes: AttrMap, get: Getter, scopeName: string): LlmCall {
-  let any = false;
-  for (const key of attributes.keys()) {
-    if (READING_KEY_PREFIXES.some((p) => key.startsWith(p))) {
-      any = true;
-      break;
-    }
-  }
-  return any ? readLlmCall(get, scopeName) : NO_CALL;
+  for (const key of attributes.keys()) if (READING_KEY_PATTERN.test(key)) return readLlmCall(get, scopeName);
+  return NO_CALL;
 }
 
 /** What the collector prices a stored span at (re-pricing), its attributes as stored. */
@@ -118,7 +112,9 @@ function readingKept(get: Getter, call: LlmCall): Kept {
 /** Vendor and model of an LLM span; an LLM call naming its model but no provider gets the model's (Langfuse). */
 export function llmOf(get: Getter, call: LlmCall): { llmVendor: string | null; llmModel: string | null } {
   if (call.kind === 'none') return { llmVendor: null, llmModel: null };
-  const { vendor, model } = llmVendorAndModel(get);
+  // A call with usage was read with its vendor and models already (the first model is the record's).
+  const { vendor, model } =
+    call.kind === 'usage' ? { vendor: call.usage.vendor, model: call.usage.models[0] ?? null } : llmVendorAndModel(get);
   const inferred = vendor === null && model !== null ? vendorOfModel(model) : null;
   return { llmVendor: vendor ?? inferred, llmModel: model };
 }
