@@ -19,6 +19,7 @@ import { decimal } from './metric-reads.ts';
 import { enqueueFromRecords } from './outbox.ts';
 import { appendRecord, type RecordRow } from './record-row.ts';
 import { upsertStagedRollup } from './rollup.ts';
+import { big, col, num, one, rows } from './sql.ts';
 
 export const ALLOCATION_TRACE_ID = 'fixed';
 
@@ -35,15 +36,15 @@ export async function readDayUsage(
   dayMicros: bigint,
   bills: readonly FixedBill[],
 ): Promise<StoredDayUsage> {
-  const day = [dayMicros, dayMicros] as never;
-  const active = (
-    await conn.runAndReadAll(
-      `SELECT customer_id, any_value(customer_key) FROM records
-       WHERE source <> 'allocation' AND customer_id IS NOT NULL AND ${DAY} GROUP BY customer_id ORDER BY customer_id`,
-      day,
-    )
-  ).getRows();
-  const keys = new Map(active.map((r) => [String(r[0]), Number(r[1])]));
+  const day = [dayMicros, dayMicros];
+  const active = await rows(
+    conn,
+    `SELECT customer_id, any_value(customer_key) AS customer_key FROM records
+     WHERE source <> 'allocation' AND customer_id IS NOT NULL AND ${DAY} GROUP BY customer_id ORDER BY customer_id`,
+    day,
+    (r) => [String(col(r, 'customer_id')), num(r, 'customer_key')] as const,
+  );
+  const keys = new Map(active);
   const measures = new Map<FixedBill, Map<string, bigint>>();
   for (const bill of bills) {
     if (bill.method === 'proportional' && bill.measure !== null) {
@@ -72,29 +73,28 @@ async function readMeasure(
   const toBig = (v: unknown) => (measure.by === 'cost' ? decimal(v) : BigInt(String(v)));
   const out = new Map<string, bigint>();
   if (measure.spans.length === 0) {
-    const rows = (
-      await conn.runAndReadAll(`SELECT customer_id, sum(${value})::VARCHAR FROM records WHERE ${where} GROUP BY 1`, [
-        dayMicros,
-        dayMicros,
-      ] as never)
-    ).getRows();
-    for (const r of rows) out.set(String(r[0]), toBig(r[1]));
+    const sums = await rows(
+      conn,
+      `SELECT customer_id, sum(${value})::VARCHAR AS measure FROM records WHERE ${where} GROUP BY 1`,
+      [dayMicros, dayMicros],
+      (r) => [String(col(r, 'customer_id')), toBig(col(r, 'measure'))] as const,
+    );
+    for (const [id, v] of sums) out.set(id, v);
     return out;
   }
   // Narrowed in SQL to spans naming every filter key, then matched exactly like span rules.
   const keys = measure.spans.map(([k]) => JSON.stringify(k));
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT customer_id, attributes, ${value}::VARCHAR FROM records
-       WHERE ${where} ${keys.map(() => 'AND contains(attributes, ?)').join(' ')}`,
-      [dayMicros, dayMicros, ...keys] as never,
-    )
-  ).getRows();
-  for (const r of rows) {
-    const attributes = JSON.parse(String(r[1] ?? '{}')) as Record<string, unknown>;
-    if (!attributesMatch(measure.spans, (k) => attributes[k] as never)) continue;
-    const id = String(r[0]);
-    out.set(id, (out.get(id) ?? 0n) + toBig(r[2]));
+  const spans = await rows(
+    conn,
+    `SELECT customer_id, attributes, ${value}::VARCHAR AS measure FROM records
+     WHERE ${where} ${keys.map(() => 'AND contains(attributes, ?)').join(' ')}`,
+    [dayMicros, dayMicros, ...keys],
+    (r) => ({ id: String(col(r, 'customer_id')), attributes: col(r, 'attributes'), measure: col(r, 'measure') }),
+  );
+  for (const r of spans) {
+    const attributes = JSON.parse(String(r.attributes ?? '{}')) as Record<string, unknown>;
+    if (!attributesMatch(measure.spans, (k) => attributes[k])) continue;
+    out.set(r.id, (out.get(r.id) ?? 0n) + toBig(r.measure));
   }
   return out;
 }
@@ -174,26 +174,31 @@ export async function writeDayAllocations(
     }
   }
   const thisDay = `source = 'allocation' AND ts = make_timestamp(?::BIGINT)`;
-  const stored = (
-    await conn.runAndReadAll(
-      `SELECT span_id, cost_amount::VARCHAR, price_version, attributes FROM records WHERE ${thisDay}`,
-      [dayMicros] as never,
-    )
-  ).getRows();
+  const stored = await rows(
+    conn,
+    `SELECT span_id, cost_amount::VARCHAR AS cost, price_version, attributes FROM records WHERE ${thisDay}`,
+    [dayMicros],
+    (r) => ({
+      id: String(col(r, 'span_id')),
+      cost: decimal(col(r, 'cost')),
+      priceVersion: col(r, 'price_version') === null ? null : num(r, 'price_version'),
+      attributesJson: String(col(r, 'attributes')),
+    }),
+  );
   let changed = 0;
   let delta = 0n;
   for (const r of stored) {
-    const w = wanted.get(String(r[0]));
-    const cost = decimal(r[1]);
+    const w = wanted.get(r.id);
+    const cost = r.cost;
     delta -= cost;
     const same =
       w !== undefined &&
       w.costPicocents === cost &&
-      w.priceVersion === (r[2] === null ? null : Number(r[2])) &&
-      w.attributesJson === String(r[3]);
+      w.priceVersion === r.priceVersion &&
+      w.attributesJson === r.attributesJson;
     if (!same) changed++;
   }
-  const storedIds = new Set(stored.map((r) => String(r[0])));
+  const storedIds = new Set(stored.map((r) => r.id));
   for (const [id, w] of wanted) {
     delta += w.costPicocents ?? 0n;
     if (!storedIds.has(id)) changed++;
@@ -202,19 +207,19 @@ export async function writeDayAllocations(
     const rollup = (sign: string) => `INSERT INTO stage_rollup
       SELECT coalesce(customer_key, 0), time_bucket(INTERVAL 15 MINUTE, ts), 0, ${sign}sum(cost_amount), 0
       FROM records WHERE ${thisDay} GROUP BY ALL`;
-    await conn.run(rollup('-'), [dayMicros] as never);
-    await conn.run(`DELETE FROM records WHERE ${thisDay}`, [dayMicros] as never);
+    await conn.run(rollup('-'), [dayMicros]);
+    await conn.run(`DELETE FROM records WHERE ${thisDay}`, [dayMicros]);
     const ingestedAt = timestampValue(nowMicros);
     await appendRows(conn, 'records', (app) => {
       for (const row of wanted.values()) appendRecord(app, row, ingestedAt);
     });
-    await conn.run(rollup(''), [dayMicros] as never);
+    await conn.run(rollup(''), [dayMicros]);
     await upsertStagedRollup(conn);
     if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.${thisDay}`, [dayMicros]);
   }
   await conn.run(
     `INSERT OR REPLACE INTO allocated_days VALUES (make_timestamp(?::BIGINT)::DATE, ?, make_timestamp(?::BIGINT))`,
-    [dayMicros, version, nowMicros] as never,
+    [dayMicros, version, nowMicros],
   );
   return { changed, deltaPicocents: delta };
 }
@@ -225,20 +230,23 @@ export async function allocatedDays(
   fromMicros: bigint,
   toMicros: bigint,
 ): Promise<Set<bigint>> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT epoch_us(day::TIMESTAMP) FROM allocated_days
-       WHERE day >= make_timestamp(?::BIGINT)::DATE AND day < make_timestamp(?::BIGINT)::DATE`,
-      [fromMicros, toMicros] as never,
-    )
-  ).getRows();
-  return new Set(rows.map((r) => BigInt(r[0] as bigint)));
+  const days = await rows(
+    conn,
+    `SELECT epoch_us(day::TIMESTAMP) AS day_us FROM allocated_days
+     WHERE day >= make_timestamp(?::BIGINT)::DATE AND day < make_timestamp(?::BIGINT)::DATE`,
+    [fromMicros, toMicros],
+    (r) => big(r, 'day_us'),
+  );
+  return new Set(days);
 }
 
 /** The start of the first UTC day with any record (from the rollup), or null when there is none. */
 export async function firstRecordDay(conn: DuckDBConnection): Promise<bigint | null> {
-  const r = (
-    await conn.runAndReadAll(`SELECT epoch_us(min(slot)::DATE::TIMESTAMP) FROM rollup_15m WHERE records > 0`)
-  ).getRows()[0]?.[0];
+  const r = await one(
+    conn,
+    `SELECT epoch_us(min(slot)::DATE::TIMESTAMP) AS day_us FROM rollup_15m WHERE records > 0`,
+    [],
+    (row) => col(row, 'day_us'),
+  );
   return r === null || r === undefined ? null : BigInt(r as bigint);
 }

@@ -15,6 +15,7 @@ import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { decimalText } from './appender.ts';
 import { dayDate } from './insight-index.ts';
 import { picocentsOf } from './metric-reads.ts';
+import { col, num, rows } from './sql.ts';
 
 export interface AnomalousTrace {
   readonly traceId: string;
@@ -56,9 +57,9 @@ export async function anomalousTraces(
     live.length === 0 ? 'false' : live.map(([a, b]) => `(day >= ${dayDate(a)} AND day < ${dayDate(b)})`).join(' OR ');
   // 1. Traces summed from their parts (index rows of such traces and the live parts), with their root names ('g');
   // and those traces' rows that step 2 counts as whole traces, to take back out ('x').
-  const regroupRows = (
-    await conn.runAndReadAll(
-      `WITH live AS (
+  const regroupRows = await rows(
+    conn,
+    `WITH live AS (
          SELECT trace_id, sum(cost) AS cost, sum(span_count) AS spans FROM trace_days
          WHERE ${inWindow} AND (${liveDays}) GROUP BY trace_id),
        nw AS (
@@ -74,10 +75,17 @@ export async function anomalousTraces(
        r AS (
          SELECT trace_id, arg_min(root_name, (root_start_ns, root_name)) AS root_name FROM trace_roots
          WHERE trace_id IN (SELECT trace_id FROM g) GROUP BY trace_id)
-       SELECT 'g', g.trace_id, coalesce(r.root_name, '${NO_ROOT}'), g.cost FROM g LEFT JOIN r USING (trace_id)
+       SELECT 'g' AS kind, g.trace_id, coalesce(r.root_name, '${NO_ROOT}') AS root_name, g.cost
+       FROM g LEFT JOIN r USING (trace_id)
        UNION ALL SELECT 'x', trace_id, root_name, cost FROM parts WHERE counted`,
-    )
-  ).getRows();
+    [],
+    (r) => ({
+      kind: col(r, 'kind'),
+      traceId: String(col(r, 'trace_id')),
+      root: String(col(r, 'root_name')),
+      cost: picocentsOf(col(r, 'cost')),
+    }),
+  );
   const stats = new Map<string, RootStats>();
   const add = (root: string, cost: bigint, n: number) => {
     const s = stats.get(root) ?? { total: 0n, n: 0 };
@@ -87,8 +95,7 @@ export async function anomalousTraces(
   };
   const regrouped: Array<{ traceId: string; root: string; cost: bigint }> = [];
   const takenOut = new Set<string>();
-  for (const [kind, id, root, cost] of regroupRows) {
-    const t = { traceId: String(id), root: String(root), cost: picocentsOf(cost) };
+  for (const { kind, ...t } of regroupRows) {
     if (kind === 'g') regrouped.push(t);
     else {
       takenOut.add(t.traceId);
@@ -96,12 +103,14 @@ export async function anomalousTraces(
     }
   }
   // 2. Per root name: every whole row (one grouped scan), minus step 1's traces counted there, plus step 1's sums.
-  for (const [root, total, n] of (
-    await conn.runAndReadAll(
-      `SELECT root_name, sum(cost), count(*) FROM trace_index WHERE ${inWindow} AND ${WHOLE} GROUP BY root_name`,
-    )
-  ).getRows()) {
-    add(String(root), picocentsOf(total), Number(n));
+  for (const w of await rows(
+    conn,
+    `SELECT root_name, sum(cost) AS total, count(*) AS n FROM trace_index WHERE ${inWindow} AND ${WHOLE}
+     GROUP BY root_name`,
+    [],
+    (r) => ({ root: String(col(r, 'root_name')), total: picocentsOf(col(r, 'total')), n: num(r, 'n') }),
+  )) {
+    add(w.root, w.total, w.n);
   }
   for (const t of regrouped) add(t.root, t.cost, 1);
   // 3. At or above the threshold: cost ≥ ⌈multiple × total ÷ n⌉ picocents (costs are whole picocents).
@@ -116,20 +125,23 @@ export async function anomalousTraces(
     (t) => t.cost >= (threshold.get(t.root) ?? t.cost + 1n),
   );
   const names = [...threshold.keys()];
-  for (const [id, root, cost] of (
-    await conn.runAndReadAll(
-      `SELECT i.trace_id, i.root_name, i.cost FROM trace_index i
+  for (const t of await rows(
+    conn,
+    `SELECT i.trace_id, i.root_name, i.cost FROM trace_index i
        JOIN (SELECT unnest(?::VARCHAR[]) AS root_name, unnest(?::VARCHAR[])::DECIMAL(38,12) AS threshold) t USING (root_name)
        WHERE ${inWindow} AND ${WHOLE} AND cost >= ?::DECIMAL(38,12) AND i.cost >= t.threshold`,
-      [
-        listValue(names),
-        listValue(names.map((r) => decimalText(threshold.get(r) as bigint))),
-        decimalText(lowest as bigint),
-      ] as never,
-    )
-  ).getRows()) {
-    const traceId = String(id);
-    if (!takenOut.has(traceId)) found.push({ traceId, root: String(root), cost: picocentsOf(cost) });
+    [
+      listValue(names),
+      listValue(names.map((r) => decimalText(threshold.get(r) as bigint))),
+      decimalText(lowest as bigint),
+    ],
+    (r) => ({
+      traceId: String(col(r, 'trace_id')),
+      root: String(col(r, 'root_name')),
+      cost: picocentsOf(col(r, 'cost')),
+    }),
+  )) {
+    if (!takenOut.has(t.traceId)) found.push(t);
   }
   return worstFirst(
     found.map((t) => {
@@ -168,9 +180,9 @@ async function fromParts(
   multiple: number,
   limit: number,
 ): Promise<AnomalousTrace[]> {
-  const rows = (
-    await conn.runAndReadAll(
-      `WITH t AS (
+  const anomalous = await rows(
+    conn,
+    `WITH t AS (
          SELECT trace_id, sum(cost) AS cost FROM trace_days WHERE day >= ${dayDate(fromDay)} AND day < ${dayDate(toDay)}
          GROUP BY trace_id HAVING sum(span_count) > 0 AND sum(cost) IS NOT NULL),
        r AS (
@@ -183,19 +195,16 @@ async function fromParts(
        FROM j JOIN m USING (root_name)
        WHERE m.total > 0 AND j.cost * m.n >= ?::INTEGER * m.total
        ORDER BY j.cost * m.n / m.total DESC, j.trace_id LIMIT ?`,
-      [multiple, limit] as never,
-    )
-  ).getRows();
-  return worstFirst(
-    rows.map(([id, root, cost, total, n]) => ({
-      traceId: String(id),
-      rootName: String(root),
-      cost: picocentsOf(cost),
-      total: picocentsOf(total),
-      n: Number(n),
-    })),
-    limit,
+    [multiple, limit],
+    (r) => ({
+      traceId: String(col(r, 'trace_id')),
+      rootName: String(col(r, 'root_name')),
+      cost: picocentsOf(col(r, 'cost')),
+      total: picocentsOf(col(r, 'total')),
+      n: num(r, 'n'),
+    }),
   );
+  return worstFirst(anomalous, limit);
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {

@@ -15,6 +15,7 @@ import type { EventInput } from '../events/validate.ts';
 import { upsertCustomer } from './customer-records.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { writeEventRequests } from './event-writes.ts';
+import { col, one } from './sql.ts';
 
 export type BookingOutcome = 'booked' | 'duplicate' | 'ignored' | 'nothing_new';
 
@@ -41,11 +42,13 @@ export async function applyBooking(
   booking: Booking,
   ctx: BookingContext,
 ): Promise<BookingOutcome | BookingRefused> {
-  const seen = await conn.runAndReadAll('SELECT 1 FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?', [
-    ctx.provider,
-    ctx.deliveryId,
-  ]);
-  if (seen.getRows().length > 0) return 'duplicate';
+  const seen = await one(
+    conn,
+    'SELECT 1 AS seen FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?',
+    [ctx.provider, ctx.deliveryId],
+    () => true,
+  );
+  if (seen) return 'duplicate';
   const outcome = await book(conn, customers, booking, ctx);
   if (typeof outcome !== 'string') return outcome; // refused: not remembered, so a retry can book it later
   await conn.run(`INSERT OR IGNORE INTO webhook_deliveries VALUES (?, ?, make_timestamp(?::BIGINT), ?)`, [
@@ -53,7 +56,7 @@ export async function applyBooking(
     ctx.deliveryId,
     ctx.nowMicros,
     booking.kind === 'ignored' ? `ignored ${booking.type}` : booking.kind,
-  ] as never);
+  ]);
   return outcome;
 }
 
@@ -118,14 +121,13 @@ async function book(
 /** The cumulative refunded amount (minor units) already booked for a paid object (0 when none). */
 async function refundedBefore(conn: DuckDBConnection, key: string): Promise<bigint> {
   const prefix = `${key}:refunded:`;
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT max(CAST(substr(span_id, ?) AS HUGEINT))::VARCHAR FROM records
-       WHERE source = 'event' AND trace_id = '' AND starts_with(span_id, ?)`,
-      [prefix.length + 1, prefix] as never,
-    )
-  ).getRows();
-  const v = rows[0]?.[0];
+  const v = await one(
+    conn,
+    `SELECT max(CAST(substr(span_id, ?) AS HUGEINT))::VARCHAR AS refunded FROM records
+     WHERE source = 'event' AND trace_id = '' AND starts_with(span_id, ?)`,
+    [prefix.length + 1, prefix],
+    (r) => col(r, 'refunded'),
+  );
   return v === null || v === undefined ? 0n : BigInt(String(v));
 }
 
@@ -136,11 +138,11 @@ async function resolveCustomer(
   providerCustomerId: string | null,
 ): Promise<string> {
   if (providerCustomerId === null) return customerId;
-  const rows = (
-    await conn.runAndReadAll(
-      'SELECT customer_id FROM billing_customers WHERE provider = ? AND provider_customer_id = ?',
-      [provider, providerCustomerId],
-    )
-  ).getRows();
-  return rows.length > 0 ? String(rows[0]?.[0]) : customerId;
+  const known = await one(
+    conn,
+    'SELECT customer_id FROM billing_customers WHERE provider = ? AND provider_customer_id = ?',
+    [provider, providerCustomerId],
+    (r) => String(col(r, 'customer_id')),
+  );
+  return known ?? customerId;
 }

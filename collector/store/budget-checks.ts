@@ -19,6 +19,7 @@ import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { type BudgetWindowKind, budgetWindow, thresholdsReached, thresholdText } from '../budgets/windows.ts';
 import { decimalText } from './appender.ts';
 import { decimal } from './money-values.ts';
+import { big, col, num, rows } from './sql.ts';
 import { openTransaction } from './transaction.ts';
 
 export interface BudgetRule {
@@ -158,29 +159,31 @@ export async function recordCrossings(
 }
 
 async function stagedDeltas(conn: DuckDBConnection): Promise<CostDelta[]> {
-  const rows = (
-    await conn.runAndReadAll(`SELECT customer_key, epoch_us(slot), sum(costs)::VARCHAR FROM stage_rollup
-      WHERE customer_key <> 0 GROUP BY ALL`)
-  ).getRows();
-  return rows.map((r) => ({
-    customerKey: Number(r[0]),
-    slotMicros: BigInt(r[1] as bigint),
-    costsPicocents: decimal(r[2]),
-  }));
+  return rows(
+    conn,
+    `SELECT customer_key, epoch_us(slot) AS slot_us, sum(costs)::VARCHAR AS costs_text FROM stage_rollup
+      WHERE customer_key <> 0 GROUP BY ALL`,
+    [],
+    (r) => ({
+      customerKey: num(r, 'customer_key'),
+      slotMicros: big(r, 'slot_us'),
+      costsPicocents: decimal(col(r, 'costs_text')),
+    }),
+  );
 }
 
 /** Learns the external ids of keys not seen before (customers created in this transaction included). */
 async function learnIds(conn: DuckDBConnection, book: BudgetBook, changes: readonly CostDelta[]): Promise<void> {
   const unknown = [...new Set(changes.map((d) => d.customerKey).filter((k) => !book.ids.has(k)))];
   if (unknown.length === 0) return;
-  const rows = (
-    await conn.runAndReadAll(
-      'SELECT customer_key, external_id FROM customers WHERE customer_key IN (SELECT unnest(?::INTEGER[]))',
-      [listValue(unknown)] as never,
-    )
-  ).getRows();
+  const found = await rows(
+    conn,
+    'SELECT customer_key, external_id FROM customers WHERE customer_key IN (SELECT unnest(?::INTEGER[]))',
+    [listValue(unknown)],
+    (r) => [num(r, 'customer_key'), String(col(r, 'external_id'))] as const,
+  );
   // Keys are never reused or renamed, so learning one inside a transaction that rolls back is still true.
-  for (const [k, id] of rows) book.ids.set(Number(k), String(id));
+  for (const [k, id] of found) book.ids.set(k, id);
   for (const k of unknown) if (!book.ids.has(k)) throw new Error(`customer key ${k} has no customer row`);
 }
 
@@ -188,27 +191,27 @@ async function learnIds(conn: DuckDBConnection, book: BudgetBook, changes: reado
 async function readWindows(conn: DuckDBConnection, windows: readonly Touched[]): Promise<Map<string, WindowState>> {
   const out = new Map<string, WindowState>();
   if (windows.length === 0) return out;
-  const rows = (
-    await conn.runAndReadAll(
-      `WITH w AS (SELECT unnest(?::INTEGER[]) AS k, unnest(?::BIGINT[]) AS ws, unnest(?::BIGINT[]) AS we,
+  const states = await rows(
+    conn,
+    `WITH w AS (SELECT unnest(?::INTEGER[]) AS k, unnest(?::BIGINT[]) AS ws, unnest(?::BIGINT[]) AS we,
            unnest(?::VARCHAR[]) AS id, unnest(?::INTEGER[]) AS i)
        SELECT w.i,
          (SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r
-           WHERE r.customer_key = w.k AND r.slot >= make_timestamp(w.ws) AND r.slot < make_timestamp(w.we)),
+           WHERE r.customer_key = w.k AND r.slot >= make_timestamp(w.ws) AND r.slot < make_timestamp(w.we)) AS spent,
          (SELECT list(a.threshold::VARCHAR) FROM budget_alerts a
-           WHERE a.customer_id = w.id AND a.window_start = make_timestamp(w.ws))
+           WHERE a.customer_id = w.id AND a.window_start = make_timestamp(w.ws)) AS recorded
        FROM w`,
-      [
-        listValue(windows.map((t) => t.customerKey)),
-        listValue(windows.map((t) => t.startMicros)),
-        listValue(windows.map((t) => t.endMicros)),
-        listValue(windows.map((t) => t.customerId)),
-        listValue(windows.map((_, i) => i)),
-      ] as never,
-    )
-  ).getRows();
-  for (const [i, spent, recorded] of rows) {
-    const t = windows[Number(i)] as Touched;
+    [
+      listValue(windows.map((t) => t.customerKey)),
+      listValue(windows.map((t) => t.startMicros)),
+      listValue(windows.map((t) => t.endMicros)),
+      listValue(windows.map((t) => t.customerId)),
+      listValue(windows.map((_, i) => i)),
+    ],
+    (r) => ({ i: num(r, 'i'), spent: col(r, 'spent'), recorded: col(r, 'recorded') }),
+  );
+  for (const { i, spent, recorded } of states) {
+    const t = windows[i] as Touched;
     const list = recorded as { items?: unknown[] } | null;
     out.set(t.key, {
       spent: decimal(spent),
@@ -244,6 +247,6 @@ async function insertAlerts(
       t.rule.webhookUrl,
       nowMicros,
       nowMicros,
-    ]) as never,
+    ]),
   );
 }

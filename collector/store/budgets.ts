@@ -8,6 +8,7 @@ import { type BudgetWindowKind, budgetWindow, thresholdText } from '../budgets/w
 import { decimalText } from './appender.ts';
 import { budgetChanged, setBudgetRules } from './budget-checks.ts';
 import { decimal } from './metric-reads.ts';
+import { big, col, one, type Row, rows, textOrNull } from './sql.ts';
 
 export type BudgetWindow = BudgetWindowKind;
 
@@ -21,19 +22,19 @@ export interface Budget {
   readonly updatedAtMicros: bigint;
 }
 
-const SELECT = `SELECT customer_id, amount::VARCHAR, budget_window, list_transform(thresholds, t -> t::VARCHAR),
-  webhook_url, epoch_us(updated_at) FROM budgets`;
+const SELECT = `SELECT customer_id, amount::VARCHAR AS amount, budget_window,
+  list_transform(thresholds, t -> t::VARCHAR) AS thresholds, webhook_url, epoch_us(updated_at) AS updated_us FROM budgets`;
 
-function budgetOf(r: unknown[]): Budget {
-  const list = r[3] as { items?: unknown[] } | unknown[];
+function budgetOf(r: Row): Budget {
+  const list = col(r, 'thresholds') as { items?: unknown[] } | unknown[];
   const items = Array.isArray(list) ? list : (list.items ?? []);
   return {
-    customerId: String(r[0]),
-    amountPicocents: decimal(r[1]),
-    window: String(r[2]) as BudgetWindow,
+    customerId: String(col(r, 'customer_id')),
+    amountPicocents: decimal(col(r, 'amount')),
+    window: String(col(r, 'budget_window')) as BudgetWindow,
     thresholds: items.map((t) => thresholdText(String(t))),
-    webhookUrl: r[4] === null ? null : String(r[4]),
-    updatedAtMicros: BigInt(r[5] as bigint),
+    webhookUrl: textOrNull(r, 'webhook_url'),
+    updatedAtMicros: big(r, 'updated_us'),
   };
 }
 
@@ -41,7 +42,7 @@ export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void
   const list = `[${b.thresholds.map(() => '?::DECIMAL(9,6)').join(', ')}]`;
   await conn.run(
     `INSERT OR REPLACE INTO budgets VALUES (?, ?::DECIMAL(38,12), ?, ${list}, ?, make_timestamp(?::BIGINT))`,
-    [b.customerId, decimalText(b.amountPicocents), b.window, ...b.thresholds, b.webhookUrl, b.updatedAtMicros] as never,
+    [b.customerId, decimalText(b.amountPicocents), b.window, ...b.thresholds, b.webhookUrl, b.updatedAtMicros],
   );
   budgetChanged(conn, b.customerId, b);
 }
@@ -58,15 +59,15 @@ export async function loadBudgetBook(conn: DuckDBConnection): Promise<void> {
 }
 
 export async function listBudgets(conn: DuckDBConnection): Promise<Budget[]> {
-  return (await conn.runAndReadAll(`${SELECT} ORDER BY customer_id`)).getRows().map(budgetOf);
+  return rows(conn, `${SELECT} ORDER BY customer_id`, [], budgetOf);
 }
 
 /** The customer's own budget, else the `*` default, else null. */
 export async function budgetFor(conn: DuckDBConnection, customerId: string): Promise<Budget | null> {
-  const rows = (
-    await conn.runAndReadAll(`${SELECT} WHERE customer_id IN (?, '*') ORDER BY customer_id = '*'`, [customerId])
-  ).getRows();
-  return rows.length === 0 ? null : budgetOf(rows[0] as unknown[]);
+  return (
+    (await one(conn, `${SELECT} WHERE customer_id IN (?, '*') ORDER BY customer_id = '*'`, [customerId], budgetOf)) ??
+    null
+  );
 }
 
 export interface BudgetSpend {
@@ -83,12 +84,12 @@ export async function spendInWindow(
   atMicros: bigint,
 ): Promise<BudgetSpend> {
   const w = budgetWindow(window, atMicros);
-  const r = (
-    await conn.runAndReadAll(
-      `SELECT coalesce(sum(r.costs), 0)::VARCHAR FROM rollup_15m r JOIN customers c USING (customer_key)
-       WHERE c.external_id = ? AND r.slot >= make_timestamp(?::BIGINT) AND r.slot < make_timestamp(?::BIGINT)`,
-      [customerId, w.startMicros, w.endMicros] as never,
-    )
-  ).getRows()[0] as unknown[];
-  return { windowStartMicros: w.startMicros, windowEndMicros: w.endMicros, spentPicocents: decimal(r[0]) };
+  const spent = await one(
+    conn,
+    `SELECT coalesce(sum(r.costs), 0)::VARCHAR AS spent FROM rollup_15m r JOIN customers c USING (customer_key)
+     WHERE c.external_id = ? AND r.slot >= make_timestamp(?::BIGINT) AND r.slot < make_timestamp(?::BIGINT)`,
+    [customerId, w.startMicros, w.endMicros],
+    (r) => col(r, 'spent'),
+  );
+  return { windowStartMicros: w.startMicros, windowEndMicros: w.endMicros, spentPicocents: decimal(spent) };
 }

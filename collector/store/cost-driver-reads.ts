@@ -8,6 +8,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
 import { decimal, type MetricScope, scopeFilter } from './metric-reads.ts';
+import { col, num, textOrNull } from './sql.ts';
 
 export const GROUP_BY = {
   model: 'llm_model',
@@ -82,24 +83,25 @@ export async function costDrivers(
      outliers AS (
        SELECT p.g, list({'tk': p.tk, 'c': p.c::VARCHAR} ORDER BY p.c DESC, p.tk)[1:${OUTLIERS_PER_GROUP}] AS items
        FROM per_trace p JOIN top USING (g) WHERE p.c >= top.p99 AND p.traced GROUP BY p.g)
-     SELECT top.g, top.cost::VARCHAR, top.records, top.traces, top.p50::VARCHAR, top.p90::VARCHAR, top.p99::VARCHAR,
-       outliers.items, (SELECT sum(c) FROM per_trace)::VARCHAR
+     SELECT top.g, top.cost::VARCHAR AS cost, top.records, top.traces, top.p50::VARCHAR AS p50,
+       top.p90::VARCHAR AS p90, top.p99::VARCHAR AS p99, outliers.items, (SELECT sum(c) FROM per_trace)::VARCHAR AS total
      FROM top LEFT JOIN outliers ON top.g IS NOT DISTINCT FROM outliers.g
      ORDER BY top.cost DESC, top.g NULLS LAST`,
-    [...baseParams, limit] as never,
+    [...baseParams, limit],
   );
-  const rows = reader.getRows();
+  const rows = reader.getRowObjects();
+  const first = rows[0];
   return {
-    total: rows.length > 0 ? decimal(rows[0]?.[8]) : 0n,
+    total: first === undefined ? 0n : decimal(col(first, 'total')),
     groups: rows.map((r) => ({
-      key: r[0] === null ? null : String(r[0]),
-      cost: decimal(r[1]),
-      records: Number(r[2]),
-      traces: Number(r[3]),
-      p50: decimal(r[4]),
-      p90: decimal(r[5]),
-      p99: decimal(r[6]),
-      outliers: listItems(r[7]).map((o) => ({ traceKey: String(o.tk), cost: decimal(o.c) })),
+      key: textOrNull(r, 'g'),
+      cost: decimal(col(r, 'cost')),
+      records: num(r, 'records'),
+      traces: num(r, 'traces'),
+      p50: decimal(col(r, 'p50')),
+      p90: decimal(col(r, 'p90')),
+      p99: decimal(col(r, 'p99')),
+      outliers: listItems(col(r, 'items')).map((o) => ({ traceKey: String(o.tk), cost: decimal(o.c) })),
     })),
   };
 }

@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
 import { decimal } from './metric-reads.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
+import { col, num, one, textOrNull } from './sql.ts';
 
 export const CUSTOMER_SORTS = {
   '-profit': 'profit DESC, external_id',
@@ -58,8 +59,9 @@ export async function customerMetrics(
        FROM customers c LEFT JOIN w USING (customer_key) LEFT JOIN a USING (customer_key)
          LEFT JOIN l USING (customer_key)
        WHERE c.created_at < make_timestamp(?::BIGINT) ${search})
-     SELECT external_id, name, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), revenue::VARCHAR, costs::VARCHAR,
-       ltv::VARCHAR, count(*) OVER (), allocated::VARCHAR
+     SELECT external_id, name, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS created_iso,
+       revenue::VARCHAR AS revenue_text, costs::VARCHAR AS costs_text, ltv::VARCHAR AS ltv_text, count(*) OVER () AS total,
+       allocated::VARCHAR AS allocated_text
      FROM m ORDER BY ${CUSTOMER_SORTS[q.sort]} LIMIT ? OFFSET ?`,
     [
       q.fromMicros,
@@ -71,27 +73,30 @@ export async function customerMetrics(
       ...(q.query ? [q.query] : []),
       q.limit,
       q.offset,
-    ] as never,
+    ],
   );
-  const all = await conn.runAndReadAll(
-    `SELECT coalesce(sum(costs), 0)::VARCHAR,
-       coalesce(sum(costs) FILTER (WHERE customer_key = ${UNATTRIBUTED_KEY}), 0)::VARCHAR
+  const all = await one(
+    conn,
+    `SELECT coalesce(sum(costs), 0)::VARCHAR AS all_costs,
+       coalesce(sum(costs) FILTER (WHERE customer_key = ${UNATTRIBUTED_KEY}), 0)::VARCHAR AS unattributed_costs
      FROM rollup_15m WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT)`,
-    [q.fromMicros, q.toMicros] as never,
+    [q.fromMicros, q.toMicros],
+    (r) => ({ all: col(r, 'all_costs'), unattributed: col(r, 'unattributed_costs') }),
   );
-  const rows = reader.getRows();
+  const rows = reader.getRowObjects();
+  const first = rows[0];
   return {
-    total: rows.length > 0 ? Number(rows[0]?.[6]) : 0,
-    allCosts: decimal(all.getRows()[0]?.[0]),
-    unattributedCosts: decimal(all.getRows()[0]?.[1]),
+    total: first === undefined ? 0 : num(first, 'total'),
+    allCosts: decimal(all?.all),
+    unattributedCosts: decimal(all?.unattributed),
     rows: rows.map((r) => ({
-      externalId: String(r[0]),
-      name: r[1] === null ? null : String(r[1]),
-      createdAt: String(r[2]),
-      revenue: decimal(r[3]),
-      costs: decimal(r[4]),
-      ltv: decimal(r[5]),
-      allocatedCosts: decimal(r[7]),
+      externalId: String(col(r, 'external_id')),
+      name: textOrNull(r, 'name'),
+      createdAt: String(col(r, 'created_iso')),
+      revenue: decimal(col(r, 'revenue_text')),
+      costs: decimal(col(r, 'costs_text')),
+      ltv: decimal(col(r, 'ltv_text')),
+      allocatedCosts: decimal(col(r, 'allocated_text')),
     })),
   };
 }

@@ -1,6 +1,7 @@
 /** Customer rows as the API shows them: one, a searchable page, and the upsert (a write through the queue). */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CustomerRegistry, CustomerUpsert } from './customers.ts';
+import { col, one, type Row, rows, textOrNull } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 export interface CustomerView {
@@ -10,21 +11,19 @@ export interface CustomerView {
   readonly created_at: string;
 }
 
-const COLUMNS = `external_id, name, email, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+const COLUMNS = `external_id, name, email, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS created_iso`;
 
-function toView(r: unknown[]): CustomerView {
+function toView(r: Row): CustomerView {
   return {
-    external_id: String(r[0]),
-    name: r[1] === null ? null : String(r[1]),
-    email: r[2] === null ? null : String(r[2]),
-    created_at: String(r[3]),
+    external_id: String(col(r, 'external_id')),
+    name: textOrNull(r, 'name'),
+    email: textOrNull(r, 'email'),
+    created_at: String(col(r, 'created_iso')),
   };
 }
 
 export async function readCustomer(conn: DuckDBConnection, externalId: string): Promise<CustomerView | null> {
-  const r = await conn.runAndReadAll(`SELECT ${COLUMNS} FROM customers WHERE external_id = ?`, [externalId]);
-  const row = r.getRows()[0];
-  return row ? toView(row) : null;
+  return (await one(conn, `SELECT ${COLUMNS} FROM customers WHERE external_id = ?`, [externalId], toView)) ?? null;
 }
 
 export async function listCustomers(
@@ -35,12 +34,14 @@ export async function listCustomers(
     ? `WHERE contains(lower(external_id || ' ' || coalesce(name, '') || ' ' || coalesce(email, '')), lower(?))`
     : '';
   const params = q.query ? [q.query] : [];
-  const rows = await conn.runAndReadAll(
+  const items = await rows(
+    conn,
     `SELECT ${COLUMNS} FROM customers ${where} ORDER BY created_at, external_id LIMIT ? OFFSET ?`,
     [...params, q.limit, q.offset],
+    toView,
   );
-  const total = await conn.runAndReadAll(`SELECT count(*) FROM customers ${where}`, params);
-  return { items: rows.getRows().map(toView), total: Number(total.getRows()[0]?.[0]) };
+  const total = await one(conn, `SELECT count(*) AS n FROM customers ${where}`, params, (r) => col(r, 'n'));
+  return { items, total: Number(total) };
 }
 
 /** The upsert in its own transaction; the registry learns of it only once committed. */

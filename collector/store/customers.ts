@@ -7,6 +7,7 @@
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendRows } from './appender.ts';
+import { big, col, num, rows } from './sql.ts';
 
 interface Known {
   readonly key: number;
@@ -32,16 +33,20 @@ export class CustomerRegistry {
 
   static async load(conn: DuckDBConnection): Promise<CustomerRegistry> {
     const registry = new CustomerRegistry();
-    const reader = await conn.runAndReadAll(
-      `SELECT external_id, customer_key, epoch_us(created_at), created_explicitly FROM customers`,
+    const stored = await rows(
+      conn,
+      `SELECT external_id, customer_key, epoch_us(created_at) AS created_us, created_explicitly FROM customers`,
+      [],
+      (r) => ({
+        externalId: String(col(r, 'external_id')),
+        key: num(r, 'customer_key'),
+        createdAtMicros: big(r, 'created_us'),
+        explicit: col(r, 'created_explicitly') === true,
+      }),
     );
-    for (const [externalId, key, createdAt, explicit] of reader.getRows()) {
-      registry.known.set(String(externalId), {
-        key: Number(key),
-        createdAtMicros: BigInt(createdAt as bigint),
-        explicit: explicit === true,
-      });
-      registry.nextKey = Math.max(registry.nextKey, Number(key) + 1);
+    for (const { externalId, ...known } of stored) {
+      registry.known.set(externalId, known);
+      registry.nextKey = Math.max(registry.nextKey, known.key + 1);
     }
     return registry;
   }

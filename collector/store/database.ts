@@ -5,15 +5,17 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { BASE_SCHEMA_VERSION, MIGRATIONS, type Migration, migrate, SchemaError } from './migrations.ts';
 import { CREATE_SCHEMA } from './schema.ts';
+import { col, one, rows } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 /** The file's schema version; a new (empty) file gets the base layout first. */
 async function schemaVersion(writer: DuckDBConnection, path: string): Promise<number> {
-  const tables = (
-    await writer.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'`)
-  )
-    .getRows()
-    .map(([name]) => String(name));
+  const tables = await rows(
+    writer,
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'`,
+    [],
+    (r) => String(col(r, 'table_name')),
+  );
   if (tables.length === 0) {
     await transaction(writer, async () => {
       for (const ddl of CREATE_SCHEMA) await writer.run(ddl);
@@ -26,8 +28,9 @@ async function schemaVersion(writer: DuckDBConnection, path: string): Promise<nu
       `${path} is a DuckDB file but not a costtrace database (no costtrace_meta table); not opened.`,
     );
   }
-  const rows = (await writer.runAndReadAll(`SELECT value FROM costtrace_meta WHERE key = 'schema_version'`)).getRows();
-  const version = Number(rows[0]?.[0]);
+  const version = Number(
+    await one(writer, `SELECT value FROM costtrace_meta WHERE key = 'schema_version'`, [], (r) => col(r, 'value')),
+  );
   if (!Number.isInteger(version)) throw new SchemaError(`${path} has no readable schema version; not opened.`);
   return version;
 }

@@ -14,6 +14,7 @@ import { foldMeterInputs } from './meters.ts';
 import { enqueueRows } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas } from './rollup.ts';
+import { col, rows, textOrNull } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 export const MAX_DEPTH = 100;
@@ -155,11 +156,13 @@ async function existingIds(conn: DuckDBConnection, ids: string[]): Promise<strin
   const found: string[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    const r = await conn.runAndReadAll(
+    const hits = await rows(
+      conn,
       `SELECT span_id FROM records WHERE trace_id = '' AND span_id IN (${chunk.map(() => '?').join(',')})`,
       chunk,
+      (r) => String(col(r, 'span_id')),
     );
-    for (const [id] of r.getRows()) found.push(String(id));
+    found.push(...hits);
   }
   return found;
 }
@@ -168,18 +171,21 @@ async function storedNodes(conn: DuckDBConnection, ids: string[]): Promise<Map<s
   const out = new Map<string, StoredNode>();
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    const r = await conn.runAndReadAll(
+    const nodes = await rows(
+      conn,
       `SELECT span_id, parent_span_id, root_key, root_pending FROM records
        WHERE trace_id = '' AND span_id IN (${chunk.map(() => '?').join(',')})`,
       chunk,
+      (r): [string, StoredNode] => [
+        String(col(r, 'span_id')),
+        {
+          parent: textOrNull(r, 'parent_span_id'),
+          rootKey: String(col(r, 'root_key')),
+          rootPending: col(r, 'root_pending') === true,
+        },
+      ],
     );
-    for (const [id, parent, rootKey, pending] of r.getRows()) {
-      out.set(String(id), {
-        parent: parent === null ? null : String(parent),
-        rootKey: String(rootKey),
-        rootPending: pending === true,
-      });
-    }
+    for (const [id, node] of nodes) out.set(id, node);
   }
   return out;
 }

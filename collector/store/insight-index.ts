@@ -18,6 +18,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { budgetWindow } from '../budgets/windows.ts';
+import { col, num, rows } from './sql.ts';
 import { openTransaction } from './transaction.ts';
 
 export const DAY_MICROS = 86_400_000_000n;
@@ -39,9 +40,14 @@ const indexed = new WeakMap<DuckDBConnection, Indexed>();
 
 /** Loads the indexed periods into the writer's memory (at start). */
 export async function loadIndexedPeriods(conn: DuckDBConnection): Promise<void> {
-  const rows = (await conn.runAndReadAll(`SELECT kind, ${dayNumber('period')} FROM indexed_periods`)).getRows();
+  const periods = await rows(
+    conn,
+    `SELECT kind, ${dayNumber('period')} AS day_number FROM indexed_periods`,
+    [],
+    (r) => ({ kind: col(r, 'kind'), day: num(r, 'day_number') }),
+  );
   const state: Indexed = { days: new Set(), months: new Set() };
-  for (const [kind, day] of rows) (kind === 'day' ? state.days : state.months).add(Number(day));
+  for (const { kind, day } of periods) (kind === 'day' ? state.days : state.months).add(day);
   indexed.set(conn, state);
 }
 

@@ -10,6 +10,7 @@ import { DAY_MICROS, dayDate, dayNumber, monthEndDay } from './insight-index.ts'
 import { picocentsOf } from './metric-reads.ts';
 import { unpricedModels } from './price-reads.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
+import { big, col, num, one, read, rows } from './sql.ts';
 
 /** Half-open ranges [from, to) of day numbers: the window's days that are not in `indexed`. */
 export function liveRanges(firstDay: number, endDay: number, indexed: ReadonlySet<number>): Array<[number, number]> {
@@ -56,21 +57,23 @@ function rollupRows(fromDay: number, toDay: number, months: readonly number[]): 
  */
 async function customerSums(conn: DuckDBConnection, rowsSql: string) {
   const rows = (
-    await conn.runAndReadAll(
+    await read(
+      conn,
       `WITH p AS (SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs, sum(records) AS records
                   FROM (${rowsSql}) GROUP BY customer_key)
        SELECT p.customer_key, c.external_id, p.revenue, p.costs, p.records
        FROM p LEFT JOIN customers c USING (customer_key) ORDER BY c.external_id NULLS LAST`,
     )
-  ).getRows();
+  ).getRowObjects();
   const totals = { revenue: 0n, costs: 0n, active: 0 };
   const customers: Array<{ customerId: string; revenue: bigint; costs: bigint }> = [];
-  for (const [key, id, r, c, n] of rows) {
-    const row = { revenue: picocentsOf(r), costs: picocentsOf(c) };
+  for (const p of rows) {
+    const row = { revenue: picocentsOf(col(p, 'revenue')), costs: picocentsOf(col(p, 'costs')) };
     totals.revenue += row.revenue;
     totals.costs += row.costs;
-    if (Number(key) === UNATTRIBUTED_KEY || id === null) continue;
-    if (BigInt(n as bigint) > 0n) totals.active++;
+    const id = col(p, 'external_id');
+    if (num(p, 'customer_key') === UNATTRIBUTED_KEY || id === null) continue;
+    if (big(p, 'records') > 0n) totals.active++;
     customers.push({ customerId: String(id), ...row });
   }
   return { ...totals, customers };
@@ -78,15 +81,20 @@ async function customerSums(conn: DuckDBConnection, rowsSql: string) {
 
 /** The totals of `customerSums` alone (the previous window: no customer list needed). */
 async function windowTotals(conn: DuckDBConnection, rowsSql: string) {
-  const [revenue, costs, active] = (
-    await conn.runAndReadAll(
-      `SELECT sum(revenue), sum(costs),
-         count(*) FILTER (WHERE records > 0 AND customer_key <> ${UNATTRIBUTED_KEY})
-       FROM (SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs, sum(records) AS records
-             FROM (${rowsSql}) GROUP BY customer_key)`,
-    )
-  ).getRows()[0] as unknown[];
-  return { revenue: picocentsOf(revenue ?? '0'), costs: picocentsOf(costs ?? '0'), active: Number(active) };
+  const totals = await one(
+    conn,
+    `SELECT sum(revenue) AS revenue, sum(costs) AS costs,
+       count(*) FILTER (WHERE records > 0 AND customer_key <> ${UNATTRIBUTED_KEY}) AS active
+     FROM (SELECT customer_key, sum(revenue) AS revenue, sum(costs) AS costs, sum(records) AS records
+           FROM (${rowsSql}) GROUP BY customer_key)`,
+    [],
+    (r) => ({ revenue: col(r, 'revenue'), costs: col(r, 'costs'), active: col(r, 'active') }),
+  );
+  return {
+    revenue: picocentsOf(totals?.revenue ?? '0'),
+    costs: picocentsOf(totals?.costs ?? '0'),
+    active: Number(totals?.active),
+  };
 }
 
 /**
@@ -103,14 +111,15 @@ export async function insightInputs(
   const fromDay = Number(fromMicros / DAY_MICROS);
   const toDay = Number(toMicros / DAY_MICROS);
   const previousFromDay = fromDay - (toDay - fromDay);
-  const periods = (
-    await conn.runAndReadAll(
-      `SELECT kind, ${dayNumber('period')} FROM indexed_periods
-       WHERE period >= ${dayDate(previousFromDay - 31)} AND period < ${dayDate(toDay)}`,
-    )
-  ).getRows();
-  const months = periods.filter((p) => p[0] === 'month').map((p) => Number(p[1]));
-  const days = new Set(periods.filter((p) => p[0] === 'day').map((p) => Number(p[1])));
+  const periods = await rows(
+    conn,
+    `SELECT kind, ${dayNumber('period')} AS day_number FROM indexed_periods
+     WHERE period >= ${dayDate(previousFromDay - 31)} AND period < ${dayDate(toDay)}`,
+    [],
+    (r) => ({ kind: col(r, 'kind'), day: num(r, 'day_number') }),
+  );
+  const months = periods.filter((p) => p.kind === 'month').map((p) => p.day);
+  const days = new Set(periods.filter((p) => p.kind === 'day').map((p) => p.day));
   const current = await customerSums(conn, rollupRows(fromDay, toDay, months));
   const previous = await windowTotals(conn, rollupRows(previousFromDay, fromDay, months));
   const traces = await anomalousTraces(

@@ -9,8 +9,9 @@ import type { Meter } from '../meters/definition.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
 import { meterParts } from './meter-sql.ts';
 import { decimal, localTimeExpr, type MetricScope, scopeFilter } from './metric-reads.ts';
+import { col, num, one, rows, type SqlValue } from './sql.ts';
 
-type Param = string | number | bigint | boolean | null;
+type Param = SqlValue;
 
 /** A meter's quantity as the fixed-point bigint money uses (value × 10^12). */
 export type Quantity = Picocents;
@@ -81,17 +82,20 @@ export async function meterQuantities(
 ): Promise<{ periods: Map<string, Quantity>; total: Quantity }> {
   const cte = partsCte(m, scope);
   const local = localTimeExpr(segments, 'slot');
-  const buckets = await conn.runAndReadAll(
-    `WITH ${cte.sql} SELECT strftime(bucket, '%Y-%m-%dT%H:00:00'), ${aggregate(m)}
+  const buckets = await rows(
+    conn,
+    `WITH ${cte.sql} SELECT strftime(bucket, '%Y-%m-%dT%H:00:00') AS bucket_text, ${aggregate(m)} AS q
      FROM (SELECT date_trunc(?, ${local.sql}) AS bucket, * FROM parts) GROUP BY bucket`,
-    [...cte.params, interval, ...local.params] as never,
+    [...cte.params, interval, ...local.params],
+    (r) => [String(col(r, 'bucket_text')), decimal(col(r, 'q'))] as const,
   );
-  const periods = new Map<string, Quantity>();
-  for (const [bucket, q] of buckets.getRows()) periods.set(String(bucket), decimal(q));
+  const periods = new Map<string, Quantity>(buckets);
   if (m.func !== 'unique') return { periods, total: combine(m, periods.values()) };
   // Distinct values over the whole scope: not the sum of each period's.
-  const total = await conn.runAndReadAll(`WITH ${cte.sql} SELECT ${aggregate(m)} FROM parts`, cte.params as never);
-  return { periods, total: decimal(total.getRows()[0]?.[0]) };
+  const total = await one(conn, `WITH ${cte.sql} SELECT ${aggregate(m)} AS q FROM parts`, cte.params, (r) =>
+    col(r, 'q'),
+  );
+  return { periods, total: decimal(total) };
 }
 
 /** Quantity per customer (by external id) in [from, to), for the named customers. */
@@ -103,16 +107,20 @@ export async function meterUnitsByCustomer(
 ): Promise<Map<string, Quantity>> {
   const out = new Map<string, Quantity>();
   if (externalIds.length === 0) return out;
-  const ids = await conn.runAndReadAll(
+  const ids = await rows(
+    conn,
     `SELECT customer_key, external_id FROM customers WHERE external_id IN (${externalIds.map(() => '?').join(', ')})`,
-    [...externalIds],
+    externalIds,
+    (r) => [num(r, 'customer_key'), String(col(r, 'external_id'))] as const,
   );
-  const idOf = new Map(ids.getRows().map(([k, id]) => [Number(k), String(id)]));
+  const idOf = new Map(ids);
   const cte = partsCte(m, { ...window, customerKeys: [...idOf.keys()] });
-  const rows = await conn.runAndReadAll(
-    `WITH ${cte.sql} SELECT customer_key, ${aggregate(m)} FROM parts GROUP BY customer_key`,
-    cte.params as never,
+  const quantities = await rows(
+    conn,
+    `WITH ${cte.sql} SELECT customer_key, ${aggregate(m)} AS q FROM parts GROUP BY customer_key`,
+    cte.params,
+    (r) => [num(r, 'customer_key'), decimal(col(r, 'q'))] as const,
   );
-  for (const [key, q] of rows.getRows()) out.set(idOf.get(Number(key)) as string, decimal(q));
+  for (const [key, q] of quantities) out.set(idOf.get(key) as string, q);
   return out;
 }

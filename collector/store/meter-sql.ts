@@ -5,8 +5,9 @@
 
 import { MAX_METER_VALUE } from '../limits.ts';
 import { attributePaths, type Meter } from '../meters/definition.ts';
+import type { SqlValue } from './sql.ts';
 
-type Param = string | number | bigint | boolean | null;
+type Param = SqlValue;
 
 /** An attribute's text: the flat key first, then the nested path. */
 function attributeText(key: string): { sql: string; params: Param[] } {

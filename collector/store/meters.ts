@@ -22,6 +22,7 @@ import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import type { Meter, MeterFunc } from '../meters/definition.ts';
 import { appendRows, appendVarcharOrNull } from './appender.ts';
 import { meterParts } from './meter-sql.ts';
+import { big, col, rows, type SqlParam, type SqlParams, textOrNull } from './sql.ts';
 
 const loaded = new WeakMap<DuckDBConnection, readonly Meter[]>();
 
@@ -40,23 +41,26 @@ export async function loadMeters(conn: DuckDBConnection, nowMicros: bigint): Pro
 }
 
 export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
-  const reader = await conn.runAndReadAll(
-    `SELECT id, name, filter_json, func, property, epoch_us(created_at), backfill_cursor_us, disabled_reason
+  return rows(
+    conn,
+    `SELECT id, name, filter_json, func, property, epoch_us(created_at) AS created_us, backfill_cursor_us,
+       disabled_reason
      FROM meters ORDER BY created_at, id`,
+    [],
+    (r): Meter => {
+      const f = JSON.parse(String(col(r, 'filter_json'))) as Meter['filter'];
+      return {
+        id: String(col(r, 'id')),
+        name: String(col(r, 'name')),
+        filter: { eventName: f.eventName, spanName: f.spanName, attributes: f.attributes },
+        func: String(col(r, 'func')) as MeterFunc,
+        property: textOrNull(r, 'property'),
+        createdAtMicros: big(r, 'created_us'),
+        backfillCursorMicros: col(r, 'backfill_cursor_us') === null ? null : big(r, 'backfill_cursor_us'),
+        disabledReason: textOrNull(r, 'disabled_reason'),
+      };
+    },
   );
-  return reader.getRows().map(([id, name, filter, func, property, created, cursor, disabled]) => {
-    const f = JSON.parse(String(filter)) as Meter['filter'];
-    return {
-      id: String(id),
-      name: String(name),
-      filter: { eventName: f.eventName, spanName: f.spanName, attributes: f.attributes },
-      func: String(func) as MeterFunc,
-      property: property === null ? null : String(property),
-      createdAtMicros: BigInt(created as bigint),
-      backfillCursorMicros: cursor === null ? null : BigInt(cursor as bigint),
-      disabledReason: disabled === null ? null : String(disabled),
-    };
-  });
 }
 
 /** One row the shape of `records` as meters read it: enough for the engine to plan and run a meter's SQL. */
@@ -67,7 +71,7 @@ const PROBE_ROW = `(SELECT 'span' AS source, 'probe' AS name, '{"a":{"b":"1"},"a
 export async function probeMeter(conn: DuckDBConnection, m: Meter): Promise<string | null> {
   const parts = meterParts({ ...m, backfillCursorMicros: null }, PROBE_ROW);
   try {
-    await conn.runAndReadAll(`SELECT count(*) FROM (${parts.sql})`, parts.params as never);
+    await conn.runAndReadAll(`SELECT count(*) FROM (${parts.sql})`, parts.params);
     return null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -94,7 +98,7 @@ export async function disableBrokenMeters(
       METER_DISABLED_REASON,
       nowMicros,
       id,
-    ] as never);
+    ]);
   }
   loaded.set(
     conn,
@@ -120,7 +124,7 @@ export async function createMeter(conn: DuckDBConnection, m: Meter): Promise<voi
   await conn.run(
     `INSERT INTO meters (id, name, filter_json, func, property, created_at, backfill_cursor_us)
      VALUES (?, ?, ?, ?, ?, make_timestamp(?::BIGINT), ?)`,
-    [m.id, m.name, JSON.stringify(m.filter), m.func, m.property, m.createdAtMicros, m.backfillCursorMicros] as never,
+    [m.id, m.name, JSON.stringify(m.filter), m.func, m.property, m.createdAtMicros, m.backfillCursorMicros],
   );
 }
 
@@ -146,7 +150,7 @@ export function setActiveMeters(conn: DuckDBConnection, meters: readonly Meter[]
 export async function foldMeters(
   conn: DuckDBConnection,
   relation: string,
-  params: unknown[] = [],
+  params: SqlParams = [],
   meters: readonly Meter[] = activeMeters(conn),
 ): Promise<void> {
   if (meters.length === 0) return;
@@ -160,7 +164,7 @@ export async function foldMeters(
 async function foldWith(
   conn: DuckDBConnection,
   relation: string,
-  params: unknown[],
+  params: SqlParams,
   meters: readonly Meter[],
 ): Promise<void> {
   const withRelation = `WITH rel AS MATERIALIZED (SELECT source, name, attributes, customer_key, ts FROM ${relation})`;
@@ -171,7 +175,7 @@ async function foldWith(
       `INSERT INTO stage_meter_parts ${withRelation}
        SELECT meter_id, customer_key, slot, count(*), coalesce(sum(v), 0), max(v)
        FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) GROUP BY ALL`,
-      [...params, ...parts.flatMap((p) => p.params)] as never,
+      [...params, ...parts.flatMap((p) => p.params)],
     );
     await conn.run(
       `INSERT INTO meter_slots SELECT * FROM stage_meter_parts
@@ -194,7 +198,7 @@ async function foldWith(
        SELECT DISTINCT meter_id, customer_key, slot, v
        FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) WHERE v IS NOT NULL
        ON CONFLICT DO NOTHING`,
-      [...params, ...parts.flatMap((p) => p.params)] as never,
+      [...params, ...parts.flatMap((p) => p.params)],
     );
   }
 }
@@ -204,7 +208,7 @@ async function foldWith(
  * cursor is left to the backfill, which will find it stored and settled; one before it is measured here (the
  * backfill passed that time already, when this record was not there or not settled): each record once.
  */
-function guardedParts(m: Meter): { sql: string; params: unknown[] } {
+function guardedParts(m: Meter): { sql: string; params: SqlParam[] } {
   const parts = meterParts(m, 'rel');
   if (m.backfillCursorMicros === null) return parts;
   return {

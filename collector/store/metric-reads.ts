@@ -9,6 +9,7 @@ import type { Picocents } from '../../src/money.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
 import { decimal } from './money-values.ts';
 import { UNATTRIBUTED_KEY } from './rollup.ts';
+import { col, num, one, rows, type SqlValue } from './sql.ts';
 
 // The money decoders, where the reads have always found them.
 export { decimal, picocentsOf } from './money-values.ts';
@@ -21,7 +22,7 @@ export interface MetricScope {
   readonly customerKeys: readonly number[] | null;
 }
 
-type Param = string | number | bigint | boolean | null;
+type Param = SqlValue;
 
 export function scopeFilter(scope: MetricScope, column = 'ts'): { sql: string; params: Param[] } {
   const params: Param[] = [scope.fromMicros, scope.toMicros];
@@ -75,20 +76,23 @@ export async function bucketSums(
 ): Promise<Map<string, BucketRow>> {
   const local = localTimeExpr(segments, 'slot');
   const filter = scopeFilter(scope, 'slot');
-  const reader = await conn.runAndReadAll(
+  const buckets = await rows(
+    conn,
     // Group by the truncated timestamp and format only the few resulting buckets (formatting every slot
     // first cost as much as the aggregation itself).
-    `SELECT strftime(bucket, '%Y-%m-%dT%H:00:00'), revenue::VARCHAR, costs::VARCHAR, active FROM (
+    `SELECT strftime(bucket, '%Y-%m-%dT%H:00:00') AS bucket_text, revenue::VARCHAR AS revenue_text,
+       costs::VARCHAR AS costs_text,
+       active FROM (
        SELECT date_trunc(?, ${local.sql}) AS bucket, sum(revenue) AS revenue, sum(costs) AS costs,
          ${ACTIVE_CUSTOMERS} AS active
        FROM rollup_15m WHERE ${filter.sql} GROUP BY bucket)`,
-    [interval, ...local.params, ...filter.params] as never,
+    [interval, ...local.params, ...filter.params],
+    (r): [string, BucketRow] => [
+      String(col(r, 'bucket_text')),
+      { revenue: decimal(col(r, 'revenue_text')), costs: decimal(col(r, 'costs_text')), activeUsers: num(r, 'active') },
+    ],
   );
-  const out = new Map<string, BucketRow>();
-  for (const [bucket, revenue, costs, active] of reader.getRows()) {
-    out.set(String(bucket), { revenue: decimal(revenue), costs: decimal(costs), activeUsers: Number(active) });
-  }
-  return out;
+  return new Map(buckets);
 }
 
 /** Revenue and costs before the range (what cumulative series start from), and distinct customers in it. */
@@ -98,21 +102,27 @@ export async function rangeTotals(
 ): Promise<{ revenueBefore: Picocents; costsBefore: Picocents; distinctActive: number }> {
   const inRange = scopeFilter(scope, 'slot');
   const before = scopeFilter({ ...scope, fromMicros: -(2n ** 62n), toMicros: scope.fromMicros }, 'slot');
-  const reader = await conn.runAndReadAll(
-    `SELECT (SELECT coalesce(sum(revenue), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}),
-            (SELECT coalesce(sum(costs), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}),
-            (SELECT ${ACTIVE_CUSTOMERS} FROM rollup_15m WHERE ${inRange.sql})`,
-    [...before.params, ...before.params, ...inRange.params] as never,
+  const totals = await one(
+    conn,
+    `SELECT (SELECT coalesce(sum(revenue), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}) AS revenue,
+            (SELECT coalesce(sum(costs), 0)::VARCHAR FROM rollup_15m WHERE ${before.sql}) AS costs,
+            (SELECT ${ACTIVE_CUSTOMERS} FROM rollup_15m WHERE ${inRange.sql}) AS active`,
+    [...before.params, ...before.params, ...inRange.params],
+    (r) => ({ revenue: col(r, 'revenue'), costs: col(r, 'costs'), active: col(r, 'active') }),
   );
-  const [revenue, costs, active] = reader.getRows()[0] ?? [];
-  return { revenueBefore: decimal(revenue), costsBefore: decimal(costs), distinctActive: Number(active) };
+  return {
+    revenueBefore: decimal(totals?.revenue),
+    costsBefore: decimal(totals?.costs),
+    distinctActive: Number(totals?.active),
+  };
 }
 
 export async function customerKeysOf(conn: DuckDBConnection, externalIds: readonly string[]): Promise<number[]> {
   if (externalIds.length === 0) return [];
-  const reader = await conn.runAndReadAll(
+  return rows(
+    conn,
     `SELECT customer_key FROM customers WHERE external_id IN (${externalIds.map(() => '?').join(', ')})`,
-    [...externalIds],
+    externalIds,
+    (r) => num(r, 'customer_key'),
   );
-  return reader.getRows().map(([k]) => Number(k));
 }

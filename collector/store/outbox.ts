@@ -9,6 +9,7 @@
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import { decimal } from './metric-reads.ts';
+import { big, col, num, one, type Row, rows, type SqlParams, textOrNull } from './sql.ts';
 
 const COLUMNS = 'external_id, customer_id, name, ts, cost, llm_vendor, llm_model, attributes';
 
@@ -21,8 +22,8 @@ const nextSeq = new WeakMap<DuckDBConnection, bigint>();
 async function takeSeqs(conn: DuckDBConnection, n: number): Promise<bigint> {
   let next = nextSeq.get(conn);
   if (next === undefined) {
-    const r = (await conn.runAndReadAll('SELECT coalesce(max(seq), 0) + 1 FROM polar_outbox')).getRows()[0]?.[0];
-    next = BigInt(r as bigint);
+    next = await one(conn, 'SELECT coalesce(max(seq), 0) + 1 AS next FROM polar_outbox', [], (r) => big(r, 'next'));
+    if (next === undefined) throw new Error('polar_outbox: no next seq');
   }
   nextSeq.set(conn, next + BigInt(n));
   return next;
@@ -72,7 +73,7 @@ export async function enqueueRows(conn: DuckDBConnection, rows: readonly OutboxR
 export async function enqueueFromRecords(
   conn: DuckDBConnection,
   fromWhere: string,
-  params: readonly unknown[] = [],
+  params: SqlParams = [],
 ): Promise<void> {
   const first = await takeSeqs(conn, 0);
   const inserted = await conn.run(
@@ -81,36 +82,37 @@ export async function enqueueFromRecords(
          ELSE r.span_id END,
        r.customer_id, r.name, r.ts, r.cost_amount, r.llm_vendor, r.llm_model, r.attributes
      ${fromWhere} AND r.customer_id IS NOT NULL AND r.cost_amount IS NOT NULL`,
-    [first, ...params] as never,
+    [first, ...params],
   );
   nextSeq.set(conn, first + BigInt(inserted.rowsChanged));
 }
 
-/** One outbox row as read by SELECT seq, <COLUMNS> (cost as text, ts as µs). */
-function queuedOf(r: unknown[]): QueuedEvent {
+/** The columns queuedOf reads: COLUMNS with cost as text and ts as µs. */
+const QUEUED = `seq, ${COLUMNS.replace('ts,', 'epoch_us(ts) AS ts_us,').replace('cost,', 'cost::VARCHAR AS cost,')}`;
+
+/** One outbox row as read by SELECT ${QUEUED}. */
+function queuedOf(r: Row): QueuedEvent {
   return {
-    seq: BigInt(r[0] as bigint),
-    externalId: String(r[1]),
-    customerId: String(r[2]),
-    name: String(r[3]),
-    tsMicros: BigInt(r[4] as bigint),
-    costPicocents: decimal(r[5]),
-    llmVendor: r[6] === null ? null : String(r[6]),
-    llmModel: r[7] === null ? null : String(r[7]),
-    attributesJson: String(r[8] ?? '{}'),
+    seq: big(r, 'seq'),
+    externalId: String(col(r, 'external_id')),
+    customerId: String(col(r, 'customer_id')),
+    name: String(col(r, 'name')),
+    tsMicros: big(r, 'ts_us'),
+    costPicocents: decimal(col(r, 'cost')),
+    llmVendor: textOrNull(r, 'llm_vendor'),
+    llmModel: textOrNull(r, 'llm_model'),
+    attributesJson: String(col(r, 'attributes') ?? '{}'),
   };
 }
 
 /** The oldest events not yet sent nor parked, in order. */
 export async function nextQueued(conn: DuckDBConnection, limit: number): Promise<QueuedEvent[]> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}
-       FROM polar_outbox WHERE parked_reason IS NULL ORDER BY seq LIMIT ?`,
-      [limit],
-    )
-  ).getRows();
-  return rows.map(queuedOf);
+  return rows(
+    conn,
+    `SELECT ${QUEUED} FROM polar_outbox WHERE parked_reason IS NULL ORDER BY seq LIMIT ?`,
+    [limit],
+    queuedOf,
+  );
 }
 
 const inList = (seqs: readonly bigint[]) => seqs.map((s) => s.toString()).join(',');
@@ -139,7 +141,7 @@ export async function park(conn: DuckDBConnection, seq: bigint, reason: string, 
     reason,
     nowMicros,
     seq,
-  ] as never);
+  ]);
 }
 
 export interface ForwardingCounts {
@@ -149,31 +151,27 @@ export interface ForwardingCounts {
 }
 
 export async function forwardingCounts(conn: DuckDBConnection): Promise<ForwardingCounts> {
-  const r = (
-    await conn.runAndReadAll(
-      `SELECT count(*) FILTER (WHERE parked_reason IS NULL), count(*) FILTER (WHERE parked_reason IS NOT NULL),
-         (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM costtrace_meta WHERE key = 'polar_sent')
-       FROM polar_outbox`,
-    )
-  ).getRows()[0] ?? [0, 0, 0];
-  return { pending: Number(r[0]), parked: Number(r[1]), sent: Number(r[2]) };
+  const counts = await one(
+    conn,
+    `SELECT count(*) FILTER (WHERE parked_reason IS NULL) AS pending,
+       count(*) FILTER (WHERE parked_reason IS NOT NULL) AS parked,
+       (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM costtrace_meta WHERE key = 'polar_sent') AS sent
+     FROM polar_outbox`,
+    [],
+    (r) => ({ pending: num(r, 'pending'), parked: num(r, 'parked'), sent: num(r, 'sent') }),
+  );
+  return counts ?? { pending: 0, parked: 0, sent: 0 };
 }
 
 export async function parkedEvents(
   conn: DuckDBConnection,
   limit: number,
 ): Promise<Array<QueuedEvent & { reason: string; parkedAtMicros: bigint }>> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT seq, ${COLUMNS.replace('ts,', 'epoch_us(ts),').replace('cost,', 'cost::VARCHAR,')}, parked_reason,
-         epoch_us(parked_at)
-       FROM polar_outbox WHERE parked_reason IS NOT NULL ORDER BY seq LIMIT ?`,
-      [limit],
-    )
-  ).getRows();
-  return rows.map((r) => ({
-    ...queuedOf(r),
-    reason: String(r[9]),
-    parkedAtMicros: BigInt(r[10] as bigint),
-  }));
+  return rows(
+    conn,
+    `SELECT ${QUEUED}, parked_reason, epoch_us(parked_at) AS parked_us
+     FROM polar_outbox WHERE parked_reason IS NOT NULL ORDER BY seq LIMIT ?`,
+    [limit],
+    (r) => ({ ...queuedOf(r), reason: String(col(r, 'parked_reason')), parkedAtMicros: big(r, 'parked_us') }),
+  );
 }

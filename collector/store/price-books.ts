@@ -4,6 +4,7 @@
  * book remember its version. Writer-side calls run on the ingest queue's connection.
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import { big, col, num, one } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 export type BookOrigin = 'file' | 'api';
@@ -17,19 +18,18 @@ export interface StoredBook {
 }
 
 export async function latestBook(conn: DuckDBConnection): Promise<StoredBook | null> {
-  const rows = (
-    await conn.runAndReadAll(
-      'SELECT version, epoch_us(created_at), origin, book FROM price_books ORDER BY version DESC LIMIT 1',
-    )
-  ).getRows();
-  const r = rows[0];
-  if (r === undefined) return null;
-  return {
-    version: Number(r[0]),
-    createdAtMicros: BigInt(r[1] as bigint),
-    origin: r[2] as BookOrigin,
-    json: String(r[3]),
-  };
+  const book = await one(
+    conn,
+    'SELECT version, epoch_us(created_at) AS created_us, origin, book FROM price_books ORDER BY version DESC LIMIT 1',
+    [],
+    (r): StoredBook => ({
+      version: num(r, 'version'),
+      createdAtMicros: big(r, 'created_us'),
+      origin: col(r, 'origin') as BookOrigin,
+      json: String(col(r, 'book')),
+    }),
+  );
+  return book ?? null;
 }
 
 /** Stores a new version (the next number) and returns it. */
@@ -41,14 +41,9 @@ export async function saveBook(
 ): Promise<StoredBook> {
   return transaction(conn, async () => {
     const next = Number(
-      (await conn.runAndReadAll('SELECT coalesce(max(version), 0) + 1 FROM price_books')).getRows()[0]?.[0],
+      await one(conn, 'SELECT coalesce(max(version), 0) + 1 AS next FROM price_books', [], (r) => col(r, 'next')),
     );
-    await conn.run('INSERT INTO price_books VALUES (?, ?, ?, ?)', [
-      next,
-      timestampValue(nowMicros),
-      origin,
-      json,
-    ] as never);
+    await conn.run('INSERT INTO price_books VALUES (?, ?, ?, ?)', [next, timestampValue(nowMicros), origin, json]);
     return { version: next, createdAtMicros: nowMicros, origin, json };
   });
 }

@@ -1,5 +1,6 @@
 /** Read-side SQL for pricing: which models arrived with token usage but no price (to add to the book). */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { big, num, rows, textOrNull } from './sql.ts';
 
 export interface UnpricedModel {
   readonly vendor: string | null;
@@ -17,20 +18,20 @@ export async function unpricedModels(
   toMicros: bigint,
   limit: number,
 ): Promise<UnpricedModel[]> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT llm_vendor, llm_model, count(*), epoch_us(max(ts)), mode(attributes->>'$."_cost.unpriced_reason"')
+  return rows(
+    conn,
+    `SELECT llm_vendor, llm_model, count(*) AS spans, epoch_us(max(ts)) AS last_us,
+       mode(attributes->>'$."_cost.unpriced_reason"') AS reason
        FROM records
        WHERE cost_source = 'unpriced' AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)
        GROUP BY ALL ORDER BY count(*) DESC, llm_model NULLS LAST, llm_vendor NULLS LAST LIMIT ?`,
-      [fromMicros, toMicros, limit] as never,
-    )
-  ).getRows();
-  return rows.map((r) => ({
-    vendor: r[0] === null ? null : String(r[0]),
-    model: r[1] === null ? null : String(r[1]),
-    reason: r[4] === null ? null : String(r[4]),
-    spans: Number(r[2]),
-    lastSeenMicros: BigInt(r[3] as bigint),
-  }));
+    [fromMicros, toMicros, limit],
+    (r) => ({
+      vendor: textOrNull(r, 'llm_vendor'),
+      model: textOrNull(r, 'llm_model'),
+      reason: textOrNull(r, 'reason'),
+      spans: num(r, 'spans'),
+      lastSeenMicros: big(r, 'last_us'),
+    }),
+  );
 }

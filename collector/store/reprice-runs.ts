@@ -8,6 +8,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { decimalText } from './appender.ts';
 import { decimal } from './metric-reads.ts';
+import { big, col, num, one } from './sql.ts';
 
 export interface RepriceRun {
   readonly id: number;
@@ -30,15 +31,15 @@ export async function startRun(
   priceVersion: number,
   nowMicros: bigint,
 ): Promise<number> {
-  const rows = (
-    await conn.runAndReadAll(
-      `INSERT INTO reprice_runs
+  const id = await one(
+    conn,
+    `INSERT INTO reprice_runs
        SELECT coalesce(max(id), 0) + 1, make_timestamp(?::BIGINT), ?::BIGINT, ?::BIGINT, ?::INTEGER, NULL, NULL, 0, 0, 0
        FROM reprice_runs RETURNING id`,
-      [nowMicros, fromMicros, toMicros, priceVersion] as never,
-    )
-  ).getRows();
-  return Number(rows[0]?.[0]);
+    [nowMicros, fromMicros, toMicros, priceVersion],
+    (r) => col(r, 'id'),
+  );
+  return Number(id);
 }
 
 /** A chunk's progress; run inside the chunk's transaction. */
@@ -51,37 +52,33 @@ export async function recordChunk(
   await conn.run(
     `UPDATE reprice_runs SET done_through_us = ?::BIGINT, records = records + ?::BIGINT,
        changed = changed + ?::BIGINT, delta = delta + ?::DECIMAL(38,12) WHERE id = ?`,
-    [doneThroughMicros, chunk.records, chunk.changed, decimalText(chunk.deltaPicocents), id] as never,
+    [doneThroughMicros, chunk.records, chunk.changed, decimalText(chunk.deltaPicocents), id],
   );
 }
 
 export async function finishRun(conn: DuckDBConnection, id: number, nowMicros: bigint): Promise<void> {
-  await conn.run('UPDATE reprice_runs SET finished_at = make_timestamp(?::BIGINT) WHERE id = ?', [
-    nowMicros,
-    id,
-  ] as never);
+  await conn.run('UPDATE reprice_runs SET finished_at = make_timestamp(?::BIGINT) WHERE id = ?', [nowMicros, id]);
 }
 
 export async function lastRun(conn: DuckDBConnection): Promise<RepriceRun | null> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT id, epoch_us(started_at), from_us, to_us, price_version, done_through_us, epoch_us(finished_at), records,
-         changed, delta::VARCHAR
-       FROM reprice_runs ORDER BY id DESC LIMIT 1`,
-    )
-  ).getRows();
-  const r = rows[0];
-  if (r === undefined) return null;
-  return {
-    id: Number(r[0]),
-    startedAtMicros: BigInt(r[1] as bigint),
-    fromMicros: BigInt(r[2] as bigint),
-    toMicros: BigInt(r[3] as bigint),
-    priceVersion: Number(r[4]),
-    doneThroughMicros: r[5] === null ? null : BigInt(r[5] as bigint),
-    finishedAtMicros: r[6] === null ? null : BigInt(r[6] as bigint),
-    records: Number(r[7]),
-    changed: Number(r[8]),
-    deltaPicocents: decimal(r[9]),
-  };
+  const run = await one(
+    conn,
+    `SELECT id, epoch_us(started_at) AS started_us, from_us, to_us, price_version, done_through_us,
+       epoch_us(finished_at) AS finished_us, records, changed, delta::VARCHAR AS delta
+     FROM reprice_runs ORDER BY id DESC LIMIT 1`,
+    [],
+    (r): RepriceRun => ({
+      id: num(r, 'id'),
+      startedAtMicros: big(r, 'started_us'),
+      fromMicros: big(r, 'from_us'),
+      toMicros: big(r, 'to_us'),
+      priceVersion: num(r, 'price_version'),
+      doneThroughMicros: col(r, 'done_through_us') === null ? null : big(r, 'done_through_us'),
+      finishedAtMicros: col(r, 'finished_us') === null ? null : big(r, 'finished_us'),
+      records: num(r, 'records'),
+      changed: num(r, 'changed'),
+      deltaPicocents: decimal(col(r, 'delta')),
+    }),
+  );
+  return run ?? null;
 }

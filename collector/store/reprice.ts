@@ -13,6 +13,7 @@ import { unindexRange } from './insight-index.ts';
 import { decimal } from './metric-reads.ts';
 import { recordChunk } from './reprice-runs.ts';
 import { SLOT_MICROS, upsertStagedRollup } from './rollup.ts';
+import { big, col, num, read, rows as rowsOf } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 export interface StoredSpanToPrice {
@@ -67,32 +68,37 @@ async function repriceRows(
 ): Promise<void> {
   {
     const rows = (
-      await conn.runAndReadAll(
-        `SELECT trace_id, span_id, name, start_time_unix_nano, end_time_unix_nano, attributes, cost_amount::VARCHAR,
+      await read(
+        conn,
+        `SELECT trace_id, span_id, name, start_time_unix_nano, end_time_unix_nano, attributes, cost_amount::VARCHAR AS cost,
            cost_source, price_version, scope_name
          FROM records
          WHERE source = 'span' AND (cost_source IS NULL OR cost_source IN ('priced', 'inferred', 'unpriced'))
            AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)`,
-        [fromMicros, toMicros] as never,
+        [fromMicros, toMicros],
       )
-    ).getRows();
+    ).getRowObjects();
     tally.records += rows.length;
     const changes: Array<{ traceId: string; spanId: string; priced: Priced; attributes: string | null }> = [];
     for (const r of rows) {
-      const before = r[6] === null ? null : decimal(r[6]);
-      const attributesJson = String(r[5] ?? '{}');
+      const cost = col(r, 'cost');
+      const before = cost === null ? null : decimal(cost);
+      const attributesJson = String(col(r, 'attributes') ?? '{}');
       const priced = price({
-        name: String(r[2]),
-        scopeName: String(r[9] ?? ''),
-        startTimeUnixNano: r[3] as bigint,
-        endTimeUnixNano: r[4] as bigint,
+        name: String(col(r, 'name')),
+        scopeName: String(col(r, 'scope_name') ?? ''),
+        startTimeUnixNano: col(r, 'start_time_unix_nano') as bigint,
+        endTimeUnixNano: col(r, 'end_time_unix_nano') as bigint,
         attributesJson,
       });
-      const version = r[8] === null ? null : Number(r[8]);
+      const version = col(r, 'price_version') === null ? null : num(r, 'price_version');
       const attributes = withReason(attributesJson, priced.unpricedReason ?? null);
-      const same = priced.costPicocents === before && priced.costSource === r[7] && priced.priceVersion === version;
+      const same =
+        priced.costPicocents === before &&
+        priced.costSource === col(r, 'cost_source') &&
+        priced.priceVersion === version;
       if (same && attributes === null) continue;
-      changes.push({ traceId: String(r[0]), spanId: String(r[1]), priced, attributes });
+      changes.push({ traceId: String(col(r, 'trace_id')), spanId: String(col(r, 'span_id')), priced, attributes });
       tally.deltaPicocents += (priced.costPicocents ?? 0n) - (before ?? 0n);
     }
     if (changes.length === 0) return;
@@ -111,7 +117,7 @@ async function repriceRows(
       }
     });
     // Bounded by the chunk's time range too, so DuckDB reads only its row groups (zone maps), not every record.
-    const window = [fromMicros, toMicros] as never;
+    const window = [fromMicros, toMicros];
     const inChunk = 'r.ts >= make_timestamp(?::BIGINT) AND r.ts < make_timestamp(?::BIGINT)';
     const changed = `records r JOIN stage_reprice s USING (trace_id, span_id)`;
     // Differences, while records still hold the old costs: rollup (every record), summaries (settled spans).
@@ -141,7 +147,7 @@ async function repriceRows(
       SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
         r.service_name, s.cost, 1
       FROM ${changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL AND ${inChunk}`,
-      [fromMicros, toMicros, fromMicros, toMicros] as never,
+      [fromMicros, toMicros, fromMicros, toMicros],
     );
     await conn.run(
       `UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version,
@@ -181,21 +187,20 @@ export async function repriceChunks(
   toMicros: bigint,
   chunkRecords = REPRICE_CHUNK_RECORDS,
 ): Promise<Array<readonly [bigint, bigint]>> {
-  const rows = (
-    await conn.runAndReadAll(
-      `SELECT epoch_us(slot), sum(records) FROM rollup_15m
-       WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0
-       GROUP BY slot ORDER BY slot`,
-      [fromMicros, toMicros] as never,
-    )
-  ).getRows();
+  const rows = await rowsOf(
+    conn,
+    `SELECT epoch_us(slot) AS slot_us, sum(records) AS n FROM rollup_15m
+     WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0
+     GROUP BY slot ORDER BY slot`,
+    [fromMicros, toMicros],
+    (r) => [big(r, 'slot_us'), num(r, 'n')] as const,
+  );
   const chunks: Array<readonly [bigint, bigint]> = [];
   let start: bigint | null = null;
   let end = 0n;
   let records = 0;
-  for (const [slot, n] of rows) {
-    const s = BigInt(slot as bigint);
-    if (start !== null && records + Number(n) > chunkRecords) {
+  for (const [s, n] of rows) {
+    if (start !== null && records + n > chunkRecords) {
       chunks.push([start, end]);
       start = null;
     }

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, linkSync, lstatSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { col, one } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 /** Suffixes of the files DuckDB keeps beside a database (write-ahead log, spill folder) and of our temporaries. */
@@ -97,7 +98,7 @@ export async function writeSnapshot(conn: DuckDBConnection, path: string): Promi
     for (const f of created) rmSync(f, { force: true });
   };
   const alias = `snapshot_${randomBytes(8).toString('hex')}`;
-  const source = String((await conn.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
+  const source = String(await one(conn, 'SELECT current_database() AS name', [], (r) => col(r, 'name')));
   try {
     await conn.run(`ATTACH '${temp.replace(/'/g, "''")}' AS ${alias}`);
   } catch (err) {
@@ -141,10 +142,12 @@ function publish(temp: string, target: string): void {
 }
 
 async function liveDatabasePath(conn: DuckDBConnection): Promise<string> {
-  const rows = (
-    await conn.runAndReadAll('SELECT path FROM duckdb_databases() WHERE database_name = current_database()')
-  ).getRows();
-  const path = rows[0]?.[0];
+  const path = await one(
+    conn,
+    'SELECT path FROM duckdb_databases() WHERE database_name = current_database()',
+    [],
+    (r) => col(r, 'path'),
+  );
   if (typeof path !== 'string' || path === '') throw new Error('the live database has no file');
   return resolve(path);
 }

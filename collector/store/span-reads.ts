@@ -5,6 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type Picocents, parseDecimalString } from '../../src/money.ts';
 import type { CostSource, JsonValue } from '../../src/records.ts';
+import { col, mapRows, num, textOrNull } from './sql.ts';
 
 export interface StoredSpan {
   readonly traceId: string;
@@ -30,29 +31,30 @@ export async function readTraceSpans(conn: DuckDBConnection, traceId: string): P
   const reader = await conn.runAndReadAll(
     `SELECT trace_id, span_id, parent_span_id, name, kind, service_name, start_time_unix_nano,
        end_time_unix_nano, customer_own, chain_customer, resource_customer, attribution_pending,
-       cost_amount::VARCHAR, cost_source, revenue_amount::VARCHAR, attributes::VARCHAR, price_version
+       cost_amount::VARCHAR AS cost, cost_source, revenue_amount::VARCHAR AS revenue, attributes::VARCHAR AS attributes,
+       price_version
      FROM records WHERE trace_id = ? AND source = 'span'
      ORDER BY start_time_unix_nano, span_id`,
     [traceId],
   );
-  return reader.getRows().map((r) => ({
-    traceId: String(r[0]),
-    spanId: String(r[1]),
-    parentSpanId: nullableString(r[2]),
-    name: String(r[3]),
-    kind: Number(r[4]),
-    serviceName: nullableString(r[5]),
-    startTimeUnixNano: r[6] as bigint,
-    endTimeUnixNano: r[7] as bigint,
-    customerOwn: nullableString(r[8]),
-    chainCustomer: nullableString(r[9]),
-    resourceCustomer: nullableString(r[10]),
-    pending: r[11] === true,
-    costPicocents: decimalOrNull(r[12]),
-    costSource: nullableString(r[13]) as CostSource | null,
-    revenuePicocents: decimalOrNull(r[14]),
-    attributes: JSON.parse(String(r[15] ?? '{}')) as Record<string, JsonValue>,
-    priceVersion: r[16] === null ? null : Number(r[16]),
+  return mapRows(reader, (r) => ({
+    traceId: String(col(r, 'trace_id')),
+    spanId: String(col(r, 'span_id')),
+    parentSpanId: textOrNull(r, 'parent_span_id'),
+    name: String(col(r, 'name')),
+    kind: num(r, 'kind'),
+    serviceName: textOrNull(r, 'service_name'),
+    startTimeUnixNano: col(r, 'start_time_unix_nano') as bigint,
+    endTimeUnixNano: col(r, 'end_time_unix_nano') as bigint,
+    customerOwn: textOrNull(r, 'customer_own'),
+    chainCustomer: textOrNull(r, 'chain_customer'),
+    resourceCustomer: textOrNull(r, 'resource_customer'),
+    pending: col(r, 'attribution_pending') === true,
+    costPicocents: decimalOrNull(col(r, 'cost')),
+    costSource: textOrNull(r, 'cost_source') as CostSource | null,
+    revenuePicocents: decimalOrNull(col(r, 'revenue')),
+    attributes: JSON.parse(String(col(r, 'attributes') ?? '{}')) as Record<string, JsonValue>,
+    priceVersion: col(r, 'price_version') === null ? null : num(r, 'price_version'),
   }));
 }
 
@@ -125,26 +127,24 @@ export async function listTraces(
        SELECT trace_id, sum(cost) AS cost, sum(n) AS span_count, min(start_ns) AS start_ts,
          arg_min(first_name, (start_ns, first_name)) AS root_name, sum(u) AS unpriced
        FROM parts GROUP BY trace_id)
-     SELECT trace_id, coalesce(cost, 0)::VARCHAR, span_count, start_ts, root_name, count(*) OVER (), unpriced
+     SELECT trace_id, coalesce(cost, 0)::VARCHAR AS cost_text, span_count, start_ts, root_name, count(*) OVER () AS total,
+       unpriced
      FROM t ORDER BY ${TRACE_SORTS[q.sort]} LIMIT ? OFFSET ?`,
     [...liveParams, ...removedParams, q.limit, q.offset],
   );
-  const rows = reader.getRows();
+  const rows = reader.getRowObjects();
+  const first = rows[0];
   return {
-    total: rows.length > 0 ? Number(rows[0]?.[5]) : 0,
+    total: first === undefined ? 0 : num(first, 'total'),
     items: rows.map((r) => ({
-      traceId: String(r[0]),
-      costPicocents: decimalOrNull(r[1]) ?? 0n,
-      spanCount: Number(r[2]),
-      startTimeUnixNano: r[3] as bigint,
-      rootName: String(r[4]),
-      unpricedSpans: Number(r[6] ?? 0),
+      traceId: String(col(r, 'trace_id')),
+      costPicocents: decimalOrNull(col(r, 'cost_text')) ?? 0n,
+      spanCount: num(r, 'span_count'),
+      startTimeUnixNano: col(r, 'start_ts') as bigint,
+      rootName: String(col(r, 'root_name')),
+      unpricedSpans: Number(col(r, 'unpriced') ?? 0),
     })),
   };
-}
-
-function nullableString(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
 }
 
 function decimalOrNull(v: unknown): Picocents | null {

@@ -14,6 +14,7 @@ import { enqueueFromRecords, enqueueRows, type OutboxRow } from './outbox.ts';
 import { appendRecord } from './record-row.ts';
 import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from './rollup.ts';
 import { CREATE_STAGING } from './schema.ts';
+import { big, col, rows, textOrNull } from './sql.ts';
 import {
   foldNewSpans,
   foldParts,
@@ -297,40 +298,41 @@ export async function lookupSettled(
   for (let i = 0; i < keys.length; i += CHUNK) {
     const chunk = keys.slice(i, i + CHUNK);
     const placeholders = chunk.map(() => '(?, ?)').join(', ');
-    const reader = await conn.runAndReadAll(
+    const found = await rows(
+      conn,
       `SELECT trace_id, span_id, chain_customer, attribution_pending FROM records
        WHERE (trace_id, span_id) IN (${placeholders})`,
       chunk.flatMap((k) => [k.traceId, k.spanId]),
+      (r): SettledSpan => ({
+        traceId: String(col(r, 'trace_id')),
+        spanId: String(col(r, 'span_id')),
+        chainCustomer: textOrNull(r, 'chain_customer'),
+        pending: col(r, 'attribution_pending') === true,
+      }),
     );
-    for (const [traceId, spanId, chain, pending] of reader.getRows()) {
-      out.push({
-        traceId: String(traceId),
-        spanId: String(spanId),
-        chainCustomer: chain === null ? null : String(chain),
-        pending: pending === true,
-      });
-    }
+    out.push(...found);
   }
   return out;
 }
 
 /** Spans still waiting for an ancestor, reloaded at start-up so attribution survives restarts. */
 export async function loadPending(conn: DuckDBConnection, limit: number): Promise<PendingSpan[]> {
-  const reader = await conn.runAndReadAll(
-    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts), cost_amount::VARCHAR,
-       revenue_amount::VARCHAR
+  const money = (v: unknown) => (v === null ? null : decimal(v));
+  return rows(
+    conn,
+    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts) AS ts_us, cost_amount::VARCHAR AS cost,
+       revenue_amount::VARCHAR AS revenue
      FROM records WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
     [limit],
+    (r): PendingSpan => ({
+      tsMicros: big(r, 'ts_us'),
+      costPicocents: money(col(r, 'cost')),
+      revenuePicocents: money(col(r, 'revenue')),
+      traceId: String(col(r, 'trace_id')),
+      spanId: String(col(r, 'span_id')),
+      parentSpanId: textOrNull(r, 'parent_span_id'),
+      customerOwn: null,
+      resourceCustomer: textOrNull(r, 'resource_customer'),
+    }),
   );
-  const money = (v: unknown) => (v === null ? null : decimal(v));
-  return reader.getRows().map(([traceId, spanId, parent, resourceCustomer, tsMicros, cost, revenue]) => ({
-    tsMicros: BigInt(tsMicros as bigint),
-    costPicocents: money(cost),
-    revenuePicocents: money(revenue),
-    traceId: String(traceId),
-    spanId: String(spanId),
-    parentSpanId: parent === null ? null : String(parent),
-    customerOwn: null,
-    resourceCustomer: resourceCustomer === null ? null : String(resourceCustomer),
-  }));
 }

@@ -20,6 +20,7 @@ import { type DuckDBConnection, dateValue, timestampValue } from '@duckdb/node-a
 import type { AttributedSpan } from '../../src/records.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from './appender.ts';
 import { anyDayIndexed, dayNumber, unindexDays } from './insight-index.ts';
+import { num, rows, run, type SqlParams } from './sql.ts';
 
 /** The columns of a part, selected from a `records`-shaped relation. */
 export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, start_time_unix_nano AS start_ns, name,
@@ -27,28 +28,29 @@ export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, star
   llm_vendor, service_name`;
 
 /** Adds the parts given as SQL (columns as PARTS_FROM_RECORDS) to the three summary tables. */
-export async function foldParts(conn: DuckDBConnection, partsSql: string, params: unknown[] = []): Promise<void> {
-  const p = params as never;
+export async function foldParts(conn: DuckDBConnection, partsSql: string, params: SqlParams = []): Promise<void> {
+  const p = params;
   const traceDays = `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
      SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost), count(*), min(start_ns),
        arg_min(name, (start_ns, name)), count(*) FILTER (WHERE unpriced)
      FROM (${partsSql}) GROUP BY trace_id, customer_id, CAST(ts AS DATE)`;
   if (anyDayIndexed(conn)) {
     // The days the parts land on, from the insert itself (the parts are not evaluated once more to find them).
-    const days = (await conn.runAndReadAll(`${traceDays} RETURNING ${dayNumber('day')}`, p)).getRows();
-    await unindexDays(
-      conn,
-      days.map((r) => Number(r[0])),
+    const days = await rows(conn, `${traceDays} RETURNING ${dayNumber('day')} AS day_number`, p, (r) =>
+      num(r, 'day_number'),
     );
-  } else await conn.run(traceDays, p);
-  await conn.run(
+    await unindexDays(conn, days);
+  } else await run(conn, traceDays, p);
+  await run(
+    conn,
     `INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
      SELECT trace_id, customer_key, time_bucket(INTERVAL 15 MINUTE, ts), llm_model, llm_vendor, service_name,
        sum(cost), count(*)
      FROM (${partsSql}) WHERE cost IS NOT NULL GROUP BY ALL`,
     p,
   );
-  await conn.run(
+  await run(
+    conn,
     `INSERT INTO trace_roots (trace_id, root_name, root_start_ns)
      SELECT trace_id, arg_min(name, (start_ns, name)), min(start_ns)
      FROM (${partsSql}) WHERE is_root GROUP BY trace_id`,
