@@ -39,6 +39,13 @@ module.exports = {
       from: { path: '^collector/pipeline/' },
       to: { path: ['^node_modules/@duckdb/', '^node_modules/fastify', '^collector/(store|api|http|receiver)/'] },
     },
+    {
+      name: 'jobs-know-no-feature',
+      severity: 'error',
+      comment: 'The job lifecycle (collector/jobs) is a building block: it imports nothing of the collector.',
+      from: { path: '^collector/jobs/' },
+      to: { path: '^(collector|src)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

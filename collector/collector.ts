@@ -1,16 +1,18 @@
 /**
  * Wires the collector's parts together: DuckDB file → attribution state (pending spans reloaded) →
- * ingest queue → HTTP app. `close()` drains in-flight batches and closes DuckDB cleanly.
+ * ingest queue → decoders → price book → HTTP app → the background jobs (jobs/periodic-job.ts), started in order.
+ * `close()` stops them in reverse order, drains in-flight batches and closes DuckDB cleanly; a start-up that fails
+ * part-way closes what it opened, in reverse order, before the error reaches the caller.
  */
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type ResponseCheck } from './app.ts';
+import { type AppConfig, buildApp, type ResponseCheck } from './app.ts';
 import { Forwarder } from './billing/forwarder.ts';
 import { AlertSender } from './budgets/alert-sender.ts';
 import type { HostResolver, WebhookPolicy } from './budgets/webhook-address.ts';
 import { systemResolver } from './http/outbound.ts';
 import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
 import { CollectorMetrics } from './observability.ts';
-import { type AllocationTally, emptyAllocationTally } from './prices/allocator.ts';
+import { type AllocationTally, allocationJob, emptyAllocationTally } from './prices/allocator.ts';
 import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
 import { AttributionState } from './store/attribution-state.ts';
@@ -22,6 +24,7 @@ import { loadIndexedPeriods } from './store/insight-index.ts';
 import { type IndexTally, InsightIndexer } from './store/insight-indexer.ts';
 import { MeterBackfiller } from './store/meter-backfill.ts';
 import { loadMeters } from './store/meters.ts';
+import { retentionJob } from './store/retention.ts';
 import { loadPending, prepareWriter } from './store/span-writes.ts';
 
 export interface CollectorOptions {
@@ -102,175 +105,217 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-const DAY_MICROS = 86_400_000_000n;
-
 const RECENT_SPANS_REMEMBERED = 200_000;
 const PENDING_SPANS_REMEMBERED = 200_000;
 
+/** A background job as wiring sees it (jobs/periodic-job.ts): `stop()` is safe before `start()` and twice. */
+interface Job {
+  start(): void;
+  stop(): Promise<void>;
+}
+
 export async function openCollector(options: CollectorOptions): Promise<Collector> {
   const nowMicros = options.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
-  const db = await openDatabase(options.dbPath, options.duckdbMemoryLimit);
-  await prepareWriter(db.writer);
-  const metrics = new CollectorMetrics();
-  const attribution = new AttributionState(RECENT_SPANS_REMEMBERED, PENDING_SPANS_REMEMBERED);
-  attribution.loadPending(await loadPending(db.writer, PENDING_SPANS_REMEMBERED));
-  const customers = await CustomerRegistry.load(db.writer);
-  const queue = new IngestQueue(
-    db,
-    attribution,
-    customers,
-    {
-      maxQueuedRecords: options.maxQueuedRecords ?? 200_000,
-      maxBatchRecords: options.maxBatchRecords ?? 20_000,
-      nowMicros,
-      log: (message, err) => app.log.error({ err }, message),
-      forwardCosts: Boolean(options.billing?.polarToken),
-    },
-    metrics,
-  );
-  const decoder = new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers());
-  const meterBackfill = new MeterBackfiller(
-    queue,
-    (message, err) => app.log.error({ err }, message),
-    options.meterBackfillChunkRecords,
-  );
-  let prices: Prices;
+  const log = new LateLog();
+  const opened = new Opened();
   try {
-    prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile, options.retainSpansDays ?? 0);
-  } catch (err) {
-    await decoder.close();
-    await queue.close();
-    await db.close();
-    throw err;
-  }
-  const webhookPolicy: WebhookPolicy = {
-    allowPrivate: options.alerts?.allowPrivateWebhooks === true,
-    resolve: options.resolveHost ?? systemResolver,
-  };
-  const app = await buildApp(
-    {
-      maxBodyBytes: options.maxBodyBytes,
-      uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
-      ...(options.webhookUploadBudgetBytes ? { webhookUploadBudgetBytes: options.webhookUploadBudgetBytes } : {}),
-      ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
-      tokens: { ingest: options.ingestTokens, read: options.readTokens, admin: options.adminTokens ?? [] },
-      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
-      ...(options.snapshotDir ? { snapshotDir: options.snapshotDir } : {}),
-      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
-    },
-    {
+    const db = opened.add(await openDatabase(options.dbPath, options.duckdbMemoryLimit));
+    await prepareWriter(db.writer);
+    const metrics = new CollectorMetrics();
+    const attribution = new AttributionState(RECENT_SPANS_REMEMBERED, PENDING_SPANS_REMEMBERED);
+    attribution.loadPending(await loadPending(db.writer, PENDING_SPANS_REMEMBERED));
+    const customers = await CustomerRegistry.load(db.writer);
+    const forwardCosts = Boolean(options.billing?.polarToken);
+    const queue = opened.add(
+      new IngestQueue(
+        db,
+        attribution,
+        customers,
+        {
+          maxQueuedRecords: options.maxQueuedRecords ?? 200_000,
+          maxBatchRecords: options.maxBatchRecords ?? 20_000,
+          nowMicros,
+          log: log.error,
+          forwardCosts,
+        },
+        metrics,
+      ),
+    );
+    const decoder = opened.add(new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers()));
+    const prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile, options.retainSpansDays ?? 0);
+    const meterBackfill = new MeterBackfiller(queue, log.error, options.meterBackfillChunkRecords);
+    const webhookPolicy: WebhookPolicy = {
+      allowPrivate: options.alerts?.allowPrivateWebhooks === true,
+      resolve: options.resolveHost ?? systemResolver,
+    };
+    const app = opened.add(
+      await buildApp(appConfig(options), {
+        db,
+        queue,
+        metrics,
+        nowMicros,
+        decoder,
+        prices,
+        meterBackfill,
+        webhookPolicy,
+        webhookSecrets: {
+          ...(options.billing?.polarWebhookSecret ? { polar: options.billing.polarWebhookSecret } : {}),
+          ...(options.billing?.stripeWebhookSecret ? { stripe: options.billing.stripeWebhookSecret } : {}),
+        },
+        forwarding: forwardCosts,
+        ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
+      }),
+      (a) => a.close(),
+    );
+    log.attach(app);
+    await loadBudgetBook(db.writer);
+    const disabledMeters = await loadMeters(db.writer, nowMicros());
+    for (const id of disabledMeters) log.error(`meter ${id} cannot be evaluated by the store: disabled`);
+    metrics.metersDisabled.inc(disabledMeters.length);
+    await loadIndexedPeriods(db.writer);
+    const { forwarder, indexer, alertSender, retention, allocation } = backgroundJobs(options, {
       db,
       queue,
+      prices,
       metrics,
       nowMicros,
-      decoder,
-      prices,
-      meterBackfill,
-      webhookSecrets: {
-        ...(options.billing?.polarWebhookSecret ? { polar: options.billing.polarWebhookSecret } : {}),
-        ...(options.billing?.stripeWebhookSecret ? { stripe: options.billing.stripeWebhookSecret } : {}),
-      },
-      forwarding: queue.forwardCosts,
+      log,
       webhookPolicy,
-      ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
-    },
-  );
-  const forwarder = options.billing?.polarToken
+    });
+    const jobs: Array<Job | null> = [forwarder, meterBackfill, indexer, alertSender, retention, allocation];
+    for (const job of jobs) if (job) opened.add(job, (j) => j.stop()).start(); // stopped in reverse by close()
+    let closing: Promise<void> | null = null;
+    return {
+      app,
+      db,
+      queue,
+      decoder,
+      runRetention: () => (retention === null || closing ? Promise.resolve(0) : retention.runOnce()),
+      runAllocation: () => (closing ? Promise.resolve(emptyAllocationTally()) : allocation.runOnce()),
+      indexInsights: () => indexer.run(),
+      close: () => (closing ??= opened.closeAll()),
+    };
+  } catch (err) {
+    await opened.closeAll().catch((closeErr: unknown) => log.error('closing after a failed start-up failed', closeErr));
+    throw err;
+  }
+}
+
+interface JobParts {
+  readonly db: Database;
+  readonly queue: IngestQueue;
+  readonly prices: Prices;
+  readonly metrics: CollectorMetrics;
+  readonly nowMicros: () => bigint;
+  readonly log: LateLog;
+  readonly webhookPolicy: WebhookPolicy;
+}
+
+/** The background jobs besides the meter backfill (the app holds that one), constructed, not started. */
+function backgroundJobs(
+  options: CollectorOptions,
+  { db, queue, prices, metrics, nowMicros, log, webhookPolicy }: JobParts,
+) {
+  const polarToken = options.billing?.polarToken;
+  const forwarder = polarToken
     ? new Forwarder(db, queue, {
-        token: options.billing.polarToken,
-        apiUrl: options.billing.polarApiUrl ?? DEFAULT_POLAR_API_URL,
+        token: polarToken,
+        apiUrl: options.billing?.polarApiUrl ?? DEFAULT_POLAR_API_URL,
         nowMicros,
-        log: (message) => app.log.warn(message),
+        log: log.warn,
         observe: (outcome, n) => metrics.forwarded.inc({ outcome }, n),
       })
     : null;
-  forwarder?.start();
-  await loadBudgetBook(db.writer);
-  const disabledMeters = await loadMeters(db.writer, nowMicros());
-  for (const id of disabledMeters) app.log.error(`meter ${id} cannot be evaluated by the store: disabled`);
-  metrics.metersDisabled.inc(disabledMeters.length);
-  meterBackfill.kick();
-  await loadIndexedPeriods(db.writer);
-  const indexer = new InsightIndexer(queue, nowMicros, (message, err) => app.log.error({ err }, message), {
-    pending: (n) => metrics.insightIndexPending.set(n),
-    indexed: (kind, n) => metrics.insightIndexed.inc({ kind }, n),
-  });
-  const indexTimer = setInterval(() => indexer.kick(), options.insightIndexIntervalMs ?? 60_000);
-  indexTimer.unref();
-  indexer.kick();
+  const indexer = new InsightIndexer(
+    queue,
+    nowMicros,
+    log.error,
+    {
+      pending: (n) => metrics.insightIndexPending.set(n),
+      indexed: (kind, n) => metrics.insightIndexed.inc({ kind }, n),
+    },
+    options.insightIndexIntervalMs,
+  );
   const alertSender = new AlertSender(db, queue, {
     ...(options.alerts?.url ? { url: options.alerts.url } : {}),
     ...(options.alerts?.secret ? { secret: options.alerts.secret } : {}),
     policy: webhookPolicy,
-    log: (message) => app.log.warn(message),
+    nowMicros,
+    log: log.warn,
     observe: (outcome) => metrics.alerts.inc({ outcome }),
   });
-  alertSender.start();
-  let closing: Promise<void> | null = null;
-  const retainDays = options.retainSpansDays ?? 0;
-  let retention: Promise<number> | null = null;
-  const runRetention = (): Promise<number> => {
-    if (retainDays <= 0 || closing) return Promise.resolve(0);
-    // One run at a time; a tick that finds one running waits for it.
-    retention ??= queue
-      .removeSpansBefore(nowMicros() - BigInt(retainDays) * DAY_MICROS)
-      .catch((err: unknown) => {
-        app.log.error({ err }, 'retention failed; will retry at the next tick');
-        return 0;
-      })
-      .finally(() => {
-        retention = null;
-      });
-    return retention;
+  const retainSpansDays = options.retainSpansDays ?? 0;
+  const retention =
+    retainSpansDays > 0
+      ? retentionJob({
+          removeSpansBefore: (cutoff) => queue.removeSpansBefore(cutoff),
+          nowMicros,
+          retainSpansDays,
+          log: log.error,
+          ...(options.retentionIntervalMs ? { periodMs: options.retentionIntervalMs } : {}),
+        })
+      : null;
+  const allocation = allocationJob(prices.allocator, {
+    ...(options.allocationIntervalMs ? { periodMs: options.allocationIntervalMs } : {}),
+    warn: log.warn,
+    log: log.error,
+  });
+  return { forwarder, indexer, alertSender, retention, allocation };
+}
+
+/** What `openCollector` opened; `closeAll` closes it in reverse order, every part even when one fails. */
+class Opened {
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  add<T extends { close(): Promise<void> }>(part: T): T;
+  add<T>(part: T, close: (part: T) => Promise<void>): T;
+  add<T>(part: T, close?: (part: T) => Promise<void>): T {
+    this.closers.push(() => (close ? close(part) : (part as { close(): Promise<void> }).close()));
+    return part;
+  }
+
+  /** Rejects with the first failure once every part was closed. */
+  async closeAll(): Promise<void> {
+    let failure: { err: unknown } | null = null;
+    for (let close = this.closers.pop(); close; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
+  }
+}
+
+/** The app's logger once it is built; before it, the console (a start-up that fails logs there). */
+class LateLog {
+  private app: FastifyInstance | null = null;
+
+  attach(app: FastifyInstance): void {
+    this.app = app;
+  }
+
+  readonly error = (message: string, err?: unknown): void => {
+    if (this.app) this.app.log.error({ err }, message);
+    else console.error(`costtrace: ${message}`, err ?? '');
   };
-  const timer = retainDays > 0 ? setInterval(() => void runRetention(), options.retentionIntervalMs ?? 60_000) : null;
-  timer?.unref();
-  let allocation: Promise<AllocationTally> | null = null;
-  const runAllocation = (): Promise<AllocationTally> => {
-    if (closing) return Promise.resolve(emptyAllocationTally());
-    allocation ??= prices.allocator
-      .allocateDue()
-      .then((tally) => {
-        for (const problem of tally.problems) app.log.warn(`fixed-cost allocation: ${problem}`);
-        return tally;
-      })
-      .catch((err: unknown) => {
-        app.log.error({ err }, 'fixed-cost allocation failed; will retry at the next tick');
-        return emptyAllocationTally();
-      })
-      .finally(() => {
-        allocation = null;
-      });
-    return allocation;
+
+  readonly warn = (message: string): void => {
+    if (this.app) this.app.log.warn(message);
+    else console.warn(`costtrace: ${message}`);
   };
-  const allocationTimer = setInterval(() => void runAllocation(), options.allocationIntervalMs ?? 60_000);
-  allocationTimer.unref();
-  void runAllocation();
+}
+
+function appConfig(options: CollectorOptions): AppConfig {
   return {
-    app,
-    db,
-    queue,
-    decoder,
-    runRetention,
-    runAllocation,
-    indexInsights: () => indexer.run(),
-    close() {
-      closing ??= (async () => {
-        if (timer) clearInterval(timer);
-        clearInterval(allocationTimer);
-        clearInterval(indexTimer);
-        await meterBackfill.stop();
-        await indexer.stop();
-        await forwarder?.stop();
-        await alertSender.stop();
-        await retention;
-        await allocation;
-        await app.close();
-        await decoder.close();
-        await queue.close();
-        await db.close();
-      })();
-      return closing;
-    },
+    maxBodyBytes: options.maxBodyBytes,
+    uploadBudgetBytes: options.uploadBudgetBytes ?? DEFAULT_UPLOAD_BUDGET_BYTES,
+    ...(options.webhookUploadBudgetBytes ? { webhookUploadBudgetBytes: options.webhookUploadBudgetBytes } : {}),
+    ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
+    tokens: { ingest: options.ingestTokens, read: options.readTokens, admin: options.adminTokens ?? [] },
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    ...(options.snapshotDir ? { snapshotDir: options.snapshotDir } : {}),
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   };
 }

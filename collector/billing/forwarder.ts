@@ -14,6 +14,7 @@
  * slowly, like a refused token: it means COSTTRACE_POLAR_API_URL is wrong).
  */
 import { exchange, type OutboundResponse } from '../http/outbound.ts';
+import { type JobTimers, PeriodicJob } from '../jobs/periodic-job.ts';
 import { MAX_OUTBOUND_RESPONSE_BYTES, OUTBOUND_CONNECT_TIMEOUT_MS, POLAR_EXCHANGE_TIMEOUT_MS } from '../limits.ts';
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
@@ -33,6 +34,8 @@ export interface ForwarderOptions {
   readonly log: (message: string) => void;
   /** Counts (Prometheus): events inserted, duplicates, parked; batches to retry. */
   readonly observe: (outcome: 'inserted' | 'duplicate' | 'parked' | 'retry', n: number) => void;
+  /** Tests: the clock and timers of the forwarding job. */
+  readonly timers?: JobTimers;
 }
 
 type Outcome =
@@ -40,13 +43,18 @@ type Outcome =
   | { readonly kind: 'retry'; readonly afterMs: number | null; readonly reason: string }
   | { readonly kind: 'refused'; readonly byIndex: ReadonlyMap<number, string>; readonly reason: string };
 
+/** A step of a forwarding run that failed: logged as `forwarding: <what>: <cause>`, retried after MIN_BACKOFF_MS. */
+class ForwardingFailure extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what}: ${(cause as Error).message}`);
+  }
+}
+
 export class Forwarder {
   private readonly endpoint: string;
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private wake: (() => void) | null = null;
   private backoffMs = 0;
-  private readonly inFlight = new AbortController();
+  /** One run: one batch read and delivered; an empty outbox waits IDLE_POLL_MS, a failure MIN_BACKOFF_MS. */
+  private readonly job: PeriodicJob<number>;
 
   constructor(
     private readonly db: Database,
@@ -54,60 +62,50 @@ export class Forwarder {
     private readonly options: ForwarderOptions,
   ) {
     this.endpoint = `${options.apiUrl.replace(/\/+$/, '')}/v1/events/ingest`;
+    this.job = new PeriodicJob({
+      run: () => this.forwardBatch(),
+      periodMs: IDLE_POLL_MS,
+      nextDelayMs: (read) => (read === 0 ? IDLE_POLL_MS : 0),
+      backoff: { initialMs: MIN_BACKOFF_MS, maxMs: MIN_BACKOFF_MS },
+      runOnStart: true,
+      whenStopped: () => 0,
+      log: (_message, err) => options.log(`forwarding: ${(err as Error).message}`),
+      failureMessage: 'forwarding failed',
+      ...(options.timers ? { timers: options.timers } : {}),
+    });
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.job.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    this.inFlight.abort(); // a hanging Polar must not hold up shutdown: the batch stays in the outbox
-    await this.running;
+  /** A hanging Polar does not hold up shutdown: the request is aborted, the batch stays in the outbox. */
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
-  private async sleep(ms: number): Promise<void> {
-    if (this.stopping) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = null;
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      let batch: QueuedEvent[];
-      try {
-        batch = await this.db.read((conn) => nextQueued(conn, FORWARD_BATCH_EVENTS));
-      } catch (err) {
-        this.options.log(`forwarding: reading the outbox failed: ${(err as Error).message}`);
-        await this.sleep(MIN_BACKOFF_MS);
-        continue;
-      }
-      if (batch.length === 0) {
-        await this.sleep(IDLE_POLL_MS);
-        continue;
-      }
-      try {
-        await this.deliver(batch);
-      } catch (err) {
-        // The store failed to record an outcome: the batch stays in the outbox and is sent again (Polar dedupes).
-        if (this.stopping) return;
-        this.options.log(`forwarding: recording a delivery failed: ${(err as Error).message}`);
-        await this.sleep(MIN_BACKOFF_MS);
-      }
+  /** Reads one batch and delivers it; resolves with the events read (0: the outbox was empty). */
+  private async forwardBatch(): Promise<number> {
+    let batch: QueuedEvent[];
+    try {
+      batch = await this.db.read((conn) => nextQueued(conn, FORWARD_BATCH_EVENTS));
+    } catch (err) {
+      throw new ForwardingFailure('reading the outbox failed', err);
     }
+    if (batch.length === 0) return 0;
+    try {
+      await this.deliver(batch);
+    } catch (err) {
+      // The store failed to record an outcome: the batch stays in the outbox and is sent again (Polar dedupes).
+      throw new ForwardingFailure('recording a delivery failed', err);
+    }
+    return batch.length;
   }
 
   /** Sends `batch` until every event in it is sent or parked (or the forwarder stops). */
   private async deliver(batch: readonly QueuedEvent[]): Promise<void> {
     const pending: QueuedEvent[][] = [[...batch]];
-    while (pending.length > 0 && !this.stopping) {
+    while (pending.length > 0 && !this.job.stopping) {
       const events = pending[pending.length - 1] as QueuedEvent[];
       const outcome = await this.send(events);
       if (outcome.kind === 'retry') {
@@ -115,7 +113,7 @@ export class Forwarder {
         this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
         const wait = outcome.afterMs ?? this.backoffMs;
         this.options.log(`forwarding: ${outcome.reason}; retrying in ${Math.round(wait / 1000)} s`);
-        await this.sleep(wait);
+        await this.job.sleep(wait);
         continue;
       }
       this.backoffMs = 0;
@@ -166,7 +164,7 @@ export class Forwarder {
         timeoutMs: POLAR_EXCHANGE_TIMEOUT_MS,
         connectTimeoutMs: OUTBOUND_CONNECT_TIMEOUT_MS,
         maxResponseBytes: MAX_OUTBOUND_RESPONSE_BYTES,
-        signal: this.inFlight.signal,
+        signal: this.job.signal,
       });
     } catch (err) {
       return { kind: 'retry', afterMs: null, reason: `sending failed: ${(err as Error).message}` };

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { exchange, systemResolver } from '../http/outbound.ts';
+import { type JobTimers, PeriodicJob } from '../jobs/periodic-job.ts';
 import {
   ALERT_EXCHANGE_TIMEOUT_MS,
   MAX_ALERT_RECEIVERS_IN_FLIGHT,
@@ -28,6 +29,7 @@ import {
 import type { Database } from '../store/database.ts';
 import type { IngestQueue } from '../store/ingest-queue.ts';
 import { decimal } from '../store/metric-reads.ts';
+import { run, type SqlValue } from '../store/sql.ts';
 import { checkWebhookUrlSyntax, classifyAddress, refusalOf, type WebhookPolicy } from './webhook-address.ts';
 
 export const ALERT_MAX_ATTEMPTS = 15;
@@ -35,7 +37,6 @@ const POLL_MS = 1_000;
 const MAX_BACKOFF_S = 600;
 /** Alerts one receiver's lane takes from one poll (the rest come with the next poll). */
 const ALERTS_PER_LANE = 20;
-const nowMicros = () => BigInt(Date.now()) * 1000n;
 
 export interface AlertOptions {
   /** COSTTRACE_ALERT_WEBHOOK_URL: where alerts go when the budget names no URL of its own. */
@@ -46,6 +47,10 @@ export interface AlertOptions {
   readonly policy?: WebhookPolicy;
   readonly log: (message: string) => void;
   readonly observe: (outcome: 'delivered' | 'failed' | 'parked') => void;
+  /** The collector's clock (µs since epoch): when alerts are due, and their records. */
+  readonly nowMicros: () => bigint;
+  /** Tests: the clock and timers of the polling job. */
+  readonly timers?: JobTimers;
 }
 
 interface DueAlert {
@@ -80,10 +85,8 @@ const laneOf = (a: DueAlert) => a.url ?? '';
 export class AlertSender {
   private readonly webhook: Webhook | null;
   private readonly policy: WebhookPolicy;
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private wake: (() => void) | null = null;
-  private readonly inFlight = new AbortController();
+  /** One run: one poll of the due alerts, every POLL_MS (and when a lane ends). */
+  private readonly job: PeriodicJob<void>;
   /** Receivers being sent to (lane key → its run): their alerts are not read again until the lane ends. */
   private readonly lanes = new Map<string, Promise<void>>();
 
@@ -94,54 +97,45 @@ export class AlertSender {
   ) {
     this.webhook = options.secret ? new Webhook(options.secret) : null;
     this.policy = options.policy ?? { allowPrivate: false, resolve: systemResolver };
+    this.job = new PeriodicJob({
+      run: () => this.poll(),
+      periodMs: POLL_MS,
+      runOnStart: true,
+      whenStopped: () => undefined,
+      log: (_message, err) => options.log(`budget alerts: ${(err as Error).message}`),
+      failureMessage: 'budget alerts failed',
+      ...(options.timers ? { timers: options.timers } : {}),
+    });
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.job.start();
   }
 
+  /** Aborts the exchanges in flight (an attempt cut short does not count) and waits for every lane. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    this.inFlight.abort();
-    await this.running;
+    await this.job.stop();
     await Promise.all(this.lanes.values());
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        if (this.lanes.size < MAX_ALERT_RECEIVERS_IN_FLIGHT) {
-          const byLane = new Map<string, DueAlert[]>();
-          for (const alert of await this.due([...this.lanes.keys()])) {
-            const key = laneOf(alert);
-            if (!byLane.has(key)) byLane.set(key, []);
-            byLane.get(key)?.push(alert);
-          }
-          for (const [key, alerts] of byLane) {
-            if (this.stopping || this.lanes.size >= MAX_ALERT_RECEIVERS_IN_FLIGHT) break;
-            this.lanes.set(
-              key,
-              this.lane(alerts).finally(() => {
-                this.lanes.delete(key);
-                this.wake?.(); // its next alerts (if any) are due now
-              }),
-            );
-          }
-        }
-      } catch (err) {
-        if (this.stopping) return;
-        this.options.log(`budget alerts: ${(err as Error).message}`);
-      }
-      if (this.stopping) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
+  /** Reads the due alerts of the receivers not being sent to and starts a lane for each. */
+  private async poll(): Promise<void> {
+    if (this.lanes.size >= MAX_ALERT_RECEIVERS_IN_FLIGHT) return;
+    const byLane = new Map<string, DueAlert[]>();
+    for (const alert of await this.due([...this.lanes.keys()])) {
+      const key = laneOf(alert);
+      if (!byLane.has(key)) byLane.set(key, []);
+      byLane.get(key)?.push(alert);
+    }
+    for (const [key, alerts] of byLane) {
+      if (this.job.stopping || this.lanes.size >= MAX_ALERT_RECEIVERS_IN_FLIGHT) break;
+      this.lanes.set(
+        key,
+        this.lane(alerts).finally(() => {
+          this.lanes.delete(key);
+          this.job.wake(); // its next alerts (if any) are due now
+        }),
+      );
     }
   }
 
@@ -149,10 +143,10 @@ export class AlertSender {
   private async lane(alerts: readonly DueAlert[]): Promise<void> {
     try {
       for (const alert of alerts) {
-        if (this.stopping || !(await this.deliver(alert))) return;
+        if (this.job.stopping || !(await this.deliver(alert))) return;
       }
     } catch (err) {
-      if (!this.stopping) this.options.log(`budget alerts: recording a delivery failed: ${(err as Error).message}`);
+      if (!this.job.stopping) this.options.log(`budget alerts: recording a delivery failed: ${(err as Error).message}`);
     }
   }
 
@@ -168,7 +162,7 @@ export class AlertSender {
            QUALIFY row_number() OVER (PARTITION BY coalesce(webhook_url, '')
              ORDER BY crossed_at, customer_id, threshold) <= ${ALERTS_PER_LANE}
            ORDER BY crossed_at, customer_id, threshold LIMIT ${ALERTS_PER_LANE * MAX_ALERT_RECEIVERS_IN_FLIGHT}`,
-          [nowMicros(), ...busyLanes] as never,
+          [this.options.nowMicros(), ...busyLanes],
         )
       ).getRows(),
     );
@@ -208,7 +202,7 @@ export class AlertSender {
         timeoutMs: ALERT_EXCHANGE_TIMEOUT_MS,
         connectTimeoutMs: OUTBOUND_CONNECT_TIMEOUT_MS,
         maxResponseBytes: MAX_OUTBOUND_RESPONSE_BYTES,
-        signal: this.inFlight.signal,
+        signal: this.job.signal,
         ...(own ? { checkAddress: (a: string) => refusalOf(classifyAddress(a), allowPrivate), resolve } : {}),
       });
       if (res.status >= 300 && res.status < 400) {
@@ -231,11 +225,11 @@ export class AlertSender {
           ? 'no webhook URL (COSTTRACE_ALERT_WEBHOOK_URL or the budget’s own)'
           : 'COSTTRACE_ALERT_WEBHOOK_SECRET is not set';
       await this.queue.exclusive((conn) =>
-        conn.run(`UPDATE budget_alerts SET parked_at = make_timestamp(?::BIGINT), last_error = ? WHERE ${where}`, [
-          nowMicros(),
+        run(conn, `UPDATE budget_alerts SET parked_at = make_timestamp(?::BIGINT), last_error = ? WHERE ${where}`, [
+          this.options.nowMicros(),
           reason,
           ...key,
-        ] as never),
+        ]),
       );
       this.options.observe('parked');
       return false;
@@ -243,12 +237,13 @@ export class AlertSender {
     const body = JSON.stringify(alertPayload(a));
     const id = `msg_${createHash('sha256').update(key.join('\u0000')).digest('hex').slice(0, 32)}`;
     const error = await this.send(url, a.url !== null, id, body);
-    if (this.stopping && error !== null) return false; // cancelled by shutdown: the attempt does not count
+    if (this.job.stopping && error !== null) return false; // cancelled by shutdown: the attempt does not count
     if (error === null) {
       await this.queue.exclusive((conn) =>
-        conn.run(
+        run(
+          conn,
           `UPDATE budget_alerts SET delivered_at = make_timestamp(?::BIGINT), attempts = attempts + 1 WHERE ${where}`,
-          [nowMicros(), ...key] as never,
+          [this.options.nowMicros(), ...key],
         ),
       );
       this.options.observe('delivered');
@@ -262,12 +257,13 @@ export class AlertSender {
       `budget alert ${id} to ${originOf(url)} ${park ? 'parked' : 'failed'} (attempt ${attempts}): ${error}`,
     );
     await this.queue.exclusive((conn) =>
-      conn.run(
+      run(
+        conn,
         `UPDATE budget_alerts SET attempts = ?, last_error = ?,
            next_attempt_at = make_timestamp(?::BIGINT) + to_seconds(?::BIGINT),
            parked_at = CASE WHEN ? THEN make_timestamp(?::BIGINT) END
          WHERE ${where}`,
-        [attempts, error, nowMicros(), backoffS, park, nowMicros(), ...key] as never,
+        [attempts, error, this.options.nowMicros(), backoffS, park, this.options.nowMicros(), ...key],
       ),
     );
     this.options.observe(park ? 'parked' : 'failed');

@@ -6,6 +6,7 @@
  * removed are never re-allocated: their usage is gone, their allocation stays as it was.
  */
 
+import { type JobTimers, PeriodicJob } from '../jobs/periodic-job.ts';
 import {
   allocatedDays,
   type BillDay,
@@ -20,6 +21,9 @@ import type { Pricing } from './pricing.ts';
 
 /** A day is allocated this long after it ends (UTC). */
 export const ALLOCATE_AFTER_DAY_END_MICROS = 3_600_000_000n;
+
+/** How often closed days are checked for fixed bills to allocate by default. */
+export const ALLOCATION_INTERVAL_MS = 60_000;
 
 export interface AllocationTally {
   days: number;
@@ -125,4 +129,40 @@ export class Allocator {
     tally.changed += write.changed;
     tally.deltaPicocents += write.deltaPicocents;
   }
+}
+
+export interface AllocationJobOptions {
+  readonly periodMs?: number;
+  /** Bills a run could not allocate (already prefixed `fixed-cost allocation: `). */
+  readonly warn: (message: string) => void;
+  readonly log: (message: string, err: unknown) => void;
+  readonly timers?: JobTimers;
+}
+
+/**
+ * The allocation job: at start and every period, `allocateDue`. One run at a time: a run asked for while one is
+ * going joins it. A failure is logged and resolves with an empty tally; the next tick retries.
+ */
+export function allocationJob(allocator: Allocator, o: AllocationJobOptions): PeriodicJob<AllocationTally> {
+  const failureMessage = 'fixed-cost allocation failed; will retry at the next tick';
+  return new PeriodicJob({
+    run: () =>
+      allocator
+        .allocateDue()
+        .then((tally) => {
+          for (const problem of tally.problems) o.warn(`fixed-cost allocation: ${problem}`);
+          return tally;
+        })
+        .catch((err: unknown) => {
+          o.log(failureMessage, err);
+          return emptyAllocationTally();
+        }),
+    periodMs: o.periodMs ?? ALLOCATION_INTERVAL_MS,
+    runOnStart: true,
+    overlap: 'join',
+    whenStopped: emptyAllocationTally,
+    log: o.log,
+    failureMessage,
+    ...(o.timers ? { timers: o.timers } : {}),
+  });
 }

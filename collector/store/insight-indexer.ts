@@ -3,6 +3,7 @@
  * UTC days and months that ended more than an hour ago and are not indexed (never indexed, or un-indexed by late
  * data), a few days or one month per writer turn so ingest goes on between them.
  */
+import { type JobTimers, PeriodicJob } from '../jobs/periodic-job.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import {
   DAY_MICROS,
@@ -31,35 +32,49 @@ export interface IndexObserver {
   indexed(kind: 'day' | 'month', periods: number): void;
 }
 
+/** Every INSIGHT_INDEX_INTERVAL_MS by default (and at start). */
+export const INSIGHT_INDEX_INTERVAL_MS = 60_000;
+
 export class InsightIndexer {
-  private running: Promise<IndexTally> | null = null;
-  private stopped = false;
+  private readonly job: PeriodicJob<IndexTally>;
 
   constructor(
     private readonly queue: IngestQueue,
     private readonly nowMicros: () => bigint,
-    private readonly log: (message: string, err: unknown) => void,
+    log: (message: string, err: unknown) => void,
     private readonly observe: IndexObserver = { pending: () => undefined, indexed: () => undefined },
-  ) {}
+    periodMs = INSIGHT_INDEX_INTERVAL_MS,
+    timers?: JobTimers,
+  ) {
+    this.job = new PeriodicJob({
+      run: () => this.loop(),
+      periodMs,
+      runOnStart: true,
+      overlap: 'again',
+      whenStopped: () => ({ days: 0, months: 0 }),
+      log,
+      failureMessage: 'insight index failed; will retry at the next tick',
+      ...(timers ? { timers } : {}),
+    });
+  }
+
+  /** Indexes now, then every period; failures are logged and retried at the next tick. */
+  start(): void {
+    this.job.start();
+  }
 
   /** Indexes every ended period not indexed yet; a call while a run is going waits for it and runs again. */
-  async run(): Promise<IndexTally> {
-    while (this.running) await this.running.catch(() => undefined);
-    if (this.stopped) return { days: 0, months: 0 };
-    this.running = this.loop().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+  run(): Promise<IndexTally> {
+    return this.job.runOnce();
   }
 
-  /** Runs in the background; failures are logged and retried at the next tick. */
+  /** Runs in the background (now, or right after the run in progress). */
   kick(): void {
-    void this.run().catch((err: unknown) => this.log('insight index failed; will retry at the next tick', err));
+    this.job.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   private async loop(): Promise<IndexTally> {
@@ -90,7 +105,7 @@ export class InsightIndexer {
     let left = days.length + months.length;
     this.observe.pending(left);
     let dayCount = 0;
-    for (let i = 0; i < days.length && !this.stopped; i += INDEX_DAYS_PER_TURN) {
+    for (let i = 0; i < days.length && !this.job.stopping; i += INDEX_DAYS_PER_TURN) {
       const chunk = days.slice(i, i + INDEX_DAYS_PER_TURN);
       await this.queue.exclusive((conn) =>
         transaction(conn, async (afterCommit) => {
@@ -116,7 +131,7 @@ export class InsightIndexer {
     }
     let monthCount = 0;
     for (const month of months) {
-      if (this.stopped) break;
+      if (this.job.stopping) break;
       await this.queue.exclusive((conn) =>
         transaction(conn, async (afterCommit) => {
           const done = (

@@ -6,10 +6,12 @@
  * arrives or settles meanwhile. The cursor is stored with the meter: a restart resumes where it was.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { PeriodicJob } from '../jobs/periodic-job.ts';
 import type { Meter } from '../meters/definition.ts';
 import type { IngestQueue } from './ingest-queue.ts';
 import { activeMeters, foldMeters, setActiveMeters } from './meters.ts';
 import { repriceChunks } from './reprice.ts';
+import { run } from './sql.ts';
 import { transaction } from './transaction.ts';
 
 /** Records measured per writer turn (about 50–100 ms of the writer). */
@@ -38,7 +40,7 @@ export async function backfillChunk(conn: DuckDBConnection, id: string, toMicros
       toMicros === null ? [from] : [from, toMicros],
       [{ ...meter, backfillCursorMicros: null }],
     );
-    await conn.run('UPDATE meters SET backfill_cursor_us = ? WHERE id = ?', [toMicros, id] as never);
+    await run(conn, 'UPDATE meters SET backfill_cursor_us = ? WHERE id = ?', [toMicros, id]);
     afterCommit(() =>
       setActiveMeters(
         conn,
@@ -51,58 +53,58 @@ export async function backfillChunk(conn: DuckDBConnection, id: string, toMicros
 
 /** Runs the backfill of every meter that has one, a chunk per writer turn, until done or stopped. */
 export class MeterBackfiller {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  /** Runs only when kicked (no period), at start and for each new meter; a failure waits for the next kick. */
+  private readonly job: PeriodicJob<void>;
 
   constructor(
     private readonly queue: IngestQueue,
-    private readonly log: (message: string, err: unknown) => void,
+    log: (message: string, err: unknown) => void,
     private readonly chunkRecords = METER_BACKFILL_CHUNK_RECORDS,
-  ) {}
+  ) {
+    this.job = new PeriodicJob({
+      run: () => this.loop(),
+      periodMs: null,
+      runOnStart: true,
+      whenStopped: () => undefined,
+      log,
+      failureMessage: 'meter backfill failed; it resumes at the next start or meter',
+    });
+  }
+
+  /** Backfills every incomplete meter now. */
+  start(): void {
+    this.job.start();
+  }
 
   /** Starts (or, when running, re-scans after) the backfill of every incomplete meter. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop()
-      .catch((err: unknown) => this.log('meter backfill failed; it resumes at the next start or meter', err))
-      .finally(() => {
-        this.running = null;
-      });
+    this.job.wake();
   }
 
   /** Resolves once no backfill is running (a chunk in progress ends first). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  idle(): Promise<void> {
+    return this.job.idle();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.idle();
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      const pending = await this.queue.exclusive(async (conn) =>
-        activeMeters(conn).filter((m) => m.backfillCursorMicros !== null),
+    const pending = await this.queue.exclusive(async (conn) =>
+      activeMeters(conn).filter((m) => m.backfillCursorMicros !== null),
+    );
+    for (const meter of pending) {
+      const chunks = await this.queue.exclusive((conn) =>
+        repriceChunks(conn, meter.backfillCursorMicros ?? 0n, END_OF_TIME_MICROS, this.chunkRecords),
       );
-      for (const meter of pending) {
-        const chunks = await this.queue.exclusive((conn) =>
-          repriceChunks(conn, meter.backfillCursorMicros ?? 0n, END_OF_TIME_MICROS, this.chunkRecords),
-        );
-        for (const [, to] of chunks) {
-          if (this.stopped) return;
-          if (!(await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, to)))) break;
-        }
-        if (this.stopped) return;
-        // Whatever arrived past the planned chunks, and then the meter is complete.
-        await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, null));
+      for (const [, to] of chunks) {
+        if (this.job.stopping) return;
+        if (!(await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, to)))) break;
       }
-    } while (this.again && !this.stopped);
+      if (this.job.stopping) return;
+      // Whatever arrived past the planned chunks, and then the meter is complete.
+      await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, null));
+    }
   }
 }

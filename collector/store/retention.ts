@@ -6,13 +6,52 @@
  * they have (summarized, no longer pending, in the file and in memory), so a late ancestor cannot move cost.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { type JobTimers, PeriodicJob } from '../jobs/periodic-job.ts';
 import { foldMeters } from './meters.ts';
 import { enqueueFromRecords } from './outbox.ts';
+import { run } from './sql.ts';
 import { foldParts, PARTS_FROM_RECORDS } from './trace-summaries.ts';
 import { transaction } from './transaction.ts';
 
 /** Spans removed per transaction: one batch is the longest ingest waits for the writer. */
 export const RETENTION_BATCH_SPANS = 10_000;
+
+/** How often the retention job runs by default. */
+export const RETENTION_INTERVAL_MS = 60_000;
+
+const DAY_MICROS = 86_400_000_000n;
+
+export interface RetentionJobOptions {
+  /** Removes the spans that started before the cutoff (IngestQueue.removeSpansBefore); resolves with how many. */
+  readonly removeSpansBefore: (cutoffMicros: bigint) => Promise<number>;
+  readonly nowMicros: () => bigint;
+  /** Spans older than this many days are removed (> 0). */
+  readonly retainSpansDays: number;
+  readonly periodMs?: number;
+  readonly log: (message: string, err: unknown) => void;
+  readonly timers?: JobTimers;
+}
+
+/**
+ * The retention job: every period (the first a period after start), the spans older than the cutoff are removed.
+ * One run at a time: a run asked for while one is going joins it. A failure is logged, retried at the next tick.
+ */
+export function retentionJob(o: RetentionJobOptions): PeriodicJob<number> {
+  const failureMessage = 'retention failed; will retry at the next tick';
+  return new PeriodicJob({
+    run: () =>
+      o.removeSpansBefore(o.nowMicros() - BigInt(o.retainSpansDays) * DAY_MICROS).catch((err: unknown) => {
+        o.log(failureMessage, err);
+        return 0;
+      }),
+    periodMs: o.periodMs ?? RETENTION_INTERVAL_MS,
+    overlap: 'join',
+    whenStopped: () => 0,
+    log: o.log,
+    failureMessage,
+    ...(o.timers ? { timers: o.timers } : {}),
+  });
+}
 
 /**
  * Folds and removes one batch of spans that started before `cutoffMicros`; returns how many were removed (0 when
@@ -32,16 +71,14 @@ export async function removeOldSpans(
     await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM records WHERE attribution_pending AND ${old}`, cutoff);
     await foldMeters(conn, `(SELECT * FROM records WHERE attribution_pending AND ${old})`, cutoff);
     if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.attribution_pending AND r.${old}`, cutoff);
-    await conn.run(
-      `UPDATE records SET attribution_pending = false WHERE attribution_pending AND ${old}`,
-      cutoff as never,
-    );
+    await run(conn, `UPDATE records SET attribution_pending = false WHERE attribution_pending AND ${old}`, cutoff);
     afterCommit(() => settled(cutoffMicros));
     // Every other span was summarized when it was written: removing it changes no answer.
-    await conn.run(
+    await run(
+      conn,
       `CREATE OR REPLACE TEMP TABLE retention_batch AS
        SELECT trace_id, span_id FROM records WHERE ${old} LIMIT ${batchSpans}`,
-      cutoff as never,
+      cutoff,
     );
     const n = Number((await conn.runAndReadAll('SELECT count(*) FROM retention_batch')).getRows()[0]?.[0]);
     if (n > 0) {
