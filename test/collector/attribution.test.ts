@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChainNode, resolveTrace } from '../../collector/pipeline/attribution.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post } from '../helpers/http.ts';
 import { attr } from '../helpers/otlp.ts';
 
 describe('resolveTrace (pure)', () => {
@@ -110,11 +111,7 @@ function requestFor(traceId: string, spans: GenSpan[], indexes: number[]) {
 }
 
 async function send(body: unknown) {
-  const res = await fetch(`${c.url}/v1/traces`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await post(`${c.url}/v1/traces`, body);
   expect(res.status).toBe(200);
 }
 
@@ -208,17 +205,11 @@ describe('attribution end to end', () => {
       { spanId: '00000000000000b1', parent: null, customer: 'after-restart', service: 0 },
       { spanId: '00000000000000b2', parent: 0, customer: null, service: 0 },
     ];
-    const post = (url: string, body: unknown) =>
-      fetch(`${url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    expect((await post(restartable.url, requestFor(traceId, spans, [1]))).status).toBe(200);
+    expect((await post(`${restartable.url}/v1/traces`, requestFor(traceId, spans, [1]))).status).toBe(200);
     await restartable.close(false);
     const again = await startTestCollector({ dbPath: restartable.dbPath });
     try {
-      expect((await post(again.url, requestFor(traceId, spans, [0]))).status).toBe(200);
+      expect((await post(`${again.url}/v1/traces`, requestFor(traceId, spans, [0]))).status).toBe(200);
       const res = await fetch(`${again.url}/v1/traces/${traceId}`);
       const body = (await res.json()) as {
         spans: Array<{ customer_id: string; children: Array<{ customer_id: string }> }>;

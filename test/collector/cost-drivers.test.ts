@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post } from '../helpers/http.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
 let c: TestCollector;
@@ -41,57 +42,47 @@ beforeAll(async () => {
       ],
       { 'service.name': 'answers-api' },
     );
-    await fetch(`${c.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    await post(`${c.url}/v1/traces`, body);
   }
-  await fetch(`${c.url}/v1/events/ingest`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      events: [
-        { name: 'job', external_customer_id: 'globex', external_id: 'job-1', timestamp: '2025-05-01T13:00:00Z' },
-        {
-          name: 'llm',
-          external_customer_id: 'globex',
-          external_id: 'job-1-llm',
-          parent_id: 'job-1',
-          timestamp: '2025-05-01T13:00:01Z',
-          metadata: {
-            _cost: { amount: 7, currency: 'usd' },
-            _llm: { vendor: 'anthropic', model: 'claude-sonnet', input_tokens: 10, output_tokens: 5, total_tokens: 15 },
-          },
+  await post(`${c.url}/v1/events/ingest`, {
+    events: [
+      { name: 'job', external_customer_id: 'globex', external_id: 'job-1', timestamp: '2025-05-01T13:00:00Z' },
+      {
+        name: 'llm',
+        external_customer_id: 'globex',
+        external_id: 'job-1-llm',
+        parent_id: 'job-1',
+        timestamp: '2025-05-01T13:00:01Z',
+        metadata: {
+          _cost: { amount: 7, currency: 'usd' },
+          _llm: { vendor: 'anthropic', model: 'claude-sonnet', input_tokens: 10, output_tokens: 5, total_tokens: 15 },
         },
-        {
-          name: 'refund',
-          external_customer_id: 'globex',
-          timestamp: '2025-05-02T13:00:00Z',
-          metadata: { _revenue: { amount: -500, currency: 'usd' } },
-        },
-        {
-          name: 'order',
-          external_customer_id: 'acme',
-          timestamp: '2025-05-02T13:00:00Z',
-          metadata: { _revenue: { amount: 2000, currency: 'usd' } },
-        },
-      ],
-    }),
+      },
+      {
+        name: 'refund',
+        external_customer_id: 'globex',
+        timestamp: '2025-05-02T13:00:00Z',
+        metadata: { _revenue: { amount: -500, currency: 'usd' } },
+      },
+      {
+        name: 'order',
+        external_customer_id: 'acme',
+        timestamp: '2025-05-02T13:00:00Z',
+        metadata: { _revenue: { amount: 2000, currency: 'usd' } },
+      },
+    ],
   });
 });
 afterAll(async () => {
   await c.close();
 });
 
-const get = async (path: string) => {
-  const res = await fetch(`${c.url}${path}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
-
 describe('GET /v1/cost-drivers', () => {
   it('groups by model with shares, per-trace percentiles and the p99 outlier', async () => {
-    const { body } = await get('/v1/cost-drivers?start_date=2025-05-01&end_date=2025-05-31&group_by=model');
+    const { body } = await c.injectJson(
+      'GET',
+      '/v1/cost-drivers?start_date=2025-05-01&end_date=2025-05-31&group_by=model',
+    );
     expect(body).toEqual({
       group_by: 'model',
       customer_id: null,
@@ -131,7 +122,8 @@ describe('GET /v1/cost-drivers', () => {
   it('groups by vendor (lower-cased), service, span name and root name, and filters by customer', async () => {
     const keys = async (q: string) =>
       (
-        (await get(`/v1/cost-drivers?start_date=2025-05-01&end_date=2025-05-31&${q}`)).body.groups as Array<{
+        (await c.injectJson('GET', `/v1/cost-drivers?start_date=2025-05-01&end_date=2025-05-31&${q}`)).body
+          .groups as Array<{
           key: string | null;
           cost: number;
         }>
@@ -162,7 +154,7 @@ describe('GET /v1/cost-drivers', () => {
     ['start_date=2025-05-01&end_date=2025-05-31&group_by=color', ['query', 'group_by']],
     ['end_date=2025-05-31', ['query', 'start_date']],
   ])('422 for %s', async (q, loc) => {
-    const { status, body } = await get(`/v1/cost-drivers?${q}`);
+    const { status, body } = await c.injectJson('GET', `/v1/cost-drivers?${q}`);
     expect(status).toBe(422);
     expect((body.detail as Array<{ loc: unknown[] }>).map((d) => d.loc)).toContainEqual(loc);
   });
@@ -170,7 +162,7 @@ describe('GET /v1/cost-drivers', () => {
 
 describe('GET /v1/metrics/customers', () => {
   it('ranks customers by profit with margin, ltv and cost share; pages', async () => {
-    const { body } = await get('/v1/metrics/customers?start_date=2025-05-01&end_date=2025-05-31');
+    const { body } = await c.injectJson('GET', '/v1/metrics/customers?start_date=2025-05-01&end_date=2025-05-31');
     expect(body).toEqual({
       items: [
         {
@@ -206,7 +198,10 @@ describe('GET /v1/metrics/customers', () => {
       unattributed_costs: 0,
       total_costs: 117,
     });
-    const page = await get('/v1/metrics/customers?start_date=2025-05-01&end_date=2025-05-31&sort=profit&limit=1');
+    const page = await c.injectJson(
+      'GET',
+      '/v1/metrics/customers?start_date=2025-05-01&end_date=2025-05-31&sort=profit&limit=1',
+    );
     expect((page.body.items as Array<{ customer_id: string }>).map((i) => i.customer_id)).toEqual(['globex']);
     expect(page.body.pagination).toEqual({ total_count: 2, limit: 1, offset: 0 });
   });
@@ -217,7 +212,7 @@ describe('GET /v1/metrics/customers', () => {
     ['start_date=2025-05-01&end_date=2025-05-31&timezone=Nowhere/City', ['query', 'timezone']],
     ['start_date=May&end_date=2025-05-31', ['query', 'start_date']],
   ])('422 for %s', async (q, loc) => {
-    const { status, body } = await get(`/v1/metrics/customers?${q}`);
+    const { status, body } = await c.injectJson('GET', `/v1/metrics/customers?${q}`);
     expect(status).toBe(422);
     expect((body.detail as Array<{ loc: unknown[] }>).map((d) => d.loc)).toContainEqual(loc);
   });

@@ -9,6 +9,7 @@ import { DataRefusedError } from '../../collector/store/ingest-queue.ts';
 import type { SpanRecord } from '../../src/records.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { emptySpansRequest, rssGrowthDuring, slowEventUploads, slowUpload, withBystander } from '../helpers/hostile.ts';
+import { getJson, postText } from '../helpers/http.ts';
 import { jsonRequest, protobufRequest } from '../helpers/otlp.ts';
 
 const MiB = 1024 * 1024;
@@ -28,22 +29,6 @@ async function expectBystanderUnharmed(report: { statuses: number[]; storedTrace
     const res = await fetch(`${c.url}/v1/traces/${traceId}`);
     expect(res.status).toBe(200);
   }
-}
-
-async function postJson(path: string, body: unknown) {
-  const res = await fetch(`${c.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
-}
-
-async function getJson(path: string) {
-  const res = await fetch(`${c.url}${path}`);
-  const text = await res.text();
-  return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown> };
 }
 
 describe('poisoned group commits: one request the store refuses fails alone', () => {
@@ -92,9 +77,9 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
     await expect(good1).resolves.toBeUndefined();
     await expect(good2).resolves.toBeUndefined();
     expect(await bad).toBeInstanceOf(DataRefusedError);
-    expect((await getJson(`/v1/traces/${'1'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(200);
-    expect((await getJson(`/v1/traces/${'3'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(200);
-    expect((await getJson(`/v1/traces/${'2'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(404);
+    expect((await getJson(`${c.url}/v1/traces/${'1'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(200);
+    expect((await getJson(`${c.url}/v1/traces/${'3'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(200);
+    expect((await getJson(`${c.url}/v1/traces/${'2'.padStart(8, '0')}${'c'.repeat(24)}`)).status).toBe(404);
     expect(queue.healthy).toBe(true);
   });
 
@@ -103,8 +88,8 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
       const spanIds = ['a\ud800', 'a\udc00', 'a\ufffd'];
       const results = await Promise.all(
         spanIds.map((customer, i) =>
-          postJson(
-            '/v1/traces',
+          postText(
+            `${c.url}/v1/traces`,
             jsonRequest([
               { traceId: `${'d'.repeat(31)}${i}`, spanId: '3'.repeat(16), attributes: { 'customer.id': customer } },
             ]),
@@ -113,7 +98,7 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
       );
       const events = await Promise.all(
         ['b\ud800', 'b\udbff'].map((customer, i) =>
-          postJson('/v1/events/ingest', {
+          postText(`${c.url}/v1/events/ingest`, {
             events: [{ name: 'x\ud800', external_customer_id: customer, external_id: `lone-${i}\udc00` }],
           }),
         ),
@@ -123,13 +108,15 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
     for (const r of report.result.results) expect(r.status).toBe(200);
     for (const r of report.result.events) expect(r.status).toBe(200);
     await expectBystanderUnharmed(report);
-    const a = await getJson(`/v1/customers/${encodeURIComponent('a\ufffd')}`);
+    const a = await getJson(`${c.url}/v1/customers/${encodeURIComponent('a\ufffd')}`);
     expect(a.status).toBe(200);
-    const list = await getJson('/v1/customers?query=b&limit=1000');
+    const list = await getJson(`${c.url}/v1/customers?query=b&limit=1000`);
     const ids = (list.body.items as Array<{ external_id: string }>).map((x) => x.external_id);
     expect(ids.filter((id) => id.startsWith('b') && id.length === 2)).toEqual(['b\ufffd']);
     // Later requests still commit (nothing is left poisoned).
-    const after = await postJson('/v1/events/ingest', { events: [{ name: 'y', external_customer_id: 'a\udfff' }] });
+    const after = await postText(`${c.url}/v1/events/ingest`, {
+      events: [{ name: 'y', external_customer_id: 'a\udfff' }],
+    });
     expect(after.status).toBe(200);
   });
 
@@ -139,7 +126,7 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
         '"startTimeUnixNano":"1700000000000000000"',
         '"startTimeUnixNano":1e20',
       );
-      return Promise.all([postJson('/v1/traces', body), postJson('/v1/traces', body)]);
+      return Promise.all([postText(`${c.url}/v1/traces`, body), postText(`${c.url}/v1/traces`, body)]);
     });
     for (const r of report.result) {
       expect(r.status).toBe(400);
@@ -152,7 +139,7 @@ describe('poisoned group commits: one request the store refuses fails alone', ()
     const report = await withBystander(
       c.url,
       () =>
-        postJson('/v1/events/ingest', {
+        postText(`${c.url}/v1/events/ingest`, {
           events: [
             { name: 'old', external_customer_id: 'c', timestamp: '1969-12-31T23:59:59Z' },
             { name: 'feb30', external_customer_id: 'c', timestamp: '2024-02-30T10:00:00Z' },
@@ -176,8 +163,8 @@ describe('money bounds: nothing acknowledged can overflow a sum', () => {
   it('rejects 26-digit costs one by one and every read endpoint still answers', async () => {
     const traceId = `${'f'.repeat(31)}1`;
     const huge = '99999999999999999999999999';
-    const res = await postJson(
-      '/v1/traces',
+    const res = await postText(
+      `${c.url}/v1/traces`,
       jsonRequest(
         Array.from({ length: 4 }, (_, i) => ({
           traceId,
@@ -188,7 +175,7 @@ describe('money bounds: nothing acknowledged can overflow a sum', () => {
     );
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ partialSuccess: { rejectedSpans: '4' } });
-    const events = await postJson('/v1/events/ingest', {
+    const events = await postText(`${c.url}/v1/events/ingest`, {
       events: [
         { name: 'x', external_customer_id: 'overflow', metadata: { _revenue: { amount: huge, currency: 'usd' } } },
       ],
@@ -199,7 +186,7 @@ describe('money bounds: nothing acknowledged can overflow a sum', () => {
       '/v1/metrics/customers?start_date=2023-01-01&end_date=2023-12-31',
       '/v1/cost-drivers?start_date=2023-01-01&end_date=2023-12-31&group_by=model',
     ]) {
-      expect((await getJson(path)).status).toBe(200);
+      expect((await getJson(`${c.url}${path}`)).status).toBe(200);
     }
   });
 });
@@ -335,7 +322,7 @@ describe('events API backpressure', () => {
     const before = await batchesCommitted();
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        postJson('/v1/events/ingest', {
+        postText(`${c.url}/v1/events/ingest`, {
           events: [
             { name: 'g', external_customer_id: 'grouped', external_id: `g-${i}` },
             { name: 'g', external_customer_id: 'grouped', external_id: `g-shared` },
@@ -365,7 +352,7 @@ describe('parameters and error hygiene', () => {
     ['/v1/traces?start_date=1969-12-31', ['query', 'start_date']],
     ['/v1/cost-drivers?start_date=2024-01-01&end_date=2555-01-01&group_by=model', ['query', 'end_date']],
   ])('%s is a 422 at %j, never a 5xx', async (path, loc) => {
-    const res = await getJson(path);
+    const res = await getJson(`${c.url}${path}`);
     expect(res.status).toBe(422);
     expect((res.body.detail as Array<{ loc: unknown[] }>).map((d) => d.loc)).toContainEqual(loc);
   });
@@ -373,16 +360,16 @@ describe('parameters and error hygiene', () => {
   it('serves customers with ids up to the id limit (256 characters), as accepted at ingest', async () => {
     const id = `${'é'.repeat(200)}-${'z'.repeat(55)}`;
     expect(id.length).toBe(256);
-    expect((await postJson('/v1/customers', { external_id: id })).status).toBe(200);
-    const res = await getJson(`/v1/customers/${encodeURIComponent(id)}`);
+    expect((await postText(`${c.url}/v1/customers`, { external_id: id })).status).toBe(200);
+    const res = await getJson(`${c.url}/v1/customers/${encodeURIComponent(id)}`);
     expect(res.status).toBe(200);
     expect(res.body.external_id).toBe(id);
-    expect((await postJson('/v1/customers', { external_id: `${id}x` })).status).toBe(422);
+    expect((await postText(`${c.url}/v1/customers`, { external_id: `${id}x` })).status).toBe(422);
   });
 
   it('answers a huge invalid batch with a small 422: the first 100 problems and a count', async () => {
     const events = Array.from({ length: 10_000 }, () => ({ name: '', external_customer_id: '' }));
-    const res = await postJson('/v1/events/ingest', { events });
+    const res = await postText(`${c.url}/v1/events/ingest`, { events });
     expect(res.status).toBe(422);
     expect(res.text.length).toBeLessThan(64 * 1024);
     const body = res.json();
@@ -391,7 +378,7 @@ describe('parameters and error hygiene', () => {
   });
 
   it('refuses more events than the per-request limit, naming it', async () => {
-    const res = await postJson('/v1/events/ingest', {
+    const res = await postText(`${c.url}/v1/events/ingest`, {
       events: Array.from({ length: 10_001 }, () => ({ name: 'x', external_customer_id: 'c' })),
     });
     expect(res.status).toBe(422);
@@ -429,15 +416,15 @@ describe('protobuf and JSON agree on text', () => {
     );
     // Turn "pq" into "p" + 0xFF: invalid UTF-8 of the same length on the wire.
     proto.set([0x70, 0xff], proto.indexOf(Buffer.from('pq')));
-    expect((await postJson('/v1/traces', json)).status).toBe(200);
+    expect((await postText(`${c.url}/v1/traces`, json)).status).toBe(200);
     const res = await fetch(`${c.url}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
       body: proto,
     });
     expect(res.status).toBe(200);
-    const one = await getJson(`/v1/traces/${'9'.repeat(31)}1`);
-    const two = await getJson(`/v1/traces/${'9'.repeat(31)}2`);
+    const one = await getJson(`${c.url}/v1/traces/${'9'.repeat(31)}1`);
+    const two = await getJson(`${c.url}/v1/traces/${'9'.repeat(31)}2`);
     const customerOf = (t: Record<string, unknown>) => (t.spans as Array<{ customer_id: string }>)[0]?.customer_id;
     expect(customerOf(one.body)).toBe('p\ufffd');
     expect(customerOf(two.body)).toBe('p\ufffd');

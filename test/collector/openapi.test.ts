@@ -7,6 +7,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { bearer } from '../helpers/http.ts';
 
 let c: TestCollector;
 let doc: {
@@ -120,8 +121,7 @@ describe('OpenAPI document with read tokens', () => {
     const secured = await startTestCollector({ ingestTokens: ['in'], readTokens: ['rd'] });
     try {
       for (const path of ['/openapi.json', '/docs/json']) {
-        const get = (token?: string) =>
-          fetch(`${secured.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+        const get = (token?: string) => secured.injectJson('GET', path, undefined, bearer(token));
         expect((await get()).status).toBe(401);
         expect((await get('in')).status).toBe(403);
         expect((await get('rd')).status).toBe(200);

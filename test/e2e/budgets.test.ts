@@ -13,6 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post, putJson, until } from '../helpers/http.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -54,14 +55,6 @@ async function startReceiver(failFirst = 0) {
   };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 let n = 0;
 function costSpan(customer: string, cents: string, atMs: number) {
   n++;
@@ -77,14 +70,8 @@ function costSpan(customer: string, cents: string, atMs: number) {
   ]);
 }
 
-async function put(url: string, id: string, body: unknown) {
-  const res = await fetch(`${url}/v1/budgets/${encodeURIComponent(id)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const putBudget = (url: string, id: string, body: unknown) =>
+  putJson(`${url}/v1/budgets/${encodeURIComponent(id)}`, body);
 
 describe('budgets and alerts', () => {
   let c: TestCollector;
@@ -99,14 +86,14 @@ describe('budgets and alerts', () => {
   });
 
   it('sets budgets (the * default too) and refuses bad ones with locations', async () => {
-    expect(await put(c.url, '*', { amount_cents: 100, window: 'day', thresholds: [1, 0.5] })).toMatchObject({
+    expect(await putBudget(c.url, '*', { amount_cents: 100, window: 'day', thresholds: [1, 0.5] })).toMatchObject({
       status: 200,
       body: { customer_id: '*', amount_cents: 100, window: 'day', thresholds: [0.5, 1] },
     });
     expect(
-      (await put(c.url, 'acme', { amount_cents: '1000', window: 'month', thresholds: [0.5, 0.8, 1] })).status,
+      (await putBudget(c.url, 'acme', { amount_cents: '1000', window: 'month', thresholds: [0.5, 0.8, 1] })).status,
     ).toBe(200);
-    const bad = await put(c.url, 'x', { amount_cents: -5, window: 'day', thresholds: [0, 0.5, 0.5] });
+    const bad = await putBudget(c.url, 'x', { amount_cents: -5, window: 'day', thresholds: [0, 0.5, 0.5] });
     expect(bad.status).toBe(422);
     expect((bad.body.detail as Array<{ loc: unknown[] }>).map((d) => d.loc)).toEqual([
       ['body', 'amount_cents'],
@@ -122,13 +109,7 @@ describe('budgets and alerts', () => {
     const now = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 43_200_000;
     // 40 requests of 5 cents for globex (default budget: 100 a day): crosses 50 and 100 once each.
     const results = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        fetch(`${c.url}/v1/traces`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(costSpan('globex', '5', now)),
-        }).then((r) => r.status),
-      ),
+      Array.from({ length: 40 }, () => post(`${c.url}/v1/traces`, costSpan('globex', '5', now)).then((r) => r.status)),
     );
     expect(results.every((s) => s === 200)).toBe(true);
     // Every crossing is in the outbox once its request is answered: when its rows are all delivered, nothing more
@@ -157,16 +138,8 @@ describe('budgets and alerts', () => {
 
   it('alerts again in a new window, and against the customer’s own budget', async () => {
     const yesterday = Date.now() - 86_400_000;
-    await fetch(`${c.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(costSpan('globex', '60', yesterday)),
-    });
-    await fetch(`${c.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(costSpan('acme', '600', Date.now())),
-    });
+    await post(`${c.url}/v1/traces`, costSpan('globex', '60', yesterday));
+    await post(`${c.url}/v1/traces`, costSpan('acme', '600', Date.now()));
     await until('the alerts', () => receiver.deliveries.length >= 4);
     const day = new Date(yesterday).toISOString().slice(0, 10);
     expect(
@@ -184,12 +157,8 @@ describe('alert delivery', () => {
     const receiver = await startReceiver(2);
     const c = await startTestCollector({ alerts: { url: receiver.url, secret: SECRET } });
     try {
-      await put(c.url, 'initech', { amount_cents: 10, window: 'week', thresholds: [1] });
-      await fetch(`${c.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(costSpan('initech', '12', Date.now())),
-      });
+      await putBudget(c.url, 'initech', { amount_cents: 10, window: 'week', thresholds: [1] });
+      await post(`${c.url}/v1/traces`, costSpan('initech', '12', Date.now()));
       // Backoff 1 s then 2 s after the two failures.
       await until('the delivery', () => receiver.deliveries.length === 1, 20_000);
       expect(receiver.attempts()).toBe(3);
@@ -217,12 +186,8 @@ describe('alert delivery', () => {
         COSTTRACE_ALERT_WEBHOOK_URL: closed,
         COSTTRACE_ALERT_WEBHOOK_SECRET: SECRET,
       });
-      expect((await put(first.url, '*', { amount_cents: 5, window: 'day', thresholds: [1] })).status).toBe(200);
-      const res = await fetch(`${first.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(costSpan('umbrella', '7', Date.now())),
-      });
+      expect((await putBudget(first.url, '*', { amount_cents: 5, window: 'day', thresholds: [1] })).status).toBe(200);
+      const res = await post(`${first.url}/v1/traces`, costSpan('umbrella', '7', Date.now()));
       expect(res.status).toBe(200);
       first.child.kill('SIGKILL');
       await first.exited;

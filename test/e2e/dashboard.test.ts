@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 // The display rules under test, used to state what the page must show for the API's numbers.
 import { money } from '../../collector/dashboard/public/format.js';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post, put } from '../helpers/http.ts';
 import { meterBackfilled } from '../helpers/meters.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
@@ -23,15 +24,6 @@ const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000);
 const iso = (d: Date) => d.toISOString();
 const TRACE_ID = 'beefbeefbeefbeefbeefbeefbeefbeef';
 
-async function post(path: string, body: unknown) {
-  const res = await fetch(`${c.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-}
-
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   c = await startTestCollector();
@@ -45,71 +37,86 @@ beforeAll(async () => {
     _cost: { amount, currency: 'usd' },
     _llm: { vendor: 'openai', model, input_tokens: 10, output_tokens: 5, total_tokens: 15 },
   });
-  await post('/v1/events/ingest', {
-    events: [
-      ev('alpha', 5, { _revenue: { amount: 10000, currency: 'usd' } }, 'order.paid'),
-      ev('alpha', 4, cost(200)),
-      ev('beta', 4, cost(300, 'claude-sonnet-4-6')),
-      ev('beta', 3, cost(200)),
-      ev('gamma', 3, { _revenue: { amount: 300, currency: 'usd' } }, 'order.paid'),
-      ev('gamma', 2, cost(100, 'gpt-4o-mini')),
-    ],
-  });
-  await post('/v1/customers', { external_id: 'beta', name: 'Beta Corp', created_at: iso(daysAgo(10)) });
+  expect(
+    (
+      await post(`${c.url}/v1/events/ingest`, {
+        events: [
+          ev('alpha', 5, { _revenue: { amount: 10000, currency: 'usd' } }, 'order.paid'),
+          ev('alpha', 4, cost(200)),
+          ev('beta', 4, cost(300, 'claude-sonnet-4-6')),
+          ev('beta', 3, cost(200)),
+          ev('gamma', 3, { _revenue: { amount: 300, currency: 'usd' } }, 'order.paid'),
+          ev('gamma', 2, cost(100, 'gpt-4o-mini')),
+        ],
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (await post(`${c.url}/v1/customers`, { external_id: 'beta', name: 'Beta Corp', created_at: iso(daysAgo(10)) }))
+      .status,
+  ).toBe(200);
   const start = BigInt(daysAgo(2).getTime()) * 1_000_000n;
   const at = (ms: number) => String(start + BigInt(ms) * 1_000_000n);
-  await post(
-    '/v1/traces',
-    jsonRequest([
-      {
-        traceId: TRACE_ID,
-        spanId: 'a000000000000001',
-        name: 'POST /report',
-        startTimeUnixNano: at(0),
-        endTimeUnixNano: at(900),
-        attributes: { 'customer.id': 'beta' },
-      },
-      {
-        traceId: TRACE_ID,
-        spanId: 'a000000000000002',
-        parentSpanId: 'a000000000000001',
-        name: 'chat gpt-4o',
-        startTimeUnixNano: at(100),
-        endTimeUnixNano: at(500),
-        attributes: { '_cost.amount': 40 },
-      },
-      {
-        traceId: TRACE_ID,
-        spanId: 'a000000000000003',
-        parentSpanId: 'a000000000000001',
-        name: 'chat my-finetune',
-        startTimeUnixNano: at(500),
-        endTimeUnixNano: at(800),
-        attributes: {
-          'gen_ai.request.model': 'my-finetune',
-          'gen_ai.usage.input_tokens': 100,
-          'gen_ai.usage.output_tokens': 10,
-        },
-      },
-    ]),
-  );
+  expect(
+    (
+      await post(
+        `${c.url}/v1/traces`,
+        jsonRequest([
+          {
+            traceId: TRACE_ID,
+            spanId: 'a000000000000001',
+            name: 'POST /report',
+            startTimeUnixNano: at(0),
+            endTimeUnixNano: at(900),
+            attributes: { 'customer.id': 'beta' },
+          },
+          {
+            traceId: TRACE_ID,
+            spanId: 'a000000000000002',
+            parentSpanId: 'a000000000000001',
+            name: 'chat gpt-4o',
+            startTimeUnixNano: at(100),
+            endTimeUnixNano: at(500),
+            attributes: { '_cost.amount': 40 },
+          },
+          {
+            traceId: TRACE_ID,
+            spanId: 'a000000000000003',
+            parentSpanId: 'a000000000000001',
+            name: 'chat my-finetune',
+            startTimeUnixNano: at(500),
+            endTimeUnixNano: at(800),
+            attributes: {
+              'gen_ai.request.model': 'my-finetune',
+              'gen_ai.usage.input_tokens': 100,
+              'gen_ai.usage.output_tokens': 10,
+            },
+          },
+        ]),
+      )
+    ).status,
+  ).toBe(200);
   // a span nobody can be given: unattributed cost
-  await post(
-    '/v1/traces',
-    jsonRequest(
-      [
-        {
-          traceId: 'cafecafecafecafecafecafecafecafe',
-          spanId: 'b000000000000001',
-          name: 'cron',
-          startTimeUnixNano: at(0),
-          endTimeUnixNano: at(10),
-          attributes: { '_cost.amount': 7 },
-        },
-      ],
-      {},
-    ),
-  );
+  expect(
+    (
+      await post(
+        `${c.url}/v1/traces`,
+        jsonRequest(
+          [
+            {
+              traceId: 'cafecafecafecafecafecafecafecafe',
+              spanId: 'b000000000000001',
+              name: 'cron',
+              startTimeUnixNano: at(0),
+              endTimeUnixNano: at(10),
+              attributes: { '_cost.amount': 7 },
+            },
+          ],
+          {},
+        ),
+      )
+    ).status,
+  ).toBe(200);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -263,32 +270,25 @@ describe('dashboard', () => {
     const billed = await startTestCollector();
     try {
       const started = BigInt(daysAgo(3).getTime()) * 1_000_000n;
-      const r = await fetch(`${billed.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(
-          jsonRequest([
-            {
-              traceId: 'd'.repeat(32),
-              spanId: 'd'.repeat(16),
-              name: 'POST /sync',
-              startTimeUnixNano: String(started),
-              endTimeUnixNano: String(started + 1_000_000n),
-              attributes: { 'customer.id': 'delta', '_cost.amount': 2 },
-            },
-          ]),
-        ),
-      });
+      const r = await post(
+        `${billed.url}/v1/traces`,
+        jsonRequest([
+          {
+            traceId: 'd'.repeat(32),
+            spanId: 'd'.repeat(16),
+            name: 'POST /sync',
+            startTimeUnixNano: String(started),
+            endTimeUnixNano: String(started + 1_000_000n),
+            attributes: { 'customer.id': 'delta', '_cost.amount': 2 },
+          },
+        ]),
+      );
       expect(r.status).toBe(200);
       const book = {
         fixed: [{ name: 'support desk', amount_cents: 150, period: 'day', allocate: { method: 'even' } }],
       };
-      const put = await fetch(`${billed.url}/v1/prices`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(book),
-      });
-      expect(put.status).toBe(200);
+      const priced = await put(`${billed.url}/v1/prices`, book);
+      expect(priced.status).toBe(200);
       await billed.collector.runAllocation();
       const start = iso(daysAgo(3)).slice(0, 10);
       const list = await fetch(

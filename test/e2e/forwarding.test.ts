@@ -13,27 +13,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { type FakePolar, startFakePolar } from '../helpers/fake-polar.ts';
+import { post, until } from '../helpers/http.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
 
 const TOKEN = 'polar_oat_test_token';
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const at = (iso: string) => String(BigInt(Date.parse(iso)) * 1_000_000n);
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function postSpans(url: string, spans: SpanSpec[]): Promise<void> {
-  const res = await fetch(`${url}/v1/traces`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(jsonRequest(spans)),
-  });
-  expect(res.status).toBe(200);
+  expect((await post(`${url}/v1/traces`, jsonRequest(spans))).status).toBe(200);
 }
 
 describe('forwarding costs to Polar', () => {
@@ -105,38 +93,38 @@ describe('forwarding costs to Polar', () => {
         attributes: { '_cost.amount': '0.5' },
       },
     ]);
-    const events = await fetch(`${c.url}/v1/events/ingest`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        events: [
-          {
-            name: 'support.llm',
-            external_customer_id: 'globex',
-            external_id: 'ev-1',
-            timestamp: '2026-03-05T12:00:00Z',
-            metadata: {
-              _cost: { amount: '0.0153', currency: 'usd' },
-              _llm: {
-                vendor: 'anthropic',
-                model: 'claude-haiku-4',
-                input_tokens: 900,
-                output_tokens: 120,
-                total_tokens: 1020,
-              },
+    const events = await post(`${c.url}/v1/events/ingest`, {
+      events: [
+        {
+          name: 'support.llm',
+          external_customer_id: 'globex',
+          external_id: 'ev-1',
+          timestamp: '2026-03-05T12:00:00Z',
+          metadata: {
+            _cost: { amount: '0.0153', currency: 'usd' },
+            _llm: {
+              vendor: 'anthropic',
+              model: 'claude-haiku-4',
+              input_tokens: 900,
+              output_tokens: 120,
+              total_tokens: 1020,
             },
           },
-          { name: 'signup', external_customer_id: 'globex', external_id: 'ev-2', timestamp: '2026-03-05T12:00:01Z' },
-        ],
-      }),
+        },
+        { name: 'signup', external_customer_id: 'globex', external_id: 'ev-2', timestamp: '2026-03-05T12:00:01Z' },
+      ],
     });
     expect(events.status).toBe(200);
-    await until('the costs to reach Polar', () => polar.events.size === 2);
+    await until('the costs to reach Polar', () => polar.events.size === 2, 30_000);
     // Polar's 2xx reaches the fake before the collector records the send: wait for the record too.
-    await until('the sends to be recorded and the refused event parked', async () => {
-      const f = (await (await fetch(`${c.url}/v1/forwarding`)).json()) as { parked: number; sent: number };
-      return f.parked === 1 && f.sent === 2;
-    });
+    await until(
+      'the sends to be recorded and the refused event parked',
+      async () => {
+        const f = (await (await fetch(`${c.url}/v1/forwarding`)).json()) as { parked: number; sent: number };
+        return f.parked === 1 && f.sent === 2;
+      },
+      30_000,
+    );
     expect(polar.events.get(`${trace}:${hex(2, 16)}`)).toEqual({
       name: 'chat gpt-4o',
       external_customer_id: 'acme',
@@ -185,7 +173,7 @@ describe('forwarding costs to Polar', () => {
         attributes: { 'customer.id': 'acme' },
       },
     ]);
-    await until('the settled span to reach Polar', () => polar.events.size === 3);
+    await until('the settled span to reach Polar', () => polar.events.size === 3, 30_000);
     expect(polar.events.get(`${hex(0x123, 32)}:${hex(2, 16)}`)).toMatchObject({
       external_customer_id: 'acme',
       metadata: { _cost: { amount: '0.5', currency: 'usd' } },
@@ -238,10 +226,14 @@ describe('forwarding across kill -9', () => {
     const second = await spawnCollector(['--port', '0', '--db', db], env);
     try {
       await until('every cost to reach Polar', () => polar?.events.size === expected, 60_000);
-      await until('the outbox to drain', async () => {
-        const f = (await (await fetch(`${second.url}/v1/forwarding`)).json()) as { pending: number };
-        return f.pending === 0;
-      });
+      await until(
+        'the outbox to drain',
+        async () => {
+          const f = (await (await fetch(`${second.url}/v1/forwarding`)).json()) as { pending: number };
+          return f.pending === 0;
+        },
+        30_000,
+      );
       // Exactly once on Polar's side, the right amounts for the right customers.
       let total = 0n;
       for (let t = 0; t < TRACES; t++) {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post, putJson } from '../helpers/http.ts';
 
 let c: TestCollector;
 beforeAll(async () => {
@@ -17,14 +18,7 @@ afterAll(async () => {
 
 const MB = 1024 * 1024;
 
-async function put(path: string, body: unknown) {
-  const res = await fetch(`${c.url}${path}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as { detail?: Array<{ loc: unknown[] }> } };
-}
+const put = (path: string, body: unknown) => putJson<{ detail?: Array<{ loc: unknown[] }> }>(`${c.url}${path}`, body);
 
 describe('megabyte inputs', () => {
   it.each([
@@ -44,10 +38,9 @@ describe('megabyte inputs', () => {
   );
 
   it('a megabyte meter key is refused with 422', async () => {
-    const res = await fetch(`${c.url}/v1/meters`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'm', aggregation: { func: 'sum', property: `${'a.'.repeat(MB / 2)}.` } }),
+    const res = await post(`${c.url}/v1/meters`, {
+      name: 'm',
+      aggregation: { func: 'sum', property: `${'a.'.repeat(MB / 2)}.` },
     });
     expect(res.status).toBe(422);
   });

@@ -14,6 +14,7 @@ import { backfillChunk } from '../../collector/store/meter-backfill.ts';
 import { activeMeters, createMeter, setActiveMeters } from '../../collector/store/meters.ts';
 import { transaction } from '../../collector/store/transaction.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post, postJson } from '../helpers/http.ts';
 import { meterBackfilled } from '../helpers/meters.ts';
 import { jsonRequest, type SpanSpec } from '../helpers/otlp.ts';
 import { seededRandom } from '../helpers/random.ts';
@@ -175,17 +176,13 @@ async function send(url: string, recs: Rec[]): Promise<void> {
   const events = recs.filter((r) => r.kind === 'event');
   const spans = recs.filter((r) => r.kind === 'span');
   if (events.length > 0) {
-    const res = await fetch(`${url}/v1/events/ingest`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        events: events.map((r) => ({
-          name: r.name,
-          external_customer_id: r.customer,
-          timestamp: new Date(r.atMs).toISOString(),
-          metadata: r.attrs,
-        })),
-      }),
+    const res = await post(`${url}/v1/events/ingest`, {
+      events: events.map((r) => ({
+        name: r.name,
+        external_customer_id: r.customer,
+        timestamp: new Date(r.atMs).toISOString(),
+        metadata: r.attrs,
+      })),
     });
     expect(res.status).toBe(200);
   }
@@ -202,11 +199,7 @@ async function send(url: string, recs: Rec[]): Promise<void> {
         attributes: { ...r.attrs, 'customer.id': r.customer },
       };
     });
-    const res = await fetch(`${url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(jsonRequest(specs)),
-    });
+    const res = await post(`${url}/v1/traces`, jsonRequest(specs));
     expect(res.status).toBe(200);
   }
 }
@@ -219,11 +212,7 @@ interface MeterView {
 }
 
 async function define(url: string, d: MeterDef, o: { wait: boolean } = { wait: true }): Promise<string> {
-  const res = await fetch(`${url}/v1/meters`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(d),
-  });
+  const res = await post(`${url}/v1/meters`, d);
   const body = (await res.json()) as { id: string };
   expect(res.status).toBe(201);
   if (o.wait) await meterBackfilled(url, body.id);
@@ -383,12 +372,7 @@ describe('meters', () => {
 });
 
 describe('meters measuring the records stored before them', () => {
-  const post = (url: string, spans: SpanSpec[]) =>
-    fetch(`${url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(jsonRequest(spans)),
-    });
+  const postSpans = (url: string, spans: SpanSpec[]) => post(`${url}/v1/traces`, jsonRequest(spans));
   let n = 0;
   const spanAt = (iso: string): SpanSpec => {
     n++;
@@ -404,7 +388,7 @@ describe('meters measuring the records stored before them', () => {
   it('measures a record arriving mid-backfill once: before the cursor at once, from it on by the backfill', async () => {
     const c = await startTestCollector();
     try {
-      await post(c.url, ['2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z', '2026-01-03T10:00:00Z'].map(spanAt));
+      await postSpans(c.url, ['2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z', '2026-01-03T10:00:00Z'].map(spanAt));
       // Defined on the writer directly (not through the API, which starts the backfill at once), then its
       // backfill is driven one chunk at a time.
       const parsed = parseMeter({ name: 'all', aggregation: { func: 'count' } }, 'm-1', 0n);
@@ -421,7 +405,7 @@ describe('meters measuring the records stored before them', () => {
       expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, jan2))).toBe(true);
       // Arriving now: one in the last slot before the cursor (measured by the write path), two in the cursor's
       // slot and one later (left to the backfill).
-      await post(
+      await postSpans(
         c.url,
         ['2026-01-01T23:59:00Z', '2026-01-02T00:00:00Z', '2026-01-02T00:10:00Z', '2026-01-05T08:00:00Z'].map(spanAt),
       );
@@ -448,7 +432,7 @@ describe('meters measuring the records stored before them', () => {
       });
       // Complete: nothing more to do, and new records are measured at once.
       expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, null))).toBe(false);
-      await post(c.url, [spanAt('2026-01-04T12:00:00Z')]);
+      await postSpans(c.url, [spanAt('2026-01-04T12:00:00Z')]);
       expect((await days())['2026-01-04']).toBe(1);
     } finally {
       await c.close();
@@ -459,7 +443,7 @@ describe('meters measuring the records stored before them', () => {
     const first = await startTestCollector({ meterBackfillChunkRecords: 1 });
     const dbPath = first.dbPath;
     const times = Array.from({ length: 120 }, (_, i) => new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString());
-    for (let i = 0; i < times.length; i += 40) await post(first.url, times.slice(i, i + 40).map(spanAt));
+    for (let i = 0; i < times.length; i += 40) await postSpans(first.url, times.slice(i, i + 40).map(spanAt));
     const id = await define(first.url, { name: 'all', aggregation: { func: 'count' } }, { wait: false });
     // Stopped after at most a chunk or two (each one record, one writer turn).
     await first.close(false);
@@ -471,7 +455,7 @@ describe('meters measuring the records stored before them', () => {
     expect(cursor).not.toBeNull();
     const again = await startTestCollector({ dbPath, meterBackfillChunkRecords: 25 });
     try {
-      await post(again.url, [spanAt('2026-01-02T05:30:00Z'), spanAt('2026-01-06T05:30:00Z')]);
+      await postSpans(again.url, [spanAt('2026-01-02T05:30:00Z'), spanAt('2026-01-06T05:30:00Z')]);
       await meterBackfilled(again.url, id);
       const q = await quantities(again.url, id, 'start_date=2026-01-01&end_date=2026-01-06&interval=day');
       expect(q.periods.map((p) => p.quantity)).toEqual([24, 25, 24, 24, 24, 1]);
@@ -493,19 +477,14 @@ describe('meters and spans waiting for their customer', () => {
       });
       const at = String(BigInt(Date.parse('2026-05-01T10:00:00Z')) * 1_000_000n);
       const trace = 'ab'.repeat(16);
-      const post = (spans: SpanSpec[]) =>
-        fetch(`${c.url}/v1/traces`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(jsonRequest(spans)),
-        });
-      await post([
+      const postSpans = (spans: SpanSpec[]) => post(`${c.url}/v1/traces`, jsonRequest(spans));
+      await postSpans([
         { traceId: trace, spanId: '02'.repeat(8), parentSpanId: '01'.repeat(8), name: 'embed', startTimeUnixNano: at },
       ]);
       const window = 'start_date=2026-05-01&end_date=2026-05-01&interval=day';
       expect((await quantities(c.url, id, window)).total).toBe(1);
       expect((await quantities(c.url, id, `${window}&customer_id=acme`)).total).toBe(0);
-      await post([
+      await postSpans([
         {
           traceId: trace,
           spanId: '01'.repeat(8),
@@ -541,21 +520,18 @@ describe('meters and retention', () => {
         attributes: { 'customer.id': 'acme', 'gen_ai.usage.input_tokens': tokens },
         ...extra,
       });
-      const res = await fetch(`${c.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(
-          jsonRequest([
-            chat(1, '2026-04-01', 100),
-            chat(2, '2026-06-20', 7),
-            // waits for a parent that never comes (no customer of its own): retention settles it as unattributed
-            chat(3, '2026-04-02', 5, {
-              parentSpanId: '1'.padStart(16, '0'),
-              attributes: { 'gen_ai.usage.input_tokens': 5 },
-            }),
-          ]),
-        ),
-      });
+      const res = await post(
+        `${c.url}/v1/traces`,
+        jsonRequest([
+          chat(1, '2026-04-01', 100),
+          chat(2, '2026-06-20', 7),
+          // waits for a parent that never comes (no customer of its own): retention settles it as unattributed
+          chat(3, '2026-04-02', 5, {
+            parentSpanId: '1'.padStart(16, '0'),
+            attributes: { 'gen_ai.usage.input_tokens': 5 },
+          }),
+        ]),
+      );
       expect(res.status).toBe(200);
       const window = 'start_date=2026-04-01&end_date=2026-06-30&interval=month';
       const before = await quantities(c.url, id, window);
@@ -580,36 +556,30 @@ describe('meter definitions', () => {
   });
 
   it('refuses what cannot be measured, saying where', async () => {
-    const post = async (body: unknown) => {
-      const res = await fetch(`${c.url}/v1/meters`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { detail: Array<{ loc: unknown[]; msg: string }> } };
-    };
-    const countWithProperty = await post({ name: 'x', aggregation: { func: 'count', property: 'tokens' } });
+    const tryDefine = (body: unknown) =>
+      postJson<{ detail: Array<{ loc: unknown[]; msg: string }> }>(`${c.url}/v1/meters`, body);
+    const countWithProperty = await tryDefine({ name: 'x', aggregation: { func: 'count', property: 'tokens' } });
     expect(countWithProperty.status).toBe(422);
     expect(countWithProperty.body.detail[0]?.loc).toEqual(['body', 'aggregation', 'property']);
-    const sumWithout = await post({ name: 'x', aggregation: { func: 'sum' } });
+    const sumWithout = await tryDefine({ name: 'x', aggregation: { func: 'sum' } });
     expect(sumWithout.status).toBe(422);
     expect(sumWithout.body.detail[0]?.msg).toMatch(/needs the attribute/);
-    const badKey = await post({
+    const badKey = await tryDefine({
       name: 'x',
       filter: { attributes: { 'a"b': 'c' } },
       aggregation: { func: 'count' },
     });
     expect(badKey.status).toBe(422);
     expect(badKey.body.detail[0]?.loc).toEqual(['body', 'filter', 'attributes', 'a"b']);
-    const badValue = await post({
+    const badValue = await tryDefine({
       name: 'x',
       filter: { attributes: { a: { nested: 1 } } },
       aggregation: { func: 'count' },
     });
     expect(badValue.status).toBe(422);
-    const badFunc = await post({ name: 'x', aggregation: { func: 'avg' } });
+    const badFunc = await tryDefine({ name: 'x', aggregation: { func: 'avg' } });
     expect(badFunc.status).toBe(422);
-    const noName = await post({ name: '  ', aggregation: { func: 'count' } });
+    const noName = await tryDefine({ name: '  ', aggregation: { func: 'count' } });
     expect(noName.status).toBe(422);
     expect((await (await fetch(`${c.url}/v1/meters`)).json()) as unknown).toEqual({ items: [] });
   });

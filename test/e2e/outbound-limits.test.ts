@@ -15,6 +15,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostResolver } from '../../collector/budgets/webhook-address.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { bearer, getJson, post, putJson, until } from '../helpers/http.ts';
 import { jsonRequest } from '../helpers/otlp.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -32,14 +33,6 @@ beforeAll(() => {
   stopGc = () => clearInterval(timer);
 });
 afterAll(() => stopGc());
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Receiver {
   readonly url: string;
@@ -158,18 +151,6 @@ function costSpans(customers: readonly string[], cents: string) {
   );
 }
 
-async function call(url: string, method: string, body?: unknown, token?: string) {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
 async function lastErrors(c: TestCollector): Promise<Record<string, string | null>> {
   const rows = await c.collector.db.read(async (conn) =>
     (await conn.runAndReadAll('SELECT customer_id, last_error FROM budget_alerts ORDER BY customer_id')).getRows(),
@@ -213,7 +194,7 @@ describe('budget alerts: bounded and independent per receiver', () => {
       ['z-healthy', good.url],
     ];
     for (const [customer, url] of budgets) {
-      const put = await call(`${c.url}/v1/budgets/${customer}`, 'PUT', {
+      const put = await putJson(`${c.url}/v1/budgets/${customer}`, {
         amount_cents: 10,
         window: 'day',
         thresholds: [1],
@@ -221,16 +202,13 @@ describe('budget alerts: bounded and independent per receiver', () => {
       });
       expect(put.status).toBe(200);
     }
-    const res = await fetch(`${c.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(
-        costSpans(
-          budgets.map(([customer]) => customer),
-          '12',
-        ),
+    const res = await post(
+      `${c.url}/v1/traces`,
+      costSpans(
+        budgets.map(([customer]) => customer),
+        '12',
       ),
-    });
+    );
     expect(res.status).toBe(200);
 
     await until('the healthy receiver’s alert', () => good.customers.length === 1, 30_000);
@@ -300,7 +278,7 @@ describe('a per-budget webhook_url: the address policy and who sees it', () => {
   });
 
   const put = (c: TestCollector, url: string) =>
-    call(`${c.url}/v1/budgets/acme`, 'PUT', { amount_cents: 100, window: 'day', webhook_url: url }, TOKENS.admin);
+    putJson(`${c.url}/v1/budgets/acme`, { amount_cents: 100, window: 'day', webhook_url: url }, bearer(TOKENS.admin));
 
   // [url, refused by the strict collector, refused with COSTTRACE_ALLOW_PRIVATE_WEBHOOKS=true]
   it.each([
@@ -345,17 +323,17 @@ describe('a per-budget webhook_url: the address policy and who sees it', () => {
       status: 200,
       body: { webhook_url: 'https://hooks.example.com/secret-path' },
     });
-    const asAdmin = await call(`${strict.url}/v1/budgets`, 'GET', undefined, TOKENS.admin);
+    const asAdmin = await getJson(`${strict.url}/v1/budgets`, bearer(TOKENS.admin));
     expect(asAdmin.status).toBe(200);
     expect(asAdmin.body.items).toEqual([
       expect.objectContaining({ customer_id: 'acme', webhook_url: 'https://hooks.example.com/secret-path' }),
     ]);
-    const asReader = await call(`${strict.url}/v1/budgets`, 'GET', undefined, TOKENS.read);
+    const asReader = await getJson(`${strict.url}/v1/budgets`, bearer(TOKENS.read));
     expect(asReader.status).toBe(200);
     expect(asReader.body.items).toEqual([expect.objectContaining({ customer_id: 'acme', amount_cents: 100 })]);
     expect(asReader.body.items).toEqual([expect.not.objectContaining({ webhook_url: expect.anything() })]);
     expect(JSON.stringify(asReader.body)).not.toContain('secret-path');
-    const status = await call(`${strict.url}/v1/budgets/acme/status`, 'GET', undefined, TOKENS.read);
+    const status = await getJson(`${strict.url}/v1/budgets/acme/status`, bearer(TOKENS.read));
     expect(status.status).toBe(200);
     expect(JSON.stringify(status.body)).not.toContain('hooks.example.com');
   });
@@ -386,7 +364,7 @@ describe('a per-budget webhook_url is checked again on the address it resolves t
       ['rebind', 'rebind.example.com'],
       ['imds', 'imds.example.com'],
     ] as const) {
-      const res = await call(`${c.url}/v1/budgets/${customer}`, 'PUT', {
+      const res = await putJson(`${c.url}/v1/budgets/${customer}`, {
         amount_cents: 10,
         window: 'day',
         webhook_url: `http://${host}:${port}/hook`,
@@ -396,11 +374,7 @@ describe('a per-budget webhook_url is checked again on the address it resolves t
     // …then DNS changes: loopback (where a receiver does listen) and the metadata address.
     zone.set('rebind.example.com', '127.0.0.1');
     zone.set('imds.example.com', '169.254.169.254');
-    const res = await fetch(`${c.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(costSpans(['rebind', 'imds'], '12')),
-    });
+    const res = await post(`${c.url}/v1/traces`, costSpans(['rebind', 'imds'], '12'));
     expect(res.status).toBe(200);
     await until(
       'both attempts to be recorded',
@@ -423,17 +397,13 @@ describe('a per-budget webhook_url is checked again on the address it resolves t
     try {
       zone.set('receiver.example.com', '127.0.0.1');
       const url = `http://receiver.example.com:${new URL(ok.url).port}/hook`;
-      const put = await call(`${lax.url}/v1/budgets/initech`, 'PUT', {
+      const put = await putJson(`${lax.url}/v1/budgets/initech`, {
         amount_cents: 10,
         window: 'day',
         webhook_url: url,
       });
       expect(put.status).toBe(200);
-      await fetch(`${lax.url}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(costSpans(['initech'], '12')),
-      });
+      await post(`${lax.url}/v1/traces`, costSpans(['initech'], '12'));
       await until('the alert', () => ok.customers.length === 1, 20_000);
       expect(ok.customers).toEqual(['initech']);
     } finally {
@@ -472,20 +442,16 @@ describe('forwarding to Polar: bounded too', () => {
       billing: { polarToken: 'polar_oat_x', polarApiUrl: polar.url.replace('/hook', '') },
     });
     try {
-      const res = await fetch(`${c.url}/v1/events/ingest`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          events: [
-            {
-              name: 'support.llm',
-              external_customer_id: 'globex',
-              external_id: 'ev-1',
-              timestamp: '2026-03-05T12:00:00Z',
-              metadata: { _cost: { amount: '0.5', currency: 'usd' } },
-            },
-          ],
-        }),
+      const res = await post(`${c.url}/v1/events/ingest`, {
+        events: [
+          {
+            name: 'support.llm',
+            external_customer_id: 'globex',
+            external_id: 'ev-1',
+            timestamp: '2026-03-05T12:00:00Z',
+            metadata: { _cost: { amount: '0.5', currency: 'usd' } },
+          },
+        ],
       });
       expect(res.status).toBeLessThan(300);
       await until('the first request', () => polar.requests() >= 1, 10_000);
@@ -496,7 +462,7 @@ describe('forwarding to Polar: bounded too', () => {
       expect(bigWritten).toBeLessThan(32 * 1024 * 1024);
       await new Promise((r) => setTimeout(r, 500));
       expect(target.requests()).toBe(0);
-      const forwarding = await call(`${c.url}/v1/forwarding`, 'GET');
+      const forwarding = await getJson(`${c.url}/v1/forwarding`);
       expect(forwarding.body).toMatchObject({ pending: 1, parked: 0 });
     } finally {
       await c.close();

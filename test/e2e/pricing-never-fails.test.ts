@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
+import { post, put } from '../helpers/http.ts';
 import {
   type JsonAnyValue,
   jsonRequest,
@@ -100,12 +101,10 @@ function request(n: number, bad: Attrs) {
   ]);
 }
 
-async function post(body: Record<string, unknown>, encoding: 'json' | 'protobuf'): Promise<number> {
-  const res = await fetch(`${c?.url}/v1/traces`, {
-    method: 'POST',
-    headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' },
-    body: encoding === 'json' ? JSON.stringify(body) : protobufRequest(body),
-  });
+async function ingest(body: Record<string, unknown>, encoding: 'json' | 'protobuf'): Promise<number> {
+  const res = await (encoding === 'json'
+    ? post(`${c?.url}/v1/traces`, body)
+    : post(`${c?.url}/v1/traces`, protobufRequest(body), { headers: { 'content-type': 'application/x-protobuf' } }));
   await res.arrayBuffer();
   return res.status;
 }
@@ -113,7 +112,7 @@ async function post(body: Record<string, unknown>, encoding: 'json' | 'protobuf'
 describe.each(['json', 'protobuf'] as const)('OTLP/%s: one span with bad usage', (encoding) => {
   it('never fails the request: the good span is priced, the bad one unpriced with its reason', async () => {
     c = await startTestCollector();
-    for (const [i, [, attrs]] of MALFORMED.entries()) expect(await post(request(i, attrs), encoding)).toBe(200);
+    for (const [i, [, attrs]] of MALFORMED.entries()) expect(await ingest(request(i, attrs), encoding)).toBe(200);
     for (const [i, [what, , reason]] of MALFORMED.entries()) {
       const good = (await trace(traceIdOf(i + 500))).get(spanIdOf(2));
       expect(good, what).toMatchObject({ customer_id: 'good', cost_exact: '1.05', cost_source: 'inferred' });
@@ -134,13 +133,7 @@ describe('re-pricing a span the bundled table reads in its own way', () => {
       models: [{ model: 'claude-sonnet-4', match: 'prefix', input_usd_per_mtok: '1', output_usd_per_mtok: '1' }],
     };
     c = await startTestCollector();
-    const put = (body: unknown) =>
-      fetch(`${c?.url}/v1/prices`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    expect((await put(book)).status).toBe(200);
+    expect((await put(`${c?.url}/v1/prices`, book)).status).toBe(200);
     // OpenLLMetry's Anthropic span: input_tokens without the cache (the shape that once failed the whole request).
     const openllmetry = {
       ...SONNET,
@@ -153,16 +146,11 @@ describe('re-pricing a span the bundled table reads in its own way', () => {
       { traceId: traceIdOf(1), spanId: spanIdOf(1), startTimeUnixNano: START_NS, attributes: openllmetry },
     ]);
     const body = JSON.parse(JSON.stringify(plain).replace('"test-scope"', '"@traceloop/instrumentation-anthropic"'));
-    expect(await post(body, 'protobuf')).toBe(200);
+    expect(await ingest(body, 'protobuf')).toBe(200);
     // The book: 4,490 tokens at $1/Mtok = 0.449¢.
     expect((await trace(traceIdOf(1))).get(spanIdOf(1))).toMatchObject({ cost_exact: '0.449', cost_source: 'priced' });
-    expect((await put({ models: [] })).status).toBe(200);
-    const reprice = () =>
-      fetch(`${c?.url}/v1/prices/reprice`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ start_date: DAY, end_date: DAY }),
-      });
+    expect((await put(`${c?.url}/v1/prices`, { models: [] })).status).toBe(200);
+    const reprice = () => post(`${c?.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
     const first = await reprice();
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ records: 1, changed: 1 });
@@ -211,15 +199,11 @@ describe('re-pricing reads a stored span as ingest did', () => {
       },
       { traceId: t, spanId: spanIdOf(4), parentSpanId: spanIdOf(3), startTimeUnixNano: START_NS, attributes: aiSdk },
     ]);
-    expect(await post(body, 'json')).toBe(200);
+    expect(await ingest(body, 'json')).toBe(200);
     const before = await trace(t);
     expect([1, 2, 3, 4].map((n) => before.get(spanIdOf(n))?.cost_exact)).toEqual(['0.927', '0.927', null, '0.927']);
     expect(before.get(spanIdOf(3))?.attributes['_cost.duplicate_of']).toBe(spanIdOf(4));
-    const res = await fetch(`${c.url}/v1/prices/reprice`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ start_date: DAY, end_date: DAY }),
-    });
+    const res = await post(`${c.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
     expect(await res.json()).toMatchObject({ records: 4, changed: 0 });
     expect(await trace(t)).toEqual(before);
   });
@@ -232,15 +216,11 @@ describe('re-pricing reads a stored span as ingest did', () => {
     const attributes = { ...prompt, ...SONNET, 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 };
     const t = traceIdOf(8);
     const body = jsonRequest([{ traceId: t, spanId: spanIdOf(1), startTimeUnixNano: START_NS, attributes }]);
-    expect(await post(body, 'protobuf')).toBe(200);
+    expect(await ingest(body, 'protobuf')).toBe(200);
     const before = await trace(t);
     expect(before.get(spanIdOf(1))).toMatchObject({ cost_exact: '1.05', cost_source: 'inferred' });
     expect(before.get(spanIdOf(1))?.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 1000 });
-    const res = await fetch(`${c.url}/v1/prices/reprice`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ start_date: DAY, end_date: DAY }),
-    });
+    const res = await post(`${c.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
     expect(await res.json()).toMatchObject({ records: 1, changed: 0 });
   });
 });
@@ -276,7 +256,7 @@ describe('spans that try to confuse the readings', () => {
           'gen_ai.usage.output_tokens': 500,
         },
       });
-      expect(await post(jsonRequest(spans), encoding)).toBe(200);
+      expect(await ingest(jsonRequest(spans), encoding)).toBe(200);
       for (const [i, vendor] of vendors.entries()) {
         const node = (await trace(traceIdOf(20 + i))).get(spanIdOf(1));
         // gpt-4o-mini by name: 1000 × $0.15 + 100 × $0.60 per Mtok = 0.021¢.

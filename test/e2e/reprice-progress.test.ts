@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnCollector } from '../helpers/child-collector.ts';
+import { getJson, postJson, putJson, until } from '../helpers/http.ts';
 import { jsonRequest, type SpanSpec, spanIdOf, traceIdOf } from '../helpers/otlp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-reprice-'));
@@ -32,25 +33,8 @@ interface LastReprice {
   finished_at: string | null;
 }
 
-async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, init);
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-const post = (url: string, body: unknown) =>
-  json<Record<string, unknown>>(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-const put = (url: string, body: unknown) =>
-  json<Record<string, unknown>>(url, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
 const last = async (url: string) =>
-  (await json<{ last_reprice: LastReprice | null }>(`${url}/v1/prices`)).body.last_reprice;
+  (await getJson<{ last_reprice: LastReprice | null }>(`${url}/v1/prices`)).body.last_reprice;
 
 /** Spans of a model no price knows: stored unpriced, then priced by the book once it names the model. */
 async function ingest(url: string) {
@@ -65,7 +49,7 @@ async function ingest(url: string) {
         'gen_ai.usage.output_tokens': 0,
       },
     }));
-    expect((await post(`${url}/v1/traces`, jsonRequest(spans))).status).toBe(200);
+    expect((await postJson(`${url}/v1/traces`, jsonRequest(spans))).status).toBe(200);
   }
 }
 
@@ -77,8 +61,8 @@ describe('re-pricing progress', () => {
     try {
       expect(await last(server.url)).toBeNull();
       await ingest(server.url);
-      expect((await put(`${server.url}/v1/prices`, BOOK)).status).toBe(200);
-      const done = await post(`${server.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
+      expect((await putJson(`${server.url}/v1/prices`, BOOK)).status).toBe(200);
+      const done = await postJson(`${server.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
       expect(done.body).toMatchObject({ records: SLOTS * PER_SLOT, changed: SLOTS * PER_SLOT });
       expect(await last(server.url)).toMatchObject({
         state: 'finished',
@@ -102,16 +86,25 @@ describe('re-pricing progress', () => {
     const db = join(dir, 'killed.duckdb');
     const first = await spawnCollector(['--port', '0', '--db', db]);
     await ingest(first.url);
-    expect((await put(`${first.url}/v1/prices`, BOOK)).status).toBe(200);
-    void post(first.url + '/v1/prices/reprice', { start_date: DAY, end_date: DAY }).catch(() => undefined);
+    expect((await putJson(`${first.url}/v1/prices`, BOOK)).status).toBe(200);
+    void postJson(`${first.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY }).catch(() => undefined);
     let seen: LastReprice | null = null;
-    for (let i = 0; i < 2000 && seen === null; i++) {
-      const now = await last(first.url).catch(() => null);
-      if (now?.state === 'running' && now.done_through !== null) seen = now;
-      else await new Promise((r) => setTimeout(r, 5));
+    try {
+      await until(
+        'a chunk committed while the run was going',
+        async () => {
+          const now = await last(first.url).catch(() => null);
+          if (now?.state === 'running' && now.done_through !== null) seen = now;
+          return seen !== null;
+        },
+        30_000,
+        5,
+      );
+    } finally {
+      // Killed mid-run whether or not the wait succeeded: the child never outlives the test.
+      first.child.kill('SIGKILL');
+      await first.exited;
     }
-    first.child.kill('SIGKILL');
-    await first.exited;
     expect(seen, 'a chunk committed while the run was going').not.toBeNull();
 
     const second = await spawnCollector(['--port', '0', '--db', db]);
@@ -123,7 +116,7 @@ describe('re-pricing progress', () => {
       expect(doneChunks).toBeGreaterThan(0);
       expect(doneChunks).toBeLessThanOrEqual(SLOTS * PER_SLOT);
       // What it says is done is done: re-pricing again changes exactly the rest.
-      const again = await post(`${second.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
+      const again = await postJson(`${second.url}/v1/prices/reprice`, { start_date: DAY, end_date: DAY });
       expect(again.body).toMatchObject({ records: SLOTS * PER_SLOT, changed: SLOTS * PER_SLOT - doneChunks });
       expect(await last(second.url)).toMatchObject({ state: 'finished', changed: SLOTS * PER_SLOT - doneChunks });
     } finally {

@@ -2,12 +2,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collector, type CollectorOptions, openCollector } from '../../collector/collector.ts';
+import { type JsonAnswer, postJson } from './http.ts';
 import { checkResponseAgainstSchema } from './response-schemas.ts';
+
+export { postJson };
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface TestCollector {
   readonly collector: Collector;
   readonly url: string;
   readonly dbPath: string;
+  /**
+   * Asks a route through `app.inject()` — no socket — and returns the status and parsed JSON answer. For tests
+   * where only the route's answer is the point; the response-schema check applies as over a socket.
+   */
+  injectJson<T = Record<string, unknown>>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<JsonAnswer<T>>;
   /** Closes the collector; keeps the database file unless `removeFiles`. */
   close(removeFiles?: boolean): Promise<void>;
 }
@@ -33,19 +48,18 @@ export async function startTestCollector(options: Partial<CollectorOptions> = {}
     collector,
     url: address,
     dbPath,
+    async injectJson<T>(method: Method, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await collector.app.inject({
+        method,
+        url: path,
+        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+      return { status: res.statusCode, body: res.json() as T };
+    },
     async close(removeFiles = true) {
       await collector.close();
       if (removeFiles) await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** POSTs a JSON body and returns the status and parsed JSON answer. */
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
