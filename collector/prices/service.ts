@@ -155,7 +155,7 @@ export class Prices {
         pricing,
       );
     for (const [from, to] of chunks) {
-      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally, runId));
+      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally, this.nowMicros(), runId));
     }
   }
 

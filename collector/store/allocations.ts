@@ -214,7 +214,7 @@ export async function writeDayAllocations(
       for (const row of wanted.values()) appendRecord(app, row, ingestedAt);
     });
     await conn.run(rollup(''), [dayMicros]);
-    await upsertStagedRollup(conn);
+    await upsertStagedRollup(conn, nowMicros);
     if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.${thisDay}`, [dayMicros]);
   }
   await conn.run(

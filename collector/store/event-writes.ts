@@ -110,7 +110,7 @@ export async function writeEventRequests(
       for (const { e } of rows) {
         rollup.add(keys.get(e.customerExternalId), e.timestampMicros, e.revenuePicocents, e.costPicocents);
       }
-      await rollup.apply(conn);
+      await rollup.apply(conn, ingestedAtMicros);
     }
     return { rows };
   });

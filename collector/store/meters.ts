@@ -86,8 +86,8 @@ export const METER_DISABLED_REASON = 'the store could not evaluate this meter on
  */
 export async function disableBrokenMeters(
   conn: DuckDBConnection,
-  meters: readonly Meter[] = activeMeters(conn),
-  nowMicros = BigInt(Date.now()) * 1000n,
+  meters: readonly Meter[],
+  nowMicros: bigint,
 ): Promise<string[]> {
   const broken: string[] = [];
   for (const m of meters) {

@@ -43,12 +43,14 @@ export async function repriceChunk(
   toMicros: bigint,
   price: (span: StoredSpanToPrice) => Priced,
   tally: RepriceTally,
+  /** The clock (µs): when a threshold the re-priced costs cross is recorded. */
+  nowMicros: bigint,
   /** The run this chunk belongs to (reprice-runs.ts): its progress is committed with the chunk. */
   runId?: number,
 ): Promise<void> {
   await transaction(conn, async () => {
     const start = { records: tally.records, changed: tally.changed, deltaPicocents: tally.deltaPicocents };
-    await repriceRows(conn, fromMicros, toMicros, price, tally);
+    await repriceRows(conn, fromMicros, toMicros, price, tally, nowMicros);
     if (runId !== undefined) {
       await recordChunk(conn, runId, toMicros, {
         records: tally.records - start.records,
@@ -65,6 +67,7 @@ async function repriceRows(
   toMicros: bigint,
   price: (span: StoredSpanToPrice) => Priced,
   tally: RepriceTally,
+  nowMicros: bigint,
 ): Promise<void> {
   {
     const rows = (
@@ -128,7 +131,7 @@ async function repriceRows(
       FROM ${changed} WHERE ${inChunk} GROUP BY ALL`,
       window,
     );
-    await upsertStagedRollup(conn);
+    await upsertStagedRollup(conn, nowMicros);
     await unindexRange(conn, fromMicros, toMicros);
     await conn.run(
       `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)

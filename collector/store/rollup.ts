@@ -45,7 +45,8 @@ export class RollupDeltas {
   }
 
   /** Upserts the deltas; call inside the writer's open transaction. */
-  async apply(conn: DuckDBConnection): Promise<void> {
+  /** `nowMicros`: the writer's clock, when a threshold crossing is recorded. */
+  async apply(conn: DuckDBConnection, nowMicros: bigint): Promise<void> {
     if (this.deltas.size === 0) return;
     // Checked, never wrapped: a delta past DECIMAL(38,12) fails the write (DuckDB checks the upsert's sums).
     for (const d of this.deltas.values()) {
@@ -64,7 +65,7 @@ export class RollupDeltas {
       }
     });
     // The deltas are CostDeltas as they are: the budget check and the month index read them without a copy.
-    await upsertStagedRollup(conn, [...this.deltas.values()]);
+    await upsertStagedRollup(conn, nowMicros, [...this.deltas.values()]);
   }
 }
 
@@ -72,13 +73,17 @@ export class RollupDeltas {
  * Folds `stage_rollup` into `rollup_15m`, records the budget thresholds it makes customers cross, empties it.
  * `deltas`: the staged costs when the caller has them in memory (else the budget check reads them).
  */
-export async function upsertStagedRollup(conn: DuckDBConnection, deltas?: readonly CostDelta[]): Promise<void> {
+export async function upsertStagedRollup(
+  conn: DuckDBConnection,
+  nowMicros: bigint,
+  deltas?: readonly CostDelta[],
+): Promise<void> {
   await conn.run(`INSERT INTO rollup_15m
       SELECT customer_key, slot, sum(revenue), sum(costs), sum(records) FROM stage_rollup GROUP BY ALL
     ON CONFLICT (customer_key, slot) DO UPDATE SET revenue = rollup_15m.revenue + excluded.revenue,
       costs = rollup_15m.costs + excluded.costs, records = rollup_15m.records + excluded.records`);
   await foldLateRollup(conn, deltas);
-  await recordCrossings(conn, BigInt(Date.now()) * 1000n, deltas);
+  await recordCrossings(conn, nowMicros, deltas);
   await conn.run('DELETE FROM stage_rollup');
 }
 

@@ -72,7 +72,7 @@ export async function writeSpanBatch(
         rollup.add(key, r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
       });
       addUpdateMoves(rollup, updates, keys, customers);
-      await rollup.apply(conn);
+      await rollup.apply(conn, ingestedAtMicros);
       return { inserted: spans.length };
     });
   } catch (err) {
@@ -87,7 +87,7 @@ export async function writeSpanBatch(
     const fresh = `SELECT * FROM stage_records s WHERE NOT EXISTS
          (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`;
     await stageRollupFrom(conn, fresh);
-    await upsertStagedRollup(conn);
+    await upsertStagedRollup(conn, ingestedAtMicros);
     await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
     await foldMeters(conn, `(${fresh} AND NOT s.attribution_pending)`);
     if (forward) await enqueueFromRecords(conn, `FROM (${fresh}) r WHERE NOT r.attribution_pending`);
@@ -96,7 +96,7 @@ export async function writeSpanBatch(
     await applyUpdates(conn, updates, keys, forward);
     const rollup = new RollupDeltas();
     addUpdateMoves(rollup, updates, keys, customers);
-    await rollup.apply(conn);
+    await rollup.apply(conn, ingestedAtMicros);
     return { inserted: result.rowsChanged };
   });
 }

@@ -19,6 +19,9 @@ import { prepareWriter } from '../../collector/store/span-writes.ts';
 import { transaction } from '../../collector/store/transaction.ts';
 import { seededRandom } from '../helpers/random.ts';
 
+/** When crossings are recorded (the writer's clock; what the rollup used before it was injected). */
+const NOW_MICROS = BigInt(Date.now()) * 1000n;
+
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-budget-book-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -84,8 +87,8 @@ it('records the crossings an independent model expects, whatever rolls back or c
               [keys.get(r.c) as number, r.ts, (Number(r.cost) / 1e12).toFixed(12)] as never,
             );
           }
-          await upsertStagedRollup(conn);
-        } else await deltas.apply(conn);
+          await upsertStagedRollup(conn, NOW_MICROS);
+        } else await deltas.apply(conn, NOW_MICROS);
         if (rollsBack) throw new Rollback();
       });
     } catch (err) {
