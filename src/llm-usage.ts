@@ -128,7 +128,8 @@ export const READING_KEY_PATTERN = /^(?:gen_ai|llm|ai|langfuse|openinference)\./
 class UsageProblem extends Error {}
 
 /** A token count: a whole number of tokens in [0, MAX_TOKENS]; null when absent; a problem otherwise. */
-function tokenCount(value: unknown, key: string): number | null {
+/** A count as a whole number of tokens in [0, MAX_TOKENS]; null when absent; undefined when not a count. */
+function countOf(value: unknown): number | null | undefined {
   if (value === undefined || value === null) return null;
   const n =
     typeof value === 'bigint'
@@ -136,10 +137,17 @@ function tokenCount(value: unknown, key: string): number | null {
       : typeof value === 'string' && value.trim() !== ''
         ? Number(value)
         : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_TOKENS) {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_TOKENS) return undefined;
+  return Math.round(n);
+}
+
+/** A token count, null when absent; a problem (the span's reason) when it is not a count. */
+function tokenCount(value: unknown, key: string): number | null {
+  const n = countOf(value);
+  if (n === undefined) {
     throw new UsageProblem(`${key} is ${describe(value)} (want a token count from 0 to ${MAX_TOKENS})`);
   }
-  return Math.round(n);
+  return n;
 }
 
 function firstCount(get: (key: string) => unknown, keys: readonly string[]): number | null {
@@ -234,10 +242,8 @@ function langfuseUsage(json: string): UsageReading {
 /** The first readable count of `keys`, an unreadable one skipped (no closure: this runs for every LLM span). */
 function firstCountOrNull(get: (key: string) => unknown, keys: readonly string[]): number | null {
   for (const k of keys) {
-    const v = get(k);
-    if (v === undefined || v === null) continue;
-    const n = typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= MAX_TOKENS) return Math.round(n);
+    const n = countOf(get(k));
+    if (n !== undefined && n !== null) return n;
   }
   return null;
 }
