@@ -1,12 +1,12 @@
 /**
- * `npm run bench:price-match`: the price book's matching alone (collector/prices/price-span.ts) — µs per span for
+ * `npm run bench:price-match`: the price book's matching alone (collector/features/prices/price-span.ts) — µs per span for
  * the bench fixture's kinds of spans (an LLM call the last model entry prices, an HTTP call, a query, an app span),
  * against a 10-entry book and a maximal legal one (4 × 10,000 entries: exact and prefix models, hosts, systems, and
  * nameless span rules with 32-key attribute filters, none of which match, so a scan reads every entry). Prints one
  * JSON line per book.
  */
-import { parsePriceBook } from '../collector/prices/book.ts';
-import { priceSpan, type SpanToPrice } from '../collector/prices/price-span.ts';
+import { parsePriceBook } from '../collector/features/prices/book.ts';
+import { priceSpan, type SpanToPrice } from '../collector/features/prices/price-span.ts';
 import { usageFromAttributes } from '../src/pricing.ts';
 
 function book(entries: number) {

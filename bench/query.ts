@@ -13,10 +13,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openCollector } from '../collector/collector.ts';
-import { unindexDays } from '../collector/store/insight-index.ts';
-import { rebuildRollup } from '../collector/store/rollup.ts';
-import { foldAllSettledSpans } from '../collector/store/trace-summaries.ts';
-import { transaction } from '../collector/store/transaction.ts';
+import { transaction } from '../collector/db/transaction.ts';
+import { rebuildRollup } from '../collector/derived/rollup.ts';
+import { foldAllSettledSpans } from '../collector/derived/trace-summaries.ts';
+import { unindexDays } from '../collector/features/insights/insight-index.ts';
 import { startPostgres } from '../examples/support/postgres.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
@@ -161,7 +161,7 @@ const requestsMeter = await defineMeter({
   aggregation: { func: 'count' },
 });
 
-// The insight indexes (store/insight-index.ts) of the year's ended days and months, built as the collector does at
+// The insight indexes (features/insights/insight-index.ts) of the year's ended days and months, built as the collector does at
 // start and every minute (a writer turn per 7 days or month); timed here, with ingest probed meanwhile.
 {
   const started = reuse ? opened : performance.now();

@@ -14,8 +14,8 @@ import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCollector } from '../collector/collector.ts';
-import { rebuildRollup } from '../collector/store/rollup.ts';
-import { foldAllSettledSpans } from '../collector/store/trace-summaries.ts';
+import { rebuildRollup } from '../collector/derived/rollup.ts';
+import { foldAllSettledSpans } from '../collector/derived/trace-summaries.ts';
 import { makeFixture, SPANS_PER_REQUEST } from './otlp-fixture.ts';
 import { startBenchServer } from './server.ts';
 

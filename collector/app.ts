@@ -4,35 +4,35 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { adminApi } from './api/admin.ts';
-import { budgetsApi } from './api/budgets.ts';
 import { customerMetricsApi } from './api/customer-metrics.ts';
 import { customersApi } from './api/customers.ts';
 import { eventsApi } from './api/events.ts';
-import { insightsApi } from './api/insights.ts';
-import { metersApi } from './api/meters.ts';
 import { metricsApi } from './api/metrics.ts';
-import { pricesApi } from './api/prices.ts';
 import { tracesApi } from './api/traces.ts';
-import { forwardingApi, type WebhookSecrets, webhooksApi } from './api/webhooks.ts';
-import type { WebhookPolicy } from './budgets/webhook-address.ts';
+import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS, WEBHOOK_UPLOAD_BUDGET_BYTES } from './core/limits.ts';
+import type { CollectorMetrics } from './core/observability.ts';
 import { dashboard } from './dashboard/plugin.ts';
+import type { Database } from './db/database.ts';
+import { forwardingCounts } from './features/billing/outbox.ts';
+import { forwardingApi, type WebhookSecrets, webhooksApi } from './features/billing/routes.ts';
+import { budgetsApi } from './features/budgets/routes.ts';
+import type { WebhookPolicy } from './features/budgets/webhook-address.ts';
+import { insightsApi } from './features/insights/routes.ts';
+import type { MeterBackfiller } from './features/meters/meter-backfill.ts';
+import { metersApi } from './features/meters/routes.ts';
+import { PRICE_BOOK_SCHEMA } from './features/prices/book-schema.ts';
+import { pricesApi } from './features/prices/routes.ts';
+import type { Prices } from './features/prices/service.ts';
 import { type AuthOutcome, createAuthorizer, createHostCheck, type Scope, type TokenSets } from './http/auth.ts';
 import { classify } from './http/errors.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { errors, STATUS_BODY, TRACE_SPAN } from './http/schemas.ts';
-import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS, WEBHOOK_UPLOAD_BUDGET_BYTES } from './limits.ts';
-import type { CollectorMetrics } from './observability.ts';
-import { PRICE_BOOK_SCHEMA } from './prices/book-schema.ts';
-import type { Prices } from './prices/service.ts';
 import { UploadBudget } from './receiver/body.ts';
 import type { DecodePool } from './receiver/decode-pool.ts';
 import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
-import type { Database } from './store/database.ts';
-import type { IngestQueue } from './store/ingest-queue.ts';
-import type { MeterBackfiller } from './store/meter-backfill.ts';
-import { forwardingCounts } from './store/outbox.ts';
-import { createStore } from './store/store.ts';
+import { createStore } from './store.ts';
+import type { IngestQueue } from './writer/ingest-queue.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,7 +54,7 @@ export interface AppConfig {
   readonly tokens: TokenSets;
   /** COSTTRACE_ALLOWED_HOSTS: Host names served besides loopback (http/auth.ts, the DNS-rebinding check). */
   readonly allowedHosts?: readonly string[];
-  /** COSTTRACE_SNAPSHOT_DIR: snapshots are written only inside this folder (store/snapshot.ts). */
+  /** COSTTRACE_SNAPSHOT_DIR: snapshots are written only inside this folder (db/snapshot.ts). */
   readonly snapshotDir?: string;
   readonly logLevel?: string;
 }
@@ -78,7 +78,7 @@ export interface AppDeps {
   readonly webhookSecrets?: WebhookSecrets;
   /** Whether attributed costs are forwarded to Polar (GET /v1/forwarding says so). */
   readonly forwarding?: boolean;
-  /** The address policy of per-budget webhook URLs (budgets/webhook-address.ts; default: public addresses only). */
+  /** The address policy of per-budget webhook URLs (features/budgets/webhook-address.ts; default: public addresses only). */
   readonly webhookPolicy?: WebhookPolicy;
   /** The clock (µs since epoch), injected so tests can pin "now". */
   readonly nowMicros: () => bigint;

@@ -6,26 +6,26 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type AppConfig, buildApp, type ResponseCheck } from './app.ts';
-import { Forwarder } from './billing/forwarder.ts';
-import { AlertSender } from './budgets/alert-sender.ts';
-import type { HostResolver, WebhookPolicy } from './budgets/webhook-address.ts';
+import { DEFAULT_UPLOAD_BUDGET_BYTES } from './core/limits.ts';
+import { CollectorMetrics } from './core/observability.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { Forwarder } from './features/billing/forwarder.ts';
+import { AlertSender } from './features/budgets/alert-sender.ts';
+import { loadBudgetBook } from './features/budgets/budgets.ts';
+import type { HostResolver, WebhookPolicy } from './features/budgets/webhook-address.ts';
+import { loadIndexedPeriods } from './features/insights/insight-index.ts';
+import { type IndexTally, InsightIndexer } from './features/insights/insight-indexer.ts';
+import { MeterBackfiller } from './features/meters/meter-backfill.ts';
+import { loadMeters } from './features/meters/meters.ts';
+import { type AllocationTally, allocationJob, emptyAllocationTally } from './features/prices/allocator.ts';
+import { Prices } from './features/prices/service.ts';
+import { retentionJob } from './features/retention/retention.ts';
 import { systemResolver } from './http/outbound.ts';
-import { DEFAULT_UPLOAD_BUDGET_BYTES } from './limits.ts';
-import { CollectorMetrics } from './observability.ts';
-import { type AllocationTally, allocationJob, emptyAllocationTally } from './prices/allocator.ts';
-import { Prices } from './prices/service.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
-import { AttributionState } from './store/attribution-state.ts';
-import { loadBudgetBook } from './store/budgets.ts';
-import { CustomerRegistry } from './store/customers.ts';
-import { type Database, openDatabase } from './store/database.ts';
-import { IngestQueue } from './store/ingest-queue.ts';
-import { loadIndexedPeriods } from './store/insight-index.ts';
-import { type IndexTally, InsightIndexer } from './store/insight-indexer.ts';
-import { MeterBackfiller } from './store/meter-backfill.ts';
-import { loadMeters } from './store/meters.ts';
-import { retentionJob } from './store/retention.ts';
-import { loadPending, prepareWriter } from './store/span-writes.ts';
+import { AttributionState } from './writer/attribution-state.ts';
+import { CustomerRegistry } from './writer/customers.ts';
+import { IngestQueue } from './writer/ingest-queue.ts';
+import { loadPending, prepareWriter } from './writer/span-writes.ts';
 
 export interface CollectorOptions {
   readonly dbPath: string;
@@ -52,13 +52,13 @@ export interface CollectorOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Worker threads decoding large OTLP requests (0 = decode on the main thread). Default: cores − 1. */
   readonly decodeWorkers?: number;
-  /** Stored records a new meter measures per writer turn (store/meter-backfill.ts). */
+  /** Stored records a new meter measures per writer turn (features/meters/meter-backfill.ts). */
   readonly meterBackfillChunkRecords?: number;
   /** Raw spans older than this many days are removed in the background (0, the default, keeps all). */
   readonly retainSpansDays?: number;
   /** How often the retention job runs (default once a minute). */
   readonly retentionIntervalMs?: number;
-  /** How often ended days and months are indexed for insights (default once a minute; store/insight-indexer.ts). */
+  /** How often ended days and months are indexed for insights (default once a minute; features/insights/insight-indexer.ts). */
   readonly insightIndexIntervalMs?: number;
   /** How often closed days are checked for fixed bills to allocate (default once a minute). */
   readonly allocationIntervalMs?: number;

@@ -30,9 +30,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { openDatabase } from './db/database.ts';
+import { latestVersion } from './db/migrations.ts';
 import { parseCivilDate } from './metrics/calendar.ts';
-import { openDatabase } from './store/database.ts';
-import { latestVersion } from './store/migrations.ts';
 
 export class ExportError extends Error {
   override readonly name = 'ExportError';

@@ -1,7 +1,7 @@
 /**
  * What HTTP-client and database spans say about themselves, and how a rule's host/path/method/system/operation
  * matches them — one matcher for the SDK's in-app rules (instrumentations/rules.ts) and the collector's price
- * book (collector/prices/price-span.ts). Current and older semantic-convention names are read, newest first.
+ * book (collector/features/prices/price-span.ts). Current and older semantic-convention names are read, newest first.
  * Attributes come through `get(key)` so either side's attribute container works.
  */
 export const HTTP_HOST_KEYS = ['server.address', 'net.peer.name', 'http.host'] as const;

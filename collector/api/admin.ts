@@ -1,15 +1,15 @@
 /**
  * Operations (admin scope): `POST /v1/admin/snapshot {"path"}` writes a consistent copy of the database while
  * ingest goes on and answers once it is complete; `costtrace serve --db PATH` opens it. Where a copy may go is
- * store/snapshot.ts's rule (docs/contract.md §12 v3); answers never carry engine text, paths or process ids — the
+ * db/snapshot.ts's rule (docs/contract.md §12 v3); answers never carry engine text, paths or process ids — the
  * failure itself goes to the server log.
  */
 import type { FastifyInstance } from 'fastify';
+import { MAX_SNAPSHOT_PATH_LENGTH } from '../core/limits.ts';
+import { resolveSnapshotPlace, SnapshotRefused } from '../db/snapshot.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { errors } from '../http/schemas.ts';
-import { MAX_SNAPSHOT_PATH_LENGTH } from '../limits.ts';
-import { resolveSnapshotPlace, SnapshotRefused } from '../store/snapshot.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store.ts';
 
 const SNAPSHOT_RESPONSE = {
   type: 'object',

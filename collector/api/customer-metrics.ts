@@ -4,16 +4,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import { MAX_OFFSET } from '../core/limits.ts';
+import { meterById } from '../features/meters/routes.ts';
 import { InputError } from '../http/errors.ts';
 import { COST_DRIVERS_RESPONSE, CUSTOMER_METRICS_RESPONSE, errors, READ_ERRORS } from '../http/schemas.ts';
-import { MAX_OFFSET } from '../limits.ts';
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
 import { divideHalfEven, ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
-import { GROUP_BY, type GroupBy } from '../store/cost-driver-reads.ts';
-import { CUSTOMER_SORTS, type CustomerSort } from '../store/customer-metric-reads.ts';
-import type { Store } from '../store/store.ts';
-import { meterById } from './meters.ts';
+import { GROUP_BY, type GroupBy } from '../reads/cost-driver-reads.ts';
+import { CUSTOMER_SORTS, type CustomerSort } from '../reads/customer-metric-reads.ts';
+import type { Store } from '../store.ts';
 
 interface WindowQuery {
   start_date: string;

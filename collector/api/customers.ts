@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { canonicalText } from '../../src/text.ts';
+import { MAX_CUSTOMER_EMAIL_LENGTH, MAX_CUSTOMER_NAME_LENGTH, MAX_ID_LENGTH, MAX_OFFSET } from '../core/limits.ts';
 import { parseTimestamp, TIMESTAMP_FORMAT } from '../events/validate.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { CUSTOMER, CUSTOMER_LIST, errors, READ_ERRORS, WRITE_ERRORS } from '../http/schemas.ts';
-import { MAX_CUSTOMER_EMAIL_LENGTH, MAX_CUSTOMER_NAME_LENGTH, MAX_ID_LENGTH, MAX_OFFSET } from '../limits.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store.ts';
 
 interface CustomerBody {
   external_id: string;

@@ -5,12 +5,12 @@
  */
 
 import type { FastifyInstance } from 'fastify';
+import type { CollectorMetrics } from '../core/observability.ts';
 import { validateEventBatch } from '../events/validate.ts';
+import type { Prices } from '../features/prices/service.ts';
 import { InputError } from '../http/errors.ts';
 import { EVENTS_BODY, EVENTS_RESPONSE, WRITE_ERRORS } from '../http/schemas.ts';
-import type { CollectorMetrics } from '../observability.ts';
-import type { Prices } from '../prices/service.ts';
-import { DataRefusedError, type IngestQueue } from '../store/ingest-queue.ts';
+import { DataRefusedError, type IngestQueue } from '../writer/ingest-queue.ts';
 
 export interface EventsApiDeps {
   readonly queue: IngestQueue;

@@ -8,8 +8,8 @@ import { key, periodWindow } from '../metrics/calendar.ts';
 import { computeMetrics } from '../metrics/compute.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import { type MetricsQuery, parseMetricsQuery, type RawMetricsQuery } from '../metrics/params.ts';
-import type { MetricScope } from '../store/metric-reads.ts';
-import type { Store } from '../store/store.ts';
+import type { MetricScope } from '../reads/metric-reads.ts';
+import type { Store } from '../store.ts';
 
 export const METRICS_QUERYSTRING = {
   type: 'object',

@@ -5,7 +5,7 @@
  */
 import { formatPicocents, type Picocents, picocentsToNumber } from '../../src/money.ts';
 import { type CustomerSource, effectiveCustomer, type JsonValue } from '../../src/records.ts';
-import type { StoredSpan } from '../store/span-reads.ts';
+import type { StoredSpan } from '../reads/span-reads.ts';
 
 export interface TraceNode {
   span_id: string;

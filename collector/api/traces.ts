@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
+import { MAX_OFFSET } from '../core/limits.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { COST_TRACE, errors, READ_ERRORS, TRACE_LIST } from '../http/schemas.ts';
-import { MAX_OFFSET } from '../limits.ts';
-import { TRACE_SORTS, type TraceSort } from '../store/span-reads.ts';
-import type { Store } from '../store/store.ts';
+import { TRACE_SORTS, type TraceSort } from '../reads/span-reads.ts';
+import type { Store } from '../store.ts';
 import { DAY_MICROS, parseDateParam } from './dates.ts';
 import { buildCostTrace, isoNanos } from './trace-tree.ts';
 

@@ -2,8 +2,8 @@
  * What both OTLP decoders (protobuf and JSON) produce: only the fields costtrace keeps, in one shape,
  * so everything downstream is encoding-agnostic.
  */
-import { CollectorError } from '../errors.ts';
-import { MAX_ATTRIBUTES_PER_REQUEST, MAX_SPANS_PER_REQUEST } from '../limits.ts';
+import { CollectorError } from '../core/errors.ts';
+import { MAX_ATTRIBUTES_PER_REQUEST, MAX_SPANS_PER_REQUEST } from '../core/limits.ts';
 
 /** An OTLP AnyValue. int64 is a number when safe, else a bigint; kvlist is a Map (no prototype keys). */
 export type AttrValue = string | number | bigint | boolean | Uint8Array | null | AttrValue[] | AttrMap;

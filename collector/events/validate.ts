@@ -15,9 +15,9 @@ import {
   MAX_METADATA_KEY_LENGTH,
   MAX_METADATA_KEYS,
   MAX_TIME_UNIX_NANO,
-} from '../limits.ts';
-import type { FxRate } from '../prices/book.ts';
-import { originalAmount, toUsd } from '../prices/fx.ts';
+} from '../core/limits.ts';
+import type { FxRate } from '../features/prices/book.ts';
+import { originalAmount, toUsd } from '../features/prices/fx.ts';
 
 export interface ValidationIssue {
   readonly loc: Array<string | number>;

@@ -4,8 +4,8 @@
  * unexpected is a 500 whose details go to the log, not the client.
  */
 
-import { CollectorError, type FailureKind } from '../errors.ts';
-import { MAX_PROBLEMS_REPORTED } from '../limits.ts';
+import { CollectorError, type FailureKind } from '../core/errors.ts';
+import { MAX_PROBLEMS_REPORTED } from '../core/limits.ts';
 import { RPC_CODE } from '../receiver/status.ts';
 
 export interface HttpFailure {
@@ -62,7 +62,7 @@ const RPC_BY_STATUS: Record<number, number> = {
   503: RPC_CODE.UNAVAILABLE,
 };
 
-/** The one mapping from failure kinds (collector/errors.ts) to HTTP statuses. */
+/** The one mapping from failure kinds (collector/core/errors.ts) to HTTP statuses. */
 const STATUS_BY_KIND: Record<FailureKind, number> = {
   malformed: 400,
   refused: 400,

@@ -4,7 +4,7 @@
  * 1 Jan), as Polar does. Local wall times are plain `{y, m, d, h}` values; instants come from Intl, so
  * DST and half-hour zones (Asia/Kolkata) are handled by the platform's tz database.
  */
-import { MAX_DATE, MIN_DATE } from '../limits.ts';
+import { MAX_DATE, MIN_DATE } from '../core/limits.ts';
 
 export type Interval = 'hour' | 'day' | 'week' | 'month' | 'year';
 

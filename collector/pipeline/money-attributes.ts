@@ -3,7 +3,7 @@
  * `<prefix>.currency`, or a kvlist `<prefix> = {amount, currency}`. Amounts are cents; an integral
  * amount may arrive as intValue (the JS SDK sends 3.0 as {"intValue":3}), so any numeric or decimal
  * string form is read. Currency defaults to usd when absent (Polar does the same); another ISO 4217 code is
- * returned as read (upper case) for the caller to convert with the price book's rates (prices/fx.ts).
+ * returned as read (upper case) for the caller to convert with the price book's rates (features/prices/fx.ts).
  */
 import { type Picocents, parseAmount, recordAmountProblem } from '../../src/money.ts';
 import { DEFAULT_CURRENCY } from '../../src/semconv.ts';

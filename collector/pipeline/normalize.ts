@@ -16,10 +16,10 @@ import {
   ATTR_SERVICE_NAME,
   KEPT_ATTRIBUTE_PREFIXES,
 } from '../../src/semconv.ts';
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../core/limits.ts';
 import type { AttrMap, AttrValue, DecodedSpan } from '../decode/types.ts';
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../limits.ts';
-import { originalAmount, toUsd } from '../prices/fx.ts';
-import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
+import { originalAmount, toUsd } from '../features/prices/fx.ts';
+import { NO_PRICING, type Pricing } from '../features/prices/pricing.ts';
 import { type MoneyKeys, type MoneyRead, readMoney } from './money-attributes.ts';
 import { callKeyOf, ingestGetter, llmCallOf, llmOf, NOTHING_KEPT, pricedByCollector } from './span-price.ts';
 
@@ -183,7 +183,7 @@ function readCustomer(attributes: AttrMap): string | null | Error {
 }
 
 /**
- * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (prices/fx.ts),
+ * An amount in USD: other currencies converted at the price book's rate for the span's UTC day (features/prices/fx.ts),
  * the original kept as `<prefix>.original_amount`, `.original_currency`, `.usd_per_unit` attributes; no rate →
  * the reason the span is rejected.
  */

@@ -2,7 +2,7 @@
  * Pipeline stage 2b: a span's own cost when the app sent none, by the precedence of docs/contract.md §8 — a cost the
  * provider reported (`reported`) > the price book (`priced`, remembering the book version) > the bundled model
  * table for token usage (`inferred`) > `unpriced` (an LLM call with no usable usage or no price: no amount, never
- * $0, the reason kept). Used at ingest (normalize.ts) and to re-price stored spans (prices/service.ts), so both
+ * $0, the reason kept). Used at ingest (normalize.ts) and to re-price stored spans (features/prices/service.ts), so both
  * read a span alike. Pure; never throws for a span's content (src/pricing.ts).
  */
 import { llmVendorAndModel, modelFamily } from '../../src/genai.ts';
@@ -11,8 +11,8 @@ import { type LlmCall, priceLlmUsage, readLlmCall, vendorOfModel } from '../../s
 import type { SpanRecord } from '../../src/records.ts';
 import { ATTR_COST_DUPLICATE_OF, ATTR_COST_SOURCE, ATTR_COST_UNPRICED_REASON } from '../../src/semconv.ts';
 import type { AttrMap, DecodedSpan } from '../decode/types.ts';
-import { priceSpan } from '../prices/price-span.ts';
-import type { Pricing } from '../prices/pricing.ts';
+import { priceSpan } from '../features/prices/price-span.ts';
+import type { Pricing } from '../features/prices/pricing.ts';
 
 export type Priced = Pick<SpanRecord, 'costPicocents' | 'costSource' | 'priceVersion'> & {
   /** Why an `unpriced` span has no price (kept as `_cost.unpriced_reason`), else null. */
@@ -63,7 +63,7 @@ export function collectorCost(span: SpanToPrice, pricing: Pricing): Priced {
 }
 
 export function pricedByCollector(span: SpanToPrice, get: Getter, pricing: Pricing, call: LlmCall): PricedSpan {
-  // A span the writer found repeating another span's call (store/llm-calls.ts) stays unpriced by re-pricing too.
+  // A span the writer found repeating another span's call (writer/llm-calls.ts) stays unpriced by re-pricing too.
   if (typeof get(ATTR_COST_DUPLICATE_OF) === 'string') return NOT_PRICED;
   const usage = call.kind === 'usage' ? call.usage : null;
   const kept = readingKept(get, call);
@@ -124,7 +124,7 @@ const FROM_USAGE: ReadonlySet<unknown> = new Set(['llm_price_table', 'reported']
 
 /**
  * The call key of an LLM span (its model's family + usage; `-` when it has none usable): what the writer tells one
- * call described twice by (store/llm-calls.ts). Null for other spans, for calls naming no model, and for an app's
+ * call described twice by (writer/llm-calls.ts). Null for other spans, for calls naming no model, and for an app's
  * own `_cost` that is not the SDK's price of the same usage (never dropped as a repeat).
  */
 export function callKeyOf(call: LlmCall, model: string | null, priced: Priced, get: Getter): string | null {

@@ -12,8 +12,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { CollectorError } from '../errors.ts';
-import { BODY_IDLE_TIMEOUT_MS } from '../limits.ts';
+import { CollectorError } from '../core/errors.ts';
+import { BODY_IDLE_TIMEOUT_MS } from '../core/limits.ts';
 
 /** A body that cannot be read: malformed (bad gzip), stalled, too large, an unknown encoding, or over budget. */
 export class BodyError extends CollectorError {

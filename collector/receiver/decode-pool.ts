@@ -9,9 +9,9 @@ import type { SpanRecord } from '../../src/records.ts';
 import { decodeTraceRequestJson } from '../decode/json.ts';
 import { decodeTraceRequestProtobuf } from '../decode/protobuf.ts';
 import { DecodeError } from '../decode/types.ts';
+import { NO_PRICING, type Pricing } from '../features/prices/pricing.ts';
 import { normalizeSpans, type Rejection } from '../pipeline/normalize.ts';
-import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
-import { UnavailableError } from '../store/ingest-queue.ts';
+import { UnavailableError } from '../writer/ingest-queue.ts';
 import type { Encoding } from './status.ts';
 
 export type DecodeRequest =

@@ -6,8 +6,8 @@ import { parentPort } from 'node:worker_threads';
 import { decodeTraceRequestJson } from '../decode/json.ts';
 import { decodeTraceRequestProtobuf } from '../decode/protobuf.ts';
 import { DecodeError } from '../decode/types.ts';
+import { NO_PRICING, type Pricing } from '../features/prices/pricing.ts';
 import { normalizeSpans } from '../pipeline/normalize.ts';
-import { NO_PRICING, type Pricing } from '../prices/pricing.ts';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
 
 let pricing: Pricing = NO_PRICING;

@@ -6,9 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MAX_JSON_API_BODY_BYTES } from '../core/limits.ts';
 import { HttpError } from '../http/errors.ts';
-import { MAX_JSON_API_BODY_BYTES } from '../limits.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import type { IngestQueue } from '../writer/ingest-queue.ts';
 import { readBody, type UploadBudget } from './body.ts';
 
 export interface JsonBodyDeps {

@@ -4,11 +4,11 @@
  * Every response, errors included, is in the request's encoding (google.rpc.Status for failures).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CollectorMetrics } from '../core/observability.ts';
 import { classify } from '../http/errors.ts';
 import { OTLP_STATUS, OTLP_TRACES_BODY, OTLP_TRACES_RESPONSE } from '../http/schemas.ts';
-import type { CollectorMetrics } from '../observability.ts';
 import type { Rejection } from '../pipeline/normalize.ts';
-import type { IngestQueue } from '../store/ingest-queue.ts';
+import type { IngestQueue } from '../writer/ingest-queue.ts';
 import { readBody, type UploadBudget } from './body.ts';
 import type { DecodePool } from './decode-pool.ts';
 import { CONTENT_TYPES, type Encoding, encodeExportResponse, encodeStatus } from './status.ts';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openCollector } from '../../collector/collector.ts';
-import { PriceBookFileError } from '../../collector/prices/service.ts';
+import { PriceBookFileError } from '../../collector/features/prices/service.ts';
 import { DecodePool } from '../../collector/receiver/decode-pool.ts';
-import { IngestQueue } from '../../collector/store/ingest-queue.ts';
+import { IngestQueue } from '../../collector/writer/ingest-queue.ts';
 
 const run = promisify(execFile);
 

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../collector/store/database.ts';
+import { openDatabase } from '../../collector/db/database.ts';
 import { COSTTRACE_CLI } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-export-hostile-'));

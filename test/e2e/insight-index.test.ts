@@ -1,5 +1,5 @@
 /**
- * The insight indexes (store/insight-index.ts: months of the rollup, one row per trace and ended day) change how
+ * The insight indexes (features/insights/insight-index.ts: months of the rollup, one row per trace and ended day) change how
  * insights are read, never what they say. Two collectors get the same data; one indexes its ended periods, the other
  * never does (every period read live). Their insights agree for windows that cut months and traces spread over
  * midnight — after the index is built, after late data lands in indexed periods (a child adding cost to an indexed

@@ -7,8 +7,8 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Meter } from '../../collector/meters/definition.ts';
-import { activeMeters, setActiveMeters } from '../../collector/store/meters.ts';
+import type { Meter } from '../../collector/features/meters/definition.ts';
+import { activeMeters, setActiveMeters } from '../../collector/features/meters/meters.ts';
 import { postJson, startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest, spanIdOf, traceIdOf } from '../helpers/otlp.ts';
 

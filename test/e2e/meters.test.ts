@@ -9,10 +9,10 @@
 
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMeter } from '../../collector/meters/definition.ts';
-import { backfillChunk } from '../../collector/store/meter-backfill.ts';
-import { activeMeters, createMeter, setActiveMeters } from '../../collector/store/meters.ts';
-import { transaction } from '../../collector/store/transaction.ts';
+import { transaction } from '../../collector/db/transaction.ts';
+import { parseMeter } from '../../collector/features/meters/definition.ts';
+import { backfillChunk } from '../../collector/features/meters/meter-backfill.ts';
+import { activeMeters, createMeter, setActiveMeters } from '../../collector/features/meters/meters.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { post, postJson } from '../helpers/http.ts';
 import { meterBackfilled } from '../helpers/meters.ts';

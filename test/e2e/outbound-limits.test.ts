@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostResolver } from '../../collector/budgets/webhook-address.ts';
+import type { HostResolver } from '../../collector/features/budgets/webhook-address.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { bearer, getJson, post, putJson, until } from '../helpers/http.ts';
 import { jsonRequest } from '../helpers/otlp.ts';

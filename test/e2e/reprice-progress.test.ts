@@ -19,7 +19,7 @@ const DAY = '2026-11-02';
 const SLOT_NS = 15n * 60n * 1_000_000_000n;
 const DAY_START_NS = BigInt(Date.UTC(2026, 10, 2)) * 1_000_000n;
 /**
- * 3 chunks of re-pricing: chunks join whole slots up to about 10,000 records (store/reprice.ts), so slots of 6,000
+ * 3 chunks of re-pricing: chunks join whole slots up to about 10,000 records (features/prices/reprice.ts), so slots of 6,000
  * spans are a chunk each.
  */
 const SLOTS = 3;

@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../collector/store/database.ts';
+import { openDatabase } from '../../collector/db/database.ts';
 import { type ChildCollector, spawnCollector } from '../helpers/child-collector.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-snapshot-hardening-'));

@@ -1,0 +1,75 @@
+/**
+ * The store as the API sees it: domain reads and writes, never a connection. Reads run on pooled read
+ * connections; writes go through the ingest queue (the one writer), in transactions whose in-memory effects
+ * apply after COMMIT (transaction.ts). Routes call these methods and shape the answers.
+ */
+import { MAX_METERS } from './core/limits.ts';
+import type { Database } from './db/database.ts';
+import { writeSnapshot } from './db/snapshot.ts';
+import { unpricedModels } from './features/prices/price-reads.ts';
+import { traceRemoved } from './features/retention/retention.ts';
+import { createBillingStore, createBudgetStore, createMeterStore, insightInputsOf } from './features/services.ts';
+import type { Interval, OffsetSegment } from './metrics/calendar.ts';
+import { costDrivers, type GroupBy } from './reads/cost-driver-reads.ts';
+import { type CustomerSort, customerMetrics } from './reads/customer-metric-reads.ts';
+import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './reads/metric-reads.ts';
+import { listTraces, readTraceSpans, type TraceListQuery } from './reads/span-reads.ts';
+import { listCustomers, readCustomer, upsertCustomer } from './writer/customer-records.ts';
+import type { CustomerUpsert } from './writer/customers.ts';
+import type { IngestQueue } from './writer/ingest-queue.ts';
+
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(db: Database, queue: IngestQueue) {
+  return {
+    meters: createMeterStore(db, queue, MAX_METERS),
+    budgets: createBudgetStore(db, queue),
+    billing: createBillingStore(db, queue),
+    insightInputs: insightInputsOf(db),
+    traceSpans: (traceId: string) => db.read((c) => readTraceSpans(c, traceId)),
+    listTraces: (q: TraceListQuery) => db.read((c) => listTraces(c, q)),
+    /** True when retention removed this trace's spans (its cost lives on in the summaries). */
+    traceRemoved: (traceId: string) => db.read((c) => traceRemoved(c, traceId)),
+    /** Integer keys of the named customers (unknown ids are left out). */
+    customerKeys: (externalIds: readonly string[]) => db.read((c) => customerKeysOf(c, externalIds)),
+    bucketSums: (scope: MetricScope, interval: Interval, segments: readonly OffsetSegment[]) =>
+      db.read((c) => bucketSums(c, scope, interval, segments)),
+    rangeTotals: (scope: MetricScope) => db.read((c) => rangeTotals(c, scope)),
+    customerMetrics: (q: {
+      fromMicros: bigint;
+      toMicros: bigint;
+      sort: CustomerSort;
+      limit: number;
+      offset: number;
+      query?: string;
+    }) => db.read((c) => customerMetrics(c, q)),
+    costDrivers: (
+      window: { fromMicros: bigint; toMicros: bigint },
+      customerId: string | undefined,
+      groupBy: GroupBy,
+      limit: number,
+    ) =>
+      db.read(async (c) => {
+        const customerKeys = customerId === undefined ? null : await customerKeysOf(c, [customerId]);
+        return costDrivers(c, { ...window, customerKeys }, groupBy, limit);
+      }),
+    unpricedModels: (fromMicros: bigint, toMicros: bigint, limit: number) =>
+      db.read((c) => unpricedModels(c, fromMicros, toMicros, limit)),
+    customer: (externalId: string) => db.read((c) => readCustomer(c, externalId)),
+    customers: (q: { limit: number; offset: number; query?: string | undefined }) =>
+      db.read((c) => listCustomers(c, q)),
+    /** A consistent copy at `path` (snapshot.ts), on a read connection: ingest goes on meanwhile. */
+    snapshot: (path: string) => db.read((c) => writeSnapshot(c, path)),
+    upsertCustomer: (u: CustomerUpsert, nowMicros: bigint) =>
+      queue.exclusive((conn, registry) => upsertCustomer(conn, registry, u, nowMicros)),
+    /** Open and answering: a trivial read succeeds and the writer's last commit did. */
+    ready: async () =>
+      queue.healthy &&
+      (await db
+        .read((c) => c.run('SELECT 1'))
+        .then(
+          () => true,
+          () => false,
+        )),
+  };
+}

@@ -1,0 +1,338 @@
+/**
+ * Writer-side SQL: one transaction per batch (Appender into a staging table, then INSERT OR IGNORE so
+ * re-sent spans are stored once), attribution fix-ups for spans whose ancestors arrived later, and the
+ * look-ups attribution needs. Only the ingest queue calls these, on the writer connection.
+ */
+import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
+import { appendRows, appendVarcharOrNull } from '../db/appender.ts';
+import { appendRecord } from '../db/record-row.ts';
+import { CREATE_STAGING } from '../db/schema.ts';
+import { big, col, rows, textOrNull } from '../db/sql.ts';
+import { transaction } from '../db/transaction.ts';
+import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from '../derived/rollup.ts';
+import {
+  foldNewSpans,
+  foldParts,
+  foldSettledByUpdates,
+  PARTS_FROM_RECORDS,
+  SETTLED_BY_UPDATES,
+} from '../derived/trace-summaries.ts';
+import { enqueueFromRecords, enqueueRows, type OutboxRow } from '../features/billing/outbox.ts';
+import { foldMeterInputs, foldMeters, type MeterInput } from '../features/meters/meters.ts';
+import { decimal } from '../reads/metric-reads.ts';
+import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
+import type { CustomerRegistry } from './customers.ts';
+
+export type { AttributionUpdate } from './attribution-types.ts';
+
+export interface BatchWritten {
+  readonly inserted: number;
+}
+
+export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
+  for (const ddl of CREATE_STAGING) await conn.run(ddl);
+}
+
+/**
+ * Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates).
+ * Fast path: append straight into `records`. A re-sent span makes the primary key refuse the append,
+ * and then the batch is written again through a staging table with INSERT OR IGNORE. Re-sends are
+ * rare, so most batches skip the extra copy (measured: the copy is ~25% of a batch's store time).
+ */
+export async function writeSpanBatch(
+  conn: DuckDBConnection,
+  spans: readonly AttributedSpan[],
+  updates: readonly AttributionUpdate[],
+  ingestedAtMicros: bigint,
+  customers: CustomerRegistry,
+  /** Memory to update once the batch has committed (the attribution state). */
+  onCommit: () => void,
+  /** Queue attributed costs for Polar in the same transaction (outbox.ts). */
+  forward = false,
+): Promise<BatchWritten> {
+  // Each span's customer, resolved once: sightings, rows and rollup all need it.
+  const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
+  const sightings = customerSightings(spans, customerIds, updates);
+  try {
+    return await transaction(conn, async (afterCommit) => {
+      const { keys, plan } = await customers.record(conn, sightings);
+      afterCommit(() => customers.apply(plan));
+      afterCommit(onCommit);
+      if (spans.length > 0) {
+        await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
+        await foldNewSpans(conn, spans, customerIds, keys);
+        await foldMeterInputs(conn, meterInputs(spans, customerIds, keys));
+        if (forward) await enqueueRows(conn, forwardable(spans, customerIds));
+      }
+      await applyUpdates(conn, updates, keys, forward);
+      const rollup = new RollupDeltas();
+      spans.forEach(({ record: r }, i) => {
+        const key = keyOf(customerIds[i] ?? null, keys);
+        rollup.add(key, r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
+      });
+      addUpdateMoves(rollup, updates, keys, customers);
+      await rollup.apply(conn, ingestedAtMicros);
+      return { inserted: spans.length };
+    });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  return transaction(conn, async (afterCommit) => {
+    const { keys, plan } = await customers.record(conn, sightings);
+    afterCommit(() => customers.apply(plan));
+    afterCommit(onCommit);
+    await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
+    // Only rows not stored before count in the rollup and the trace summaries.
+    const fresh = `SELECT * FROM stage_records s WHERE NOT EXISTS
+         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`;
+    await stageRollupFrom(conn, fresh);
+    await upsertStagedRollup(conn, ingestedAtMicros);
+    await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
+    await foldMeters(conn, `(${fresh} AND NOT s.attribution_pending)`);
+    if (forward) await enqueueFromRecords(conn, `FROM (${fresh}) r WHERE NOT r.attribution_pending`);
+    const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
+    await conn.run('DELETE FROM stage_records');
+    await applyUpdates(conn, updates, keys, forward);
+    const rollup = new RollupDeltas();
+    addUpdateMoves(rollup, updates, keys, customers);
+    await rollup.apply(conn, ingestedAtMicros);
+    return { inserted: result.rowsChanged };
+  });
+}
+
+/** The new spans meters measure now: settled ones (pending ones are measured when they settle). */
+function meterInputs(
+  spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
+  keys: ReadonlyMap<string, number>,
+): MeterInput[] {
+  const rows: MeterInput[] = [];
+  spans.forEach(({ record: r, attribution }, i) => {
+    if (attribution.pending) return;
+    rows.push({
+      source: 'span',
+      name: r.name,
+      attributesJson: r.attributesJson,
+      customerKey: keyOf(customerIds[i] ?? null, keys),
+      tsMicros: r.startTimeUnixNano / 1000n,
+    });
+  });
+  return rows;
+}
+
+/** The new spans Polar gets now: settled, attributed, with a cost (pending ones go when they settle). */
+function forwardable(spans: readonly AttributedSpan[], customerIds: ReadonlyArray<string | null>): OutboxRow[] {
+  const rows: OutboxRow[] = [];
+  spans.forEach(({ record: r, attribution }, i) => {
+    const customerId = customerIds[i] ?? null;
+    if (customerId === null || r.costPicocents === null || attribution.pending) return;
+    rows.push({
+      externalId: `${r.traceId}:${r.spanId}`,
+      customerId,
+      name: r.name,
+      tsMicros: r.startTimeUnixNano / 1000n,
+      costPicocents: r.costPicocents,
+      llmVendor: r.llmVendor,
+      llmModel: r.llmModel,
+      attributesJson: r.attributesJson,
+    });
+  });
+  return rows;
+}
+
+function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): number | undefined {
+  return customerId === null ? undefined : keys.get(customerId);
+}
+
+/** A resolved pending span moves its money and activity from its provisional customer to the new one. */
+function addUpdateMoves(
+  rollup: RollupDeltas,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+  customers: CustomerRegistry,
+): void {
+  for (const u of updates) {
+    if (u.customerId === u.previousCustomerId) continue;
+    const before =
+      u.previousCustomerId === null
+        ? undefined
+        : (keys.get(u.previousCustomerId) ?? customers.keyOf(u.previousCustomerId));
+    rollup.add(before, u.tsMicros, u.revenuePicocents, u.costPicocents, -1n);
+    rollup.add(keyOf(u.customerId, keys), u.tsMicros, u.revenuePicocents, u.costPicocents);
+  }
+}
+
+/** Earliest start (µs) per customer the batch names: customers are created on first sighting. */
+function customerSightings(
+  spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
+  updates: readonly AttributionUpdate[],
+): Map<string, bigint> {
+  const seen = new Map<string, bigint>();
+  const see = (customerId: string | null, micros: bigint) => {
+    if (customerId === null) return;
+    const prev = seen.get(customerId);
+    if (prev === undefined || micros < prev) seen.set(customerId, micros);
+  };
+  spans.forEach(({ record }, i) => {
+    see(customerIds[i] ?? null, record.startTimeUnixNano / 1000n);
+  });
+  for (const u of updates) see(u.customerId, u.tsMicros);
+  return seen;
+}
+
+async function applyUpdates(
+  conn: DuckDBConnection,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+  forward: boolean,
+): Promise<void> {
+  if (updates.length === 0) return;
+  await appendUpdates(conn, updates, keys);
+  await foldSettledByUpdates(conn);
+  await foldMeters(conn, SETTLED_BY_UPDATES);
+  if (forward) {
+    // Spans this update settles, with their final customer (records still hold the provisional one).
+    await enqueueFromRecords(
+      conn,
+      `FROM (SELECT r.* REPLACE (u.customer_id AS customer_id, false AS attribution_pending)
+         FROM records r JOIN stage_attribution u USING (trace_id, span_id)
+         WHERE r.attribution_pending AND NOT u.attribution_pending) r WHERE true`,
+    );
+  }
+  await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
+      attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
+    FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
+  await conn.run('DELETE FROM stage_attribution');
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof Error && /duplicate key|constraint/i.test(err.message);
+}
+
+async function appendSpans(
+  conn: DuckDBConnection,
+  table: 'records' | 'stage_records',
+  spans: readonly AttributedSpan[],
+  customerIds: ReadonlyArray<string | null>,
+  ingestedAt: bigint,
+  keys: ReadonlyMap<string, number>,
+) {
+  const ingested = timestampValue(ingestedAt);
+  await appendRows(conn, table, (app) => {
+    for (let i = 0; i < spans.length; i++) {
+      const { record: s, attribution: a } = spans[i] as AttributedSpan;
+      const customerId = customerIds[i] ?? null;
+      appendRecord(
+        app,
+        {
+          source: 'span',
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId,
+          name: s.name,
+          kind: s.kind,
+          serviceName: s.serviceName,
+          scopeName: s.scopeName,
+          startTimeUnixNano: s.startTimeUnixNano,
+          endTimeUnixNano: s.endTimeUnixNano,
+          statusCode: s.statusCode,
+          customerOwn: s.customerOwn,
+          resourceCustomer: s.resourceCustomer,
+          chainCustomer: a.chainCustomer,
+          attributionPending: a.pending,
+          customerId,
+          customerKey: customerId === null ? undefined : keys.get(customerId),
+          costPicocents: s.costPicocents,
+          costSource: s.costSource,
+          priceVersion: s.priceVersion,
+          revenuePicocents: s.revenuePicocents,
+          attributesJson: s.attributesJson,
+          llmVendor: s.llmVendor,
+          llmModel: s.llmModel,
+          rootKey: null,
+          rootPending: false,
+        },
+        ingested,
+      );
+    }
+  });
+}
+
+async function appendUpdates(
+  conn: DuckDBConnection,
+  updates: readonly AttributionUpdate[],
+  keys: ReadonlyMap<string, number>,
+) {
+  await appendRows(conn, 'stage_attribution', (app) => {
+    for (const u of updates) {
+      app.appendVarchar(u.traceId);
+      app.appendVarchar(u.spanId);
+      appendVarcharOrNull(app, u.chainCustomer);
+      app.appendBoolean(u.pending);
+      appendVarcharOrNull(app, u.customerId);
+      appendKey(app, u.customerId, keys);
+      app.endRow();
+    }
+  });
+}
+
+function appendKey(
+  app: { appendInteger(v: number): void; appendNull(): void },
+  customerId: string | null,
+  keys: ReadonlyMap<string, number>,
+): void {
+  const key = customerId === null ? undefined : keys.get(customerId);
+  if (key === undefined) app.appendNull();
+  else app.appendInteger(key);
+}
+
+/** Settled attribution of stored spans, for parents not found in memory. */
+export async function lookupSettled(
+  conn: DuckDBConnection,
+  keys: ReadonlyArray<{ traceId: string; spanId: string }>,
+): Promise<SettledSpan[]> {
+  const out: SettledSpan[] = [];
+  const CHUNK = 500;
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const chunk = keys.slice(i, i + CHUNK);
+    const placeholders = chunk.map(() => '(?, ?)').join(', ');
+    const found = await rows(
+      conn,
+      `SELECT trace_id, span_id, chain_customer, attribution_pending FROM records
+       WHERE (trace_id, span_id) IN (${placeholders})`,
+      chunk.flatMap((k) => [k.traceId, k.spanId]),
+      (r): SettledSpan => ({
+        traceId: String(col(r, 'trace_id')),
+        spanId: String(col(r, 'span_id')),
+        chainCustomer: textOrNull(r, 'chain_customer'),
+        pending: col(r, 'attribution_pending') === true,
+      }),
+    );
+    out.push(...found);
+  }
+  return out;
+}
+
+/** Spans still waiting for an ancestor, reloaded at start-up so attribution survives restarts. */
+export async function loadPending(conn: DuckDBConnection, limit: number): Promise<PendingSpan[]> {
+  const money = (v: unknown) => (v === null ? null : decimal(v));
+  return rows(
+    conn,
+    `SELECT trace_id, span_id, parent_span_id, resource_customer, epoch_us(ts) AS ts_us, cost_amount::VARCHAR AS cost,
+       revenue_amount::VARCHAR AS revenue
+     FROM records WHERE attribution_pending ORDER BY ingested_at DESC LIMIT ?`,
+    [limit],
+    (r): PendingSpan => ({
+      tsMicros: big(r, 'ts_us'),
+      costPicocents: money(col(r, 'cost')),
+      revenuePicocents: money(col(r, 'revenue')),
+      traceId: String(col(r, 'trace_id')),
+      spanId: String(col(r, 'span_id')),
+      parentSpanId: textOrNull(r, 'parent_span_id'),
+      customerOwn: null,
+      resourceCustomer: textOrNull(r, 'resource_customer'),
+    }),
+  );
+}
