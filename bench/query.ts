@@ -13,10 +13,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openCollector } from '../collector/collector.ts';
-import { transaction } from '../collector/db/transaction.ts';
 import { rebuildRollup } from '../collector/derived/rollup.ts';
 import { foldAllSettledSpans } from '../collector/derived/trace-summaries.ts';
-import { unindexDays } from '../collector/features/insights/insight-index.ts';
 import { startPostgres } from '../examples/support/postgres.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
@@ -271,8 +269,36 @@ const questions: Array<{ name: string; path: string; sql?: string }> = [
 const duck: Record<string, number> = {};
 for (const q of questions) duck[q.name] = await median(() => api(q.path));
 // Insights when the window holds a day read live (as today always is): Dec 31 un-indexed through the path late data
-// takes, then the year and the month asked again (the indexer's timer is an hour: it does not re-index meanwhile).
-await collector.queue.exclusive((conn) => transaction(conn, () => unindexDays(conn, [20453])));
+// takes (one late span of that day, over OTLP), then the year and the month asked again (the indexer's timer is an
+// hour: it does not re-index meanwhile).
+{
+  const lateNs = String(BigInt(Date.UTC(2025, 11, 31, 12)) * 1_000_000n);
+  const late = await fetch(`${address}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'customer.id', value: { stringValue: 'cust-0' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: 'feedfacefeedfacefeedfacefeedface',
+                  spanId: 'feedfacefeedface',
+                  name: 'late',
+                  startTimeUnixNano: lateNs,
+                  endTimeUnixNano: lateNs,
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  if (late.status !== 200) throw new Error(`late span → ${late.status}: ${await late.text()}`);
+}
 for (const q of questions.filter((x) => x.name.startsWith('insights_'))) {
   const name = `${q.name}_with_a_live_day`;
   questions.push({ name, path: q.path });

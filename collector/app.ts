@@ -12,8 +12,6 @@ import { tracesApi } from './api/traces.ts';
 import { BODY_IDLE_TIMEOUT_MS, MAX_ID_LENGTH, REQUEST_TIMEOUT_MS, WEBHOOK_UPLOAD_BUDGET_BYTES } from './core/limits.ts';
 import type { CollectorMetrics } from './core/observability.ts';
 import { dashboard } from './dashboard/plugin.ts';
-import type { Database } from './db/database.ts';
-import { forwardingCounts } from './features/billing/outbox.ts';
 import { forwardingApi, type WebhookSecrets, webhooksApi } from './features/billing/routes.ts';
 import { budgetsApi } from './features/budgets/routes.ts';
 import type { WebhookPolicy } from './features/budgets/webhook-address.ts';
@@ -31,7 +29,7 @@ import { UploadBudget } from './receiver/body.ts';
 import type { DecodePool } from './receiver/decode-pool.ts';
 import { useBoundedJsonBodies } from './receiver/json-body.ts';
 import { encodingOf, otlpReceiver, sendOtlpFailure } from './receiver/otlp-http.ts';
-import { createStore } from './store.ts';
+import type { Store } from './store.ts';
 import type { IngestQueue } from './writer/ingest-queue.ts';
 
 declare module 'fastify' {
@@ -67,7 +65,9 @@ export type ResponseCheck = (
 ) => void;
 
 export interface AppDeps {
-  readonly db: Database;
+  /** The store's domain methods and the feature services (routes never see a connection). */
+  readonly store: Store;
+  /** Ingest: capacity checks and submissions (the one writer). */
   readonly queue: IngestQueue;
   readonly metrics: CollectorMetrics;
   readonly decoder: DecodePool;
@@ -108,7 +108,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const authorize = createAuthorizer(config.tokens);
   const checkHost = createHostCheck(config.tokens, config.allowedHosts ?? []);
   // Routes see the store's domain methods, never a connection.
-  const store = createStore(deps.db, deps.queue);
+  const store = deps.store;
 
   const refuse = async (outcome: AuthOutcome, request: FastifyRequest, reply: FastifyReply) => {
     if (outcome.ok) return;
@@ -174,7 +174,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.get('/metrics', { config: { scope: 'read' }, schema: prometheus }, async (_request, reply) => {
     deps.metrics.queueDepth.set(deps.queue.depth);
     deps.metrics.pendingAttribution.set(deps.queue.pendingAttribution);
-    if (deps.forwarding) deps.metrics.forwardingPending.set((await deps.db.read(forwardingCounts)).pending);
+    if (deps.forwarding) deps.metrics.forwardingPending.set((await store.billing.forwardingCounts()).pending);
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
@@ -220,7 +220,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     useBoundedJsonBodies(hooks, { queue: deps.queue, budget: webhookBudget, idleTimeoutMs, raw: true });
     await hooks.register(webhooksApi, {
       store,
-      prices: deps.prices,
+      fxRates: () => deps.prices.pricing().book.fx,
       metrics: deps.metrics,
       secrets: deps.webhookSecrets ?? {},
       nowMicros: deps.nowMicros,

@@ -13,18 +13,19 @@ import { Forwarder } from './features/billing/forwarder.ts';
 import { AlertSender } from './features/budgets/alert-sender.ts';
 import { loadBudgetBook } from './features/budgets/budgets.ts';
 import type { HostResolver, WebhookPolicy } from './features/budgets/webhook-address.ts';
-import { loadIndexedPeriods } from './features/insights/insight-index.ts';
+import type { InsightIndex } from './features/insights/insight-index.ts';
 import { type IndexTally, InsightIndexer } from './features/insights/insight-indexer.ts';
 import { MeterBackfiller } from './features/meters/meter-backfill.ts';
-import { loadMeters } from './features/meters/meters.ts';
 import { type AllocationTally, allocationJob, emptyAllocationTally } from './features/prices/allocator.ts';
 import { Prices } from './features/prices/service.ts';
 import { retentionJob } from './features/retention/retention.ts';
 import { systemResolver } from './http/outbound.ts';
+import { writerProjections } from './projections.ts';
 import { DecodePool, defaultDecodeWorkers } from './receiver/decode-pool.ts';
+import { createStore } from './store.ts';
 import { AttributionState } from './writer/attribution-state.ts';
 import { CustomerRegistry } from './writer/customers.ts';
-import { IngestQueue } from './writer/ingest-queue.ts';
+import { IngestQueue, type IngestQueueOptions } from './writer/ingest-queue.ts';
 import { loadPending, prepareWriter } from './writer/span-writes.ts';
 
 export interface CollectorOptions {
@@ -126,31 +127,26 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
     attribution.loadPending(await loadPending(db.writer, PENDING_SPANS_REMEMBERED));
     const customers = await CustomerRegistry.load(db.writer);
     const forwardCosts = Boolean(options.billing?.polarToken);
+    const writer = writerProjections({
+      forwarding: forwardCosts,
+      metersDisabled: (ids, err) => {
+        log.error(`meters ${ids.join(', ')} could not be evaluated on a write: disabled`, err);
+        metrics.metersDisabledOnWrite(ids.length);
+      },
+    });
     const queue = opened.add(
-      new IngestQueue(
-        db,
-        attribution,
-        customers,
-        {
-          maxQueuedRecords: options.maxQueuedRecords ?? 200_000,
-          maxBatchRecords: options.maxBatchRecords ?? 20_000,
-          nowMicros,
-          log: log.error,
-          forwardCosts,
-        },
-        metrics,
-      ),
+      new IngestQueue(db, attribution, customers, writer.projections, queueOptions(options, nowMicros, log), metrics),
     );
     const decoder = opened.add(new DecodePool(options.decodeWorkers ?? defaultDecodeWorkers()));
     const prices = await Prices.open(db, queue, decoder, nowMicros, options.pricesFile, options.retainSpansDays ?? 0);
-    const meterBackfill = new MeterBackfiller(queue, log.error, options.meterBackfillChunkRecords);
+    const meterBackfill = new MeterBackfiller(queue, writer.meters, log.error, options.meterBackfillChunkRecords);
     const webhookPolicy: WebhookPolicy = {
       allowPrivate: options.alerts?.allowPrivateWebhooks === true,
       resolve: options.resolveHost ?? systemResolver,
     };
     const app = opened.add(
       await buildApp(appConfig(options), {
-        db,
+        store: createStore(db, queue, writer),
         queue,
         metrics,
         nowMicros,
@@ -168,14 +164,15 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
       (a) => a.close(),
     );
     log.attach(app);
-    await loadBudgetBook(db.writer);
-    const disabledMeters = await loadMeters(db.writer, nowMicros());
+    await loadBudgetBook(db.writer, writer.budgets);
+    const disabledMeters = await writer.meters.load(db.writer, nowMicros());
     for (const id of disabledMeters) log.error(`meter ${id} cannot be evaluated by the store: disabled`);
     metrics.metersDisabled.inc(disabledMeters.length);
-    await loadIndexedPeriods(db.writer);
+    await writer.insightIndex.load(db.writer);
     const { forwarder, indexer, alertSender, retention, allocation } = backgroundJobs(options, {
       db,
       queue,
+      insightIndex: writer.insightIndex,
       prices,
       metrics,
       nowMicros,
@@ -204,6 +201,7 @@ export async function openCollector(options: CollectorOptions): Promise<Collecto
 interface JobParts {
   readonly db: Database;
   readonly queue: IngestQueue;
+  readonly insightIndex: InsightIndex;
   readonly prices: Prices;
   readonly metrics: CollectorMetrics;
   readonly nowMicros: () => bigint;
@@ -211,10 +209,19 @@ interface JobParts {
   readonly webhookPolicy: WebhookPolicy;
 }
 
+function queueOptions(options: CollectorOptions, nowMicros: () => bigint, log: LateLog): IngestQueueOptions {
+  return {
+    maxQueuedRecords: options.maxQueuedRecords ?? 200_000,
+    maxBatchRecords: options.maxBatchRecords ?? 20_000,
+    nowMicros,
+    log: log.error,
+  };
+}
+
 /** The background jobs besides the meter backfill (the app holds that one), constructed, not started. */
 function backgroundJobs(
   options: CollectorOptions,
-  { db, queue, prices, metrics, nowMicros, log, webhookPolicy }: JobParts,
+  { db, queue, insightIndex, prices, metrics, nowMicros, log, webhookPolicy }: JobParts,
 ) {
   const polarToken = options.billing?.polarToken;
   const forwarder = polarToken
@@ -228,6 +235,7 @@ function backgroundJobs(
     : null;
   const indexer = new InsightIndexer(
     queue,
+    insightIndex,
     nowMicros,
     log.error,
     {

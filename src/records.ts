@@ -81,3 +81,11 @@ export function effectiveCustomer(
   if (span.resourceCustomer !== null) return { customerId: span.resourceCustomer, source: 'resource' };
   return { customerId: null, source: null };
 }
+
+/** A customer as a client (the customers API, a billing webhook) creates or updates it. */
+export interface CustomerUpsert {
+  readonly externalId: string;
+  readonly name: string | null;
+  readonly email: string | null;
+  readonly createdAtMicros: bigint | null;
+}

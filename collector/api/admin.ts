@@ -5,8 +5,8 @@
  * failure itself goes to the server log.
  */
 import type { FastifyInstance } from 'fastify';
+import { SnapshotRefused } from '../core/errors.ts';
 import { MAX_SNAPSHOT_PATH_LENGTH } from '../core/limits.ts';
-import { resolveSnapshotPlace, SnapshotRefused } from '../db/snapshot.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { errors } from '../http/schemas.ts';
 import type { Store } from '../store.ts';
@@ -61,8 +61,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     },
     async (request) => {
       try {
-        const place = resolveSnapshotPlace(request.body.path, deps.snapshotDir);
-        return { path: place.path, ...(await deps.store.snapshot(place.realPath)) };
+        return await deps.store.snapshot(request.body.path, deps.snapshotDir);
       } catch (err) {
         if (err instanceof SnapshotRefused) {
           throw err.kind === 'conflict' ? new HttpError(409, err.message) : refusal(err.message);

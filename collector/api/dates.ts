@@ -1,4 +1,6 @@
 /** Date parameters of the read API: `YYYY-MM-DD`, a real calendar date in the storable range. */
+
+import { DAY_MICROS } from '../core/time.ts';
 import { InputError } from '../http/errors.ts';
 import { parseLocalDate } from '../metrics/params.ts';
 
@@ -9,5 +11,3 @@ export function parseDateParam(value: string, name: string, where: 'query' | 'bo
   if (!date) throw new InputError(issues);
   return BigInt(Date.UTC(date.y, date.m - 1, date.d)) * 1000n;
 }
-
-export const DAY_MICROS = 86_400_000_000n;

@@ -5,11 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../src/money.ts';
 import { MAX_OFFSET } from '../core/limits.ts';
+import { DAY_MICROS } from '../core/time.ts';
 import { HttpError, InputError } from '../http/errors.ts';
 import { COST_TRACE, errors, READ_ERRORS, TRACE_LIST } from '../http/schemas.ts';
 import { TRACE_SORTS, type TraceSort } from '../reads/span-reads.ts';
 import type { Store } from '../store.ts';
-import { DAY_MICROS, parseDateParam } from './dates.ts';
+import { parseDateParam } from './dates.ts';
 import { buildCostTrace, isoNanos } from './trace-tree.ts';
 
 const TRACE_ID_RE = /^[0-9a-fA-F]{32}$/;

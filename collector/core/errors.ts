@@ -40,3 +40,14 @@ export class CollectorError extends Error {
     return this.message;
   }
 }
+
+/** A snapshot the request cannot have: `conflict` (the path exists) → 409, `invalid` (a path it may not use) → 422. */
+export class SnapshotRefused extends Error {
+  override readonly name = 'SnapshotRefused';
+  constructor(
+    readonly kind: 'conflict' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -3,9 +3,9 @@
  * ingest queue, and store latency. One registry per app instance (no global singleton).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueObserver } from '../writer/ingest-queue.ts';
 
-export class CollectorMetrics implements QueueObserver {
+/** The collector's Prometheus metrics; the ingest queue reports to it (writer/ingest-queue.ts QueueObserver). */
+export class CollectorMetrics {
   readonly registry = new Registry();
   readonly spansReceived = new Counter({
     name: 'costtrace_spans_received_total',
@@ -116,11 +116,12 @@ export class CollectorMetrics implements QueueObserver {
     this.batches.inc({ outcome: 'failed' });
   }
 
-  /** The store refused one request's data (permanent, answered 400). */
+  /** Meters a write could not evaluate, disabled (features/meters/meters.ts `MeterProjection.mend`). */
   metersDisabledOnWrite(n: number): void {
     this.metersDisabled.inc(n);
   }
 
+  /** The store refused one request's data (permanent, answered 400). */
   refused(): void {
     this.batches.inc({ outcome: 'refused' });
   }

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, linkSync, lstatSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { SnapshotRefused } from '../core/errors.ts';
 import { col, one } from './sql.ts';
 import { transaction } from './transaction.ts';
 
@@ -26,17 +27,6 @@ import { transaction } from './transaction.ts';
 const LIVE_SUFFIXES = ['', '.wal', '.tmp', '.partial', '.wal.partial', '.partial.wal', '.tmp.partial'] as const;
 
 const EXISTS = 'the path already exists; snapshots never overwrite a file';
-
-/** A snapshot the request cannot have: `conflict` (the path exists) → 409, `invalid` (a path it may not use) → 422. */
-export class SnapshotRefused extends Error {
-  override readonly name = 'SnapshotRefused';
-  constructor(
-    readonly kind: 'conflict' | 'invalid',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface SnapshotPlace {
   /** The requested path made absolute (what the answer names). */

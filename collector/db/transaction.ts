@@ -7,34 +7,27 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 export type AfterCommit = (apply: () => void) => void;
 
-/** What code deep inside a transaction can reach through the connection alone (see `openTransaction`). */
+/** The open transaction, handed to the code that runs in it (projections get it with the write: writer/projection.ts). */
 export interface OpenTransaction {
   readonly afterCommit: AfterCommit;
   /** State that lives as long as this transaction (dropped with it on rollback), by owner. */
   readonly local: Map<symbol, unknown>;
 }
 
-const open = new WeakMap<DuckDBConnection, OpenTransaction>();
-
-/** The transaction `transaction()` has open on `conn`, if any. */
-export function openTransaction(conn: DuckDBConnection): OpenTransaction | undefined {
-  return open.get(conn);
-}
-
-export async function transaction<T>(conn: DuckDBConnection, fn: (afterCommit: AfterCommit) => Promise<T>): Promise<T> {
+export async function transaction<T>(
+  conn: DuckDBConnection,
+  fn: (afterCommit: AfterCommit, open: OpenTransaction) => Promise<T>,
+): Promise<T> {
   const pending: Array<() => void> = [];
   const afterCommit: AfterCommit = (apply) => pending.push(apply);
   await conn.run('BEGIN TRANSACTION');
-  open.set(conn, { afterCommit, local: new Map() });
   let result: T;
   try {
-    result = await fn(afterCommit);
+    result = await fn(afterCommit, { afterCommit, local: new Map() });
     await conn.run('COMMIT');
   } catch (err) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw err;
-  } finally {
-    open.delete(conn);
   }
   for (const apply of pending) apply();
   return result;

@@ -18,28 +18,100 @@
  */
 import { type DuckDBConnection, dateValue, timestampValue } from '@duckdb/node-api';
 import type { AttributedSpan } from '../../src/records.ts';
+import { DAY_MICROS as DAY_US, dayNumber, SLOT_MICROS as SLOT_US } from '../core/time.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from '../db/appender.ts';
 import { num, rows, run, type SqlParams } from '../db/sql.ts';
-import { anyDayIndexed, dayNumber, unindexDays } from '../features/insights/insight-index.ts';
+import type { Projection, RecordSet, Repriced, SpanBatch, WriteTx } from '../writer/projection.ts';
+
+/**
+ * The days a summary part lands on, for what indexes ended days (the insight index): a new part of an indexed day
+ * un-indexes it in the same transaction.
+ */
+export interface DayIndex {
+  anyIndexed(): boolean;
+  unindexDays(tx: WriteTx, days: Iterable<number>): Promise<void>;
+}
+
+/** The summaries as a projection: new settled spans, settled pending ones, re-priced costs. */
+export class TraceSummaries implements Projection {
+  readonly name = 'trace summaries';
+
+  constructor(private readonly index: DayIndex) {}
+
+  async spansAdded(tx: WriteTx, batch: SpanBatch): Promise<void> {
+    await foldNewSpans(tx, batch, this.index);
+  }
+
+  async recordsAdded(tx: WriteTx, added: RecordSet): Promise<void> {
+    await foldParts(
+      tx.conn,
+      `SELECT ${PARTS_FROM_RECORDS} FROM ${added.relation} r WHERE r.source = 'span' AND NOT r.attribution_pending`,
+      added.params,
+      { tx, index: this.index },
+    );
+  }
+
+  async recordsSettled(tx: WriteTx, settled: RecordSet): Promise<void> {
+    await foldParts(
+      tx.conn,
+      `SELECT ${PARTS_FROM_RECORDS} FROM ${settled.relation} r WHERE r.source = 'span'`,
+      settled.params,
+      { tx, index: this.index },
+    );
+  }
+
+  /** The differences, while records still hold the old costs (settled spans only: pending ones are read live). */
+  async recordsRepriced(tx: WriteTx, r: Repriced): Promise<void> {
+    await run(
+      tx.conn,
+      `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
+      SELECT r.trace_id, r.customer_id, CAST(r.ts AS DATE), coalesce(s.cost, 0) - coalesce(r.cost_amount, 0), 0,
+        r.start_time_unix_nano, r.name,
+        (s.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT - (r.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT
+      FROM ${r.changed} WHERE NOT r.attribution_pending AND ${r.inWindow}`,
+      r.window,
+    );
+    await run(
+      tx.conn,
+      `INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
+      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
+        r.service_name, -r.cost_amount, -1
+      FROM ${r.changed} WHERE NOT r.attribution_pending AND r.cost_amount IS NOT NULL AND ${r.inWindow}
+      UNION ALL
+      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
+        r.service_name, s.cost, 1
+      FROM ${r.changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL AND ${r.inWindow}`,
+      [...r.window, ...r.window],
+    );
+  }
+}
 
 /** The columns of a part, selected from a `records`-shaped relation. */
 export const PARTS_FROM_RECORDS = `trace_id, customer_id, customer_key, ts, start_time_unix_nano AS start_ns, name,
   parent_span_id IS NULL AS is_root, cost_amount AS cost, cost_source = 'unpriced' AS unpriced, llm_model,
   llm_vendor, service_name`;
 
-/** Adds the parts given as SQL (columns as PARTS_FROM_RECORDS) to the three summary tables. */
-export async function foldParts(conn: DuckDBConnection, partsSql: string, params: SqlParams = []): Promise<void> {
+/**
+ * Adds the parts given as SQL (columns as PARTS_FROM_RECORDS) to the three summary tables; inside a write, `days`
+ * un-indexes the days they land on.
+ */
+export async function foldParts(
+  conn: DuckDBConnection,
+  partsSql: string,
+  params: SqlParams = [],
+  days?: { readonly tx: WriteTx; readonly index: DayIndex },
+): Promise<void> {
   const p = params;
   const traceDays = `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
      SELECT trace_id, customer_id, CAST(ts AS DATE), sum(cost), count(*), min(start_ns),
        arg_min(name, (start_ns, name)), count(*) FILTER (WHERE unpriced)
      FROM (${partsSql}) GROUP BY trace_id, customer_id, CAST(ts AS DATE)`;
-  if (anyDayIndexed(conn)) {
+  if (days?.index.anyIndexed()) {
     // The days the parts land on, from the insert itself (the parts are not evaluated once more to find them).
-    const days = await rows(conn, `${traceDays} RETURNING ${dayNumber('day')} AS day_number`, p, (r) =>
+    const landed = await rows(conn, `${traceDays} RETURNING ${dayNumber('day')} AS day_number`, p, (r) =>
       num(r, 'day_number'),
     );
-    await unindexDays(conn, days);
+    await days.index.unindexDays(days.tx, landed);
   } else await run(conn, traceDays, p);
   await run(
     conn,
@@ -84,8 +156,9 @@ interface TraceParts {
   root: { startNs: bigint; name: string } | null;
 }
 
-const DAY_MICROS = 86_400_000_000;
-const SLOT_MICROS = 900_000_000;
+/** As doubles, for the hot path (exact: both are below 2^53). */
+const DAY_MICROS = Number(DAY_US);
+const SLOT_MICROS = Number(SLOT_US);
 
 /** UTC day number and 15-minute slot (µs) of a start time; exact also past 2255, where µs outgrow doubles. */
 function dayAndSlot(startNs: bigint): { day: number; slotMicros: number } {
@@ -114,12 +187,8 @@ function earlier(startA: bigint, nameA: string, startB: bigint, nameB: string): 
  * `foldParts`, which the property test (test/collector/derived/trace-summaries.test.ts) holds both to; staging every span
  * and folding in SQL cost ~22% of ingest throughput, this a fraction of it.
  */
-export async function foldNewSpans(
-  conn: DuckDBConnection,
-  spans: readonly AttributedSpan[],
-  customerIds: ReadonlyArray<string | null>,
-  keys: ReadonlyMap<string, number>,
-): Promise<void> {
+async function foldNewSpans(tx: WriteTx, { spans, customerIds, keys }: SpanBatch, index: DayIndex): Promise<void> {
+  const conn = tx.conn;
   // Grouped per trace, then by a short linear search over the trace's parts (usually one or two): no key
   // strings to build per span.
   const byTrace = new Map<string, TraceParts>();
@@ -185,7 +254,7 @@ export async function foldNewSpans(
     }
   }
   if (byTrace.size === 0) return;
-  await unindexDays(conn, days);
+  await index.unindexDays(tx, days);
   await appendRows(conn, 'trace_days', (app) => {
     for (const [traceId, t] of byTrace) {
       for (const d of t.days) {
@@ -226,16 +295,6 @@ export async function foldNewSpans(
       app.endRow();
     }
   });
-}
-
-/** Summarizes stored pending spans that `stage_attribution` settles; run before records are updated. */
-/** The stored spans the staged attribution updates settle, with their final customer (records still hold the old). */
-export const SETTLED_BY_UPDATES = `(SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
-       FROM records r JOIN stage_attribution u USING (trace_id, span_id)
-       WHERE r.attribution_pending AND NOT u.attribution_pending)`;
-
-export async function foldSettledByUpdates(conn: DuckDBConnection): Promise<void> {
-  await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM ${SETTLED_BY_UPDATES}`);
 }
 
 /** Summarizes every stored span that is settled (opening a file that has none, data loaded around ingest). */

@@ -7,8 +7,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
+import { decimal } from '../db/money-values.ts';
 import { col, num, textOrNull } from '../db/sql.ts';
-import { decimal, type MetricScope, scopeFilter } from './metric-reads.ts';
+import { type MetricScope, scopeFilter } from './metric-reads.ts';
 
 export const GROUP_BY = {
   model: 'llm_model',

@@ -5,9 +5,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
+import { decimal } from '../db/money-values.ts';
 import { col, num, one, textOrNull } from '../db/sql.ts';
 import { UNATTRIBUTED_KEY } from '../derived/rollup.ts';
-import { decimal } from './metric-reads.ts';
 
 export const CUSTOMER_SORTS = {
   '-profit': 'profit DESC, external_id',

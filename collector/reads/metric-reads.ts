@@ -12,7 +12,6 @@ import { UNATTRIBUTED_KEY } from '../derived/rollup.ts';
 import type { Interval, OffsetSegment } from '../metrics/calendar.ts';
 
 // The money decoders, where the reads have always found them.
-export { decimal, picocentsOf } from '../db/money-values.ts';
 
 export interface MetricScope {
   /** [from, to) in µs since epoch, UTC. */

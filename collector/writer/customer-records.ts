@@ -1,8 +1,9 @@
 /** Customer rows as the API shows them: one, a searchable page, and the upsert (a write through the queue). */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { CustomerUpsert } from '../../src/records.ts';
 import { col, one, type Row, rows, textOrNull } from '../db/sql.ts';
 import { transaction } from '../db/transaction.ts';
-import type { CustomerRegistry, CustomerUpsert } from './customers.ts';
+import type { CustomerRegistry } from './customers.ts';
 
 export interface CustomerView {
   readonly external_id: string;

@@ -6,6 +6,7 @@
  * surrounding transaction commits (`apply`).
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
+import type { CustomerUpsert } from '../../src/records.ts';
 import { appendRows } from '../db/appender.ts';
 import { big, col, num, rows } from '../db/sql.ts';
 
@@ -18,13 +19,6 @@ interface Known {
 export interface CustomerPlan {
   readonly changes: Array<[string, Known]>;
   readonly nextKey: number;
-}
-
-export interface CustomerUpsert {
-  readonly externalId: string;
-  readonly name: string | null;
-  readonly email: string | null;
-  readonly createdAtMicros: bigint | null;
 }
 
 export class CustomerRegistry {

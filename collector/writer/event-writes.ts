@@ -11,11 +11,9 @@ import { appendRows } from '../db/appender.ts';
 import { appendRecord } from '../db/record-row.ts';
 import { col, rows, textOrNull } from '../db/sql.ts';
 import { transaction } from '../db/transaction.ts';
-import { RollupDeltas } from '../derived/rollup.ts';
 import type { EventInput } from '../events/validate.ts';
-import { enqueueRows } from '../features/billing/outbox.ts';
-import { foldMeterInputs } from '../features/meters/meters.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { type EventRow, type Projections, writeTx } from './projection.ts';
 
 export const MAX_DEPTH = 100;
 
@@ -43,11 +41,10 @@ interface StoredNode {
  */
 export async function writeEventRequests(
   conn: DuckDBConnection,
+  projections: Projections,
   customers: CustomerRegistry,
   requests: ReadonlyArray<readonly EventInput[]>,
   ingestedAtMicros: bigint,
-  /** Queue cost-bearing events for Polar in the same transaction (outbox.ts). */
-  forward = false,
 ): Promise<EventsWritten[]> {
   const byId = new Map<string, Row>();
   const origin = new Map<string, number>();
@@ -59,7 +56,8 @@ export async function writeEventRequests(
       origin.set(id, request);
     }
   });
-  const result = await transaction(conn, async (afterCommit) => {
+  const result = await transaction(conn, async (afterCommit, open) => {
+    const tx = writeTx(open, conn, ingestedAtMicros);
     for (const id of await existingIds(conn, [...byId.keys()])) byId.delete(id);
     const rows = [...byId.values()];
     const sightings = new Map<string, bigint>();
@@ -74,43 +72,12 @@ export async function writeEventRequests(
     for (const r of rows) resolveRoot(r, byId, stored);
     if (rows.length > 0) {
       await appendEvents(conn, rows, keys, ingestedAtMicros);
-      await foldMeterInputs(
-        conn,
-        rows.map(({ e }) => ({
-          source: 'event',
-          name: e.name,
-          attributesJson: attributesJson(e),
-          customerKey: keys.get(e.customerExternalId),
-          tsMicros: e.timestampMicros,
-        })),
-      );
-      if (forward) {
-        await enqueueRows(
-          conn,
-          rows.flatMap(({ id, e }) =>
-            e.costPicocents === null
-              ? []
-              : [
-                  {
-                    externalId: id,
-                    customerId: e.customerExternalId,
-                    name: e.name,
-                    tsMicros: e.timestampMicros,
-                    costPicocents: e.costPicocents,
-                    llmVendor: e.llm?.vendor.toLowerCase() ?? null,
-                    llmModel: e.llm?.model ?? null,
-                    attributesJson: attributesJson(e),
-                  },
-                ],
-          ),
-        );
-      }
       await rerootWaiting(conn, rows);
-      const rollup = new RollupDeltas();
-      for (const { e } of rows) {
-        rollup.add(keys.get(e.customerExternalId), e.timestampMicros, e.revenuePicocents, e.costPicocents);
-      }
-      await rollup.apply(conn, ingestedAtMicros);
+      await projections.eventsAdded(
+        tx,
+        rows.map(({ id, e }) => eventRow(id, e, keys)),
+      );
+      await projections.finish(tx);
     }
     return { rows };
   });
@@ -247,6 +214,22 @@ async function appendEvents(
       );
     }
   });
+}
+
+/** An event as the projections see it. */
+function eventRow(id: string, e: EventInput, keys: ReadonlyMap<string, number>): EventRow {
+  return {
+    id,
+    customerId: e.customerExternalId,
+    customerKey: keys.get(e.customerExternalId),
+    name: e.name,
+    tsMicros: e.timestampMicros,
+    costPicocents: e.costPicocents,
+    revenuePicocents: e.revenuePicocents,
+    llmVendor: e.llm?.vendor.toLowerCase() ?? null,
+    llmModel: e.llm?.model ?? null,
+    attributesJson: attributesJson(e),
+  };
 }
 
 function attributesJson(e: EventInput): string {

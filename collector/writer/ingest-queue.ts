@@ -18,12 +18,12 @@ import { CollectorError } from '../core/errors.ts';
 import type { Database } from '../db/database.ts';
 import { isDataRefusal } from '../db/store-errors.ts';
 import type { EventInput } from '../events/validate.ts';
-import { activeMeters, disableBrokenMeters, MeterFoldError } from '../features/meters/meters.ts';
-import { removeOldSpans } from '../features/retention/retention.ts';
 import type { AttributionState } from './attribution-state.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { type EventsWritten, writeEventRequests } from './event-writes.ts';
 import { LlmCalls } from './llm-calls.ts';
+import { ProjectionFault, type Projections } from './projection.ts';
+import { removeOldSpans } from './retention-writes.ts';
 import { lookupSettled, writeSpanBatch } from './span-writes.ts';
 
 export class OverloadedError extends CollectorError {
@@ -52,8 +52,6 @@ export interface QueueObserver {
   committed(kind: 'spans' | 'events', records: number, inserted: number, seconds: number): void;
   failed(): void;
   refused(): void;
-  /** Meters a write could not evaluate, disabled (features/meters/meters.ts). */
-  metersDisabledOnWrite(n: number): void;
 }
 
 /** Where engine errors go (never to clients). */
@@ -75,10 +73,17 @@ interface EventItem extends Waiting<EventsWritten> {
   readonly ingestedAtMicros: bigint;
 }
 
+/** What a job on the writer gets: its connection, the customer registry and the projections (writer/projection.ts). */
+export type WriterJob<T> = (
+  conn: DuckDBConnection,
+  customers: CustomerRegistry,
+  projections: Projections,
+) => Promise<T>;
+
 /** Other writes (customer upserts) run one at a time on the writer connection, in order. */
 interface JobItem {
   readonly kind: 'job';
-  readonly run: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<void>;
+  readonly run: WriterJob<void>;
   readonly reject: (e: Error) => void;
 }
 
@@ -92,8 +97,6 @@ export interface IngestQueueOptions {
   /** Injected clock (µs since epoch) for `ingested_at`. */
   readonly nowMicros: () => bigint;
   readonly log?: StoreErrorLog;
-  /** Queue attributed costs for Polar (outbox.ts) in the same transactions as the records. */
-  readonly forwardCosts?: boolean;
 }
 
 export class IngestQueue {
@@ -105,17 +108,16 @@ export class IngestQueue {
   private readonly log: StoreErrorLog;
   /** Which LLM spans repeat another span's call (counted once: llm-calls.ts). */
   private readonly calls = new LlmCalls();
-  /** Whether writes also queue attributed costs for Polar (outbox.ts). */
-  readonly forwardCosts: boolean;
 
   constructor(
     private readonly db: Database,
     private readonly attribution: AttributionState,
     private readonly customers: CustomerRegistry,
+    /** The derived tables every write keeps in step (registered by wiring). */
+    private readonly projections: Projections,
     private readonly options: IngestQueueOptions,
     private readonly observer: QueueObserver,
   ) {
-    this.forwardCosts = options.forwardCosts ?? false;
     this.log =
       options.log ??
       ((message, err) =>
@@ -161,12 +163,12 @@ export class IngestQueue {
    * Runs `job` on the writer connection when its turn comes (after what is already queued). A failing job
    * rejects the returned promise (400 when the store refused its data, else 503, retryable).
    */
-  exclusive<T>(job: (conn: DuckDBConnection, customers: CustomerRegistry) => Promise<T>): Promise<T> {
+  exclusive<T>(job: WriterJob<T>): Promise<T> {
     if (this.closed) return shuttingDown();
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         kind: 'job',
-        run: async (conn, customers) => resolve(await job(conn, customers)),
+        run: async (conn, customers, projections) => resolve(await job(conn, customers, projections)),
         reject,
       });
       if (!this.running) this.running = this.pump();
@@ -180,8 +182,14 @@ export class IngestQueue {
   async removeSpansBefore(cutoffMicros: bigint): Promise<number> {
     let removed = 0;
     for (;;) {
-      const n = await this.exclusive((conn) =>
-        removeOldSpans(conn, cutoffMicros, (cutoff) => this.attribution.settleBefore(cutoff), this.forwardCosts),
+      const n = await this.exclusive((conn, _customers, projections) =>
+        removeOldSpans(
+          conn,
+          projections,
+          cutoffMicros,
+          (cutoff) => this.attribution.settleBefore(cutoff),
+          this.options.nowMicros(),
+        ),
       );
       removed += n;
       if (n === 0) return removed;
@@ -212,7 +220,7 @@ export class IngestQueue {
         const head = this.queue[0] as Item;
         if (head.kind === 'job') {
           this.queue.shift();
-          await head.run(this.db.writer, this.customers).then(
+          await head.run(this.db.writer, this.customers, this.projections).then(
             () => this.succeeded(),
             (err: unknown) => head.reject(this.failureOf(err)),
           );
@@ -263,7 +271,7 @@ export class IngestQueue {
     write: (items: I[]) => Promise<void>,
   ): Promise<void> {
     try {
-      await this.writeDisablingBrokenMeters(items, write);
+      await this.writeMending(items, write);
       return;
     } catch (err) {
       if (items.length === 1) {
@@ -274,7 +282,7 @@ export class IngestQueue {
     }
     for (const item of items) {
       try {
-        await this.writeDisablingBrokenMeters([item], write);
+        await this.writeMending([item], write);
       } catch (err) {
         item.reject(this.failureOf(err));
       }
@@ -282,22 +290,16 @@ export class IngestQueue {
   }
 
   /**
-   * A definition never stops writes (docs/contract.md §12): when the engine refuses a meter's fold, the meters that fail
-   * the probe are disabled (logged, counted, shown in their GET) and the write runs again without them.
+   * A projection's fault never stops writes (docs/contract.md §12: a meter definition the engine cannot evaluate):
+   * the projections mend what they can (the meters that fail the probe are disabled: logged, counted, shown in their
+   * GET) and the write runs again; a fault none mends fails the write with the engine's own error.
    */
-  private async writeDisablingBrokenMeters<I>(items: I[], write: (items: I[]) => Promise<void>): Promise<void> {
+  private async writeMending<I>(items: I[], write: (items: I[]) => Promise<void>): Promise<void> {
     try {
       await write(items);
     } catch (err) {
-      if (!(err instanceof MeterFoldError)) throw err;
-      const disabled = await disableBrokenMeters(
-        this.db.writer,
-        activeMeters(this.db.writer),
-        this.options.nowMicros(),
-      );
-      if (disabled.length === 0) throw err.engineError;
-      this.log(`meters ${disabled.join(', ')} could not be evaluated on a write: disabled`, err.engineError);
-      this.observer.metersDisabledOnWrite(disabled.length);
+      if (!(err instanceof ProjectionFault)) throw err;
+      if (!(await this.projections.mend(this.db.writer, err, this.options.nowMicros()))) throw err.engineError;
       await write(items);
     }
   }
@@ -310,6 +312,7 @@ export class IngestQueue {
     const plan = await this.attribution.plan(records, (keys) => lookupSettled(this.db.writer, keys));
     const written = await writeSpanBatch(
       this.db.writer,
+      this.projections,
       plan.spans,
       plan.updates,
       this.options.nowMicros(),
@@ -318,7 +321,6 @@ export class IngestQueue {
         this.attribution.apply(plan);
         this.calls.apply(calls);
       },
-      this.forwardCosts,
     );
     this.succeeded();
     this.observer.committed('spans', records.length, written.inserted, Number(process.hrtime.bigint() - started) / 1e9);
@@ -329,10 +331,10 @@ export class IngestQueue {
     const started = process.hrtime.bigint();
     const results = await writeEventRequests(
       this.db.writer,
+      this.projections,
       this.customers,
       items.map((i) => i.records),
       (items[0] as EventItem).ingestedAtMicros,
-      this.forwardCosts,
     );
     this.succeeded();
     const records = items.reduce((n, i) => n + i.records.length, 0);

@@ -6,23 +6,14 @@
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { type AttributedSpan, effectiveCustomer } from '../../src/records.ts';
 import { appendRows, appendVarcharOrNull } from '../db/appender.ts';
+import { decimal } from '../db/money-values.ts';
 import { appendRecord } from '../db/record-row.ts';
 import { CREATE_STAGING } from '../db/schema.ts';
 import { big, col, rows, textOrNull } from '../db/sql.ts';
 import { transaction } from '../db/transaction.ts';
-import { RollupDeltas, stageRollupFrom, upsertStagedRollup } from '../derived/rollup.ts';
-import {
-  foldNewSpans,
-  foldParts,
-  foldSettledByUpdates,
-  PARTS_FROM_RECORDS,
-  SETTLED_BY_UPDATES,
-} from '../derived/trace-summaries.ts';
-import { enqueueFromRecords, enqueueRows, type OutboxRow } from '../features/billing/outbox.ts';
-import { foldMeterInputs, foldMeters, type MeterInput } from '../features/meters/meters.ts';
-import { decimal } from '../reads/metric-reads.ts';
 import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
 import type { CustomerRegistry } from './customers.ts';
+import { type Projections, type RecordMove, type WriteTx, writeTx } from './projection.ts';
 
 export type { AttributionUpdate } from './attribution-types.ts';
 
@@ -42,103 +33,52 @@ export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
  */
 export async function writeSpanBatch(
   conn: DuckDBConnection,
+  projections: Projections,
   spans: readonly AttributedSpan[],
   updates: readonly AttributionUpdate[],
   ingestedAtMicros: bigint,
   customers: CustomerRegistry,
   /** Memory to update once the batch has committed (the attribution state). */
   onCommit: () => void,
-  /** Queue attributed costs for Polar in the same transaction (outbox.ts). */
-  forward = false,
 ): Promise<BatchWritten> {
-  // Each span's customer, resolved once: sightings, rows and rollup all need it.
+  // Each span's customer, resolved once: sightings, rows and projections all need it.
   const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
   const sightings = customerSightings(spans, customerIds, updates);
   try {
-    return await transaction(conn, async (afterCommit) => {
+    return await transaction(conn, async (afterCommit, open) => {
+      const tx = writeTx(open, conn, ingestedAtMicros);
       const { keys, plan } = await customers.record(conn, sightings);
       afterCommit(() => customers.apply(plan));
       afterCommit(onCommit);
       if (spans.length > 0) {
         await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
-        await foldNewSpans(conn, spans, customerIds, keys);
-        await foldMeterInputs(conn, meterInputs(spans, customerIds, keys));
-        if (forward) await enqueueRows(conn, forwardable(spans, customerIds));
+        await projections.spansAdded(tx, { spans, customerIds, keys });
       }
-      await applyUpdates(conn, updates, keys, forward);
-      const rollup = new RollupDeltas();
-      spans.forEach(({ record: r }, i) => {
-        const key = keyOf(customerIds[i] ?? null, keys);
-        rollup.add(key, r.startTimeUnixNano / 1000n, r.revenuePicocents, r.costPicocents);
-      });
-      addUpdateMoves(rollup, updates, keys, customers);
-      await rollup.apply(conn, ingestedAtMicros);
+      await applyUpdates(tx, projections, updates, keys, customers);
+      await projections.finish(tx);
       return { inserted: spans.length };
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
-  return transaction(conn, async (afterCommit) => {
+  return transaction(conn, async (afterCommit, open) => {
+    const tx = writeTx(open, conn, ingestedAtMicros);
     const { keys, plan } = await customers.record(conn, sightings);
     afterCommit(() => customers.apply(plan));
     afterCommit(onCommit);
     await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
-    // Only rows not stored before count in the rollup and the trace summaries.
-    const fresh = `SELECT * FROM stage_records s WHERE NOT EXISTS
-         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id)`;
-    await stageRollupFrom(conn, fresh);
-    await upsertStagedRollup(conn, ingestedAtMicros);
-    await foldParts(conn, `SELECT ${PARTS_FROM_RECORDS} FROM (${fresh}) WHERE NOT attribution_pending`);
-    await foldMeters(conn, `(${fresh} AND NOT s.attribution_pending)`);
-    if (forward) await enqueueFromRecords(conn, `FROM (${fresh}) r WHERE NOT r.attribution_pending`);
+    // Only rows not stored before count in the projections.
+    await projections.recordsAdded(tx, {
+      relation: `(SELECT * FROM stage_records s WHERE NOT EXISTS
+         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id))`,
+      params: [],
+    });
     const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
     await conn.run('DELETE FROM stage_records');
-    await applyUpdates(conn, updates, keys, forward);
-    const rollup = new RollupDeltas();
-    addUpdateMoves(rollup, updates, keys, customers);
-    await rollup.apply(conn, ingestedAtMicros);
+    await applyUpdates(tx, projections, updates, keys, customers);
+    await projections.finish(tx);
     return { inserted: result.rowsChanged };
   });
-}
-
-/** The new spans meters measure now: settled ones (pending ones are measured when they settle). */
-function meterInputs(
-  spans: readonly AttributedSpan[],
-  customerIds: ReadonlyArray<string | null>,
-  keys: ReadonlyMap<string, number>,
-): MeterInput[] {
-  const rows: MeterInput[] = [];
-  spans.forEach(({ record: r, attribution }, i) => {
-    if (attribution.pending) return;
-    rows.push({
-      source: 'span',
-      name: r.name,
-      attributesJson: r.attributesJson,
-      customerKey: keyOf(customerIds[i] ?? null, keys),
-      tsMicros: r.startTimeUnixNano / 1000n,
-    });
-  });
-  return rows;
-}
-
-/** The new spans Polar gets now: settled, attributed, with a cost (pending ones go when they settle). */
-function forwardable(spans: readonly AttributedSpan[], customerIds: ReadonlyArray<string | null>): OutboxRow[] {
-  const rows: OutboxRow[] = [];
-  spans.forEach(({ record: r, attribution }, i) => {
-    const customerId = customerIds[i] ?? null;
-    if (customerId === null || r.costPicocents === null || attribution.pending) return;
-    rows.push({
-      externalId: `${r.traceId}:${r.spanId}`,
-      customerId,
-      name: r.name,
-      tsMicros: r.startTimeUnixNano / 1000n,
-      costPicocents: r.costPicocents,
-      llmVendor: r.llmVendor,
-      llmModel: r.llmModel,
-      attributesJson: r.attributesJson,
-    });
-  });
-  return rows;
 }
 
 function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): number | undefined {
@@ -146,21 +86,27 @@ function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): nu
 }
 
 /** A resolved pending span moves its money and activity from its provisional customer to the new one. */
-function addUpdateMoves(
-  rollup: RollupDeltas,
+function movesOf(
   updates: readonly AttributionUpdate[],
   keys: ReadonlyMap<string, number>,
   customers: CustomerRegistry,
-): void {
+): RecordMove[] {
+  const moves: RecordMove[] = [];
   for (const u of updates) {
     if (u.customerId === u.previousCustomerId) continue;
-    const before =
+    const fromKey =
       u.previousCustomerId === null
         ? undefined
         : (keys.get(u.previousCustomerId) ?? customers.keyOf(u.previousCustomerId));
-    rollup.add(before, u.tsMicros, u.revenuePicocents, u.costPicocents, -1n);
-    rollup.add(keyOf(u.customerId, keys), u.tsMicros, u.revenuePicocents, u.costPicocents);
+    moves.push({
+      fromKey,
+      toKey: keyOf(u.customerId, keys),
+      tsMicros: u.tsMicros,
+      revenuePicocents: u.revenuePicocents,
+      costPicocents: u.costPicocents,
+    });
   }
+  return moves;
 }
 
 /** Earliest start (µs) per customer the batch names: customers are created on first sighting. */
@@ -182,25 +128,23 @@ function customerSightings(
   return seen;
 }
 
+/** The stored spans the staged attribution updates settle, with their final customer (records still hold the old). */
+const SETTLED_BY_UPDATES = `(SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
+       FROM records r JOIN stage_attribution u USING (trace_id, span_id)
+       WHERE r.attribution_pending AND NOT u.attribution_pending)`;
+
 async function applyUpdates(
-  conn: DuckDBConnection,
+  tx: WriteTx,
+  projections: Projections,
   updates: readonly AttributionUpdate[],
   keys: ReadonlyMap<string, number>,
-  forward: boolean,
+  customers: CustomerRegistry,
 ): Promise<void> {
   if (updates.length === 0) return;
+  const conn = tx.conn;
   await appendUpdates(conn, updates, keys);
-  await foldSettledByUpdates(conn);
-  await foldMeters(conn, SETTLED_BY_UPDATES);
-  if (forward) {
-    // Spans this update settles, with their final customer (records still hold the provisional one).
-    await enqueueFromRecords(
-      conn,
-      `FROM (SELECT r.* REPLACE (u.customer_id AS customer_id, false AS attribution_pending)
-         FROM records r JOIN stage_attribution u USING (trace_id, span_id)
-         WHERE r.attribution_pending AND NOT u.attribution_pending) r WHERE true`,
-    );
-  }
+  await projections.recordsSettled(tx, { relation: SETTLED_BY_UPDATES, params: [] });
+  await projections.recordsMoved(tx, movesOf(updates, keys, customers));
   await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
       attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
     FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);

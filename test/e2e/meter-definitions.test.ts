@@ -8,7 +8,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Meter } from '../../collector/features/meters/definition.ts';
-import { activeMeters, setActiveMeters } from '../../collector/features/meters/meters.ts';
+import { MeterProjection } from '../../collector/features/meters/meters.ts';
 import { postJson, startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { jsonRequest, spanIdOf, traceIdOf } from '../helpers/otlp.ts';
 
@@ -92,13 +92,15 @@ describe('meter definitions', () => {
     const created = await postJson(`${c.url}/v1/meters`, { name: 'n', aggregation: { func: 'count' } });
     const id = String(created.body.id);
     // A definition that got past every check (as if validation had a gap): the writer must not stop on it.
-    const writer = c.collector.db.writer;
-    const broken = activeMeters(writer).map((m): Meter => ({ ...m, func: 'sum', property: 'x..y' }));
-    setActiveMeters(writer, broken);
+    const meters = await c.collector.queue.exclusive(async (_conn, _customers, projections) =>
+      projections.all.find((p): p is MeterProjection => p instanceof MeterProjection),
+    );
+    if (!meters) throw new Error('the writer has no meter projection');
+    meters.set(meters.meters.map((m): Meter => ({ ...m, func: 'sum', property: 'x..y' })));
     await expectWritesWork(3);
     const meter = (await (await fetch(`${c.url}/v1/meters/${id}`)).json()) as Record<string, unknown>;
     expect(meter.disabled_reason).toMatch(/could not evaluate this meter/);
-    expect(activeMeters(writer)).toEqual([]);
+    expect(meters.meters).toEqual([]);
     expect(await metric('costtrace_meters_disabled_total')).toBe(1);
     expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
   });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transaction } from '../../collector/db/transaction.ts';
 import { parseMeter } from '../../collector/features/meters/definition.ts';
 import { backfillChunk } from '../../collector/features/meters/meter-backfill.ts';
-import { activeMeters, createMeter, setActiveMeters } from '../../collector/features/meters/meters.ts';
+import { createMeter, MeterProjection } from '../../collector/features/meters/meters.ts';
 import { startTestCollector, type TestCollector } from '../helpers/collector.ts';
 import { post, postJson } from '../helpers/http.ts';
 import { meterBackfilled } from '../helpers/meters.ts';
@@ -395,14 +395,18 @@ describe('meters measuring the records stored before them', () => {
       if (!parsed.ok) throw new Error('meter');
       const meter = parsed.meter;
       const q = c.collector.queue;
+      const meters = await q.exclusive(async (_conn, _customers, projections) =>
+        projections.all.find((p): p is MeterProjection => p instanceof MeterProjection),
+      );
+      if (!meters) throw new Error('the writer has no meter projection');
       await q.exclusive((conn) =>
         transaction(conn, async (afterCommit) => {
           await createMeter(conn, meter);
-          afterCommit(() => setActiveMeters(conn, [...activeMeters(conn), meter]));
+          afterCommit(() => meters.set([...meters.meters, meter]));
         }),
       );
       const jan2 = BigInt(Date.parse('2026-01-02T00:00:00Z')) * 1000n;
-      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, jan2))).toBe(true);
+      expect(await q.exclusive((conn) => backfillChunk(conn, meters, meter.id, jan2))).toBe(true);
       // Arriving now: one in the last slot before the cursor (measured by the write path), two in the cursor's
       // slot and one later (left to the backfill).
       await postSpans(
@@ -422,7 +426,7 @@ describe('meters measuring the records stored before them', () => {
         '2026-01-04': 0,
         '2026-01-05': 0,
       });
-      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, null))).toBe(true);
+      expect(await q.exclusive((conn) => backfillChunk(conn, meters, meter.id, null))).toBe(true);
       expect(await days()).toEqual({
         '2026-01-01': 2,
         '2026-01-02': 3,
@@ -431,7 +435,7 @@ describe('meters measuring the records stored before them', () => {
         '2026-01-05': 1,
       });
       // Complete: nothing more to do, and new records are measured at once.
-      expect(await q.exclusive((conn) => backfillChunk(conn, meter.id, null))).toBe(false);
+      expect(await q.exclusive((conn) => backfillChunk(conn, meters, meter.id, null))).toBe(false);
       await postSpans(c.url, [spanAt('2026-01-04T12:00:00Z')]);
       expect((await days())['2026-01-04']).toBe(1);
     } finally {

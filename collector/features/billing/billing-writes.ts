@@ -15,6 +15,7 @@ import type { EventInput } from '../../events/validate.ts';
 import { upsertCustomer } from '../../writer/customer-records.ts';
 import type { CustomerRegistry } from '../../writer/customers.ts';
 import { writeEventRequests } from '../../writer/event-writes.ts';
+import type { Projections } from '../../writer/projection.ts';
 import type { Booking, LimitProblem, Provider } from './bookings.ts';
 
 export type BookingOutcome = 'booked' | 'duplicate' | 'ignored' | 'nothing_new';
@@ -38,6 +39,7 @@ export interface BookingRefused {
 
 export async function applyBooking(
   conn: DuckDBConnection,
+  projections: Projections,
   customers: CustomerRegistry,
   booking: Booking,
   ctx: BookingContext,
@@ -49,7 +51,7 @@ export async function applyBooking(
     () => true,
   );
   if (seen) return 'duplicate';
-  const outcome = await book(conn, customers, booking, ctx);
+  const outcome = await book(conn, projections, customers, booking, ctx);
   if (typeof outcome !== 'string') return outcome; // refused: not remembered, so a retry can book it later
   await conn.run(`INSERT OR IGNORE INTO webhook_deliveries VALUES (?, ?, make_timestamp(?::BIGINT), ?)`, [
     ctx.provider,
@@ -62,6 +64,7 @@ export async function applyBooking(
 
 async function book(
   conn: DuckDBConnection,
+  projections: Projections,
   customers: CustomerRegistry,
   booking: Booking,
   ctx: BookingContext,
@@ -112,7 +115,7 @@ async function book(
         llm: null,
         metadataJson: JSON.stringify({ ...booking.metadata, ...(usd.original ?? {}) }),
       };
-      const [written] = await writeEventRequests(conn, customers, [[event]], ctx.nowMicros);
+      const [written] = await writeEventRequests(conn, projections, customers, [[event]], ctx.nowMicros);
       return written !== undefined && written.inserted > 0 ? 'booked' : 'nothing_new';
     }
   }

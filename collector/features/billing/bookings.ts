@@ -18,9 +18,9 @@
  * not the provider's shape is a 400).
  */
 import { MAX_RECORD_AMOUNT_CENTS, recordAmountProblem } from '../../../src/money.ts';
+import type { CustomerUpsert } from '../../../src/records.ts';
 import { canonicalText } from '../../../src/text.ts';
 import { MAX_ID_LENGTH, MAX_TIME_UNIX_NANO } from '../../core/limits.ts';
-import type { CustomerUpsert } from '../../writer/customers.ts';
 
 export type Provider = 'polar' | 'stripe';
 

@@ -158,7 +158,7 @@ export class Forwarder {
   }
 
   private async send(events: readonly QueuedEvent[]): Promise<Outcome> {
-    const now = Date.now();
+    const now = Number(this.options.nowMicros() / 1000n);
     let res: OutboundResponse;
     try {
       res = await exchange({
@@ -179,7 +179,7 @@ export class Forwarder {
         `forwarding: Polar's ${res.status} answer is over ${MAX_OUTBOUND_RESPONSE_BYTES} bytes; read no more`,
       );
     }
-    return classify(res.status, header(res.headers['retry-after']), res.body.toString('utf8'));
+    return classify(res.status, header(res.headers['retry-after']), res.body.toString('utf8'), now);
   }
 }
 
@@ -194,7 +194,8 @@ function parse(text: string): Record<string, unknown> | null {
 
 const header = (v: string | string[] | undefined): string | null => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));
 
-function classify(status: number, retryAfter: string | null, text: string): Outcome {
+/** `nowMs`: the clock when the answer came (an HTTP-date Retry-After counts from it). */
+function classify(status: number, retryAfter: string | null, text: string, nowMs: number): Outcome {
   const body = parse(text);
   if (status >= 200 && status < 300) {
     return { kind: 'sent', inserted: Number(body?.inserted ?? 0), duplicates: Number(body?.duplicates ?? 0) };
@@ -215,7 +216,7 @@ function classify(status: number, retryAfter: string | null, text: string): Outc
     return { kind: 'refused', byIndex, reason: `Polar refused the batch (422): ${text.slice(0, 300)}` };
   }
   if (status === 429 || status >= 500 || status === 408) {
-    return { kind: 'retry', afterMs: retryAfterMs(retryAfter), reason: `Polar answered ${status}` };
+    return { kind: 'retry', afterMs: retryAfterMs(retryAfter, nowMs), reason: `Polar answered ${status}` };
   }
   if (status >= 300 && status < 400) {
     const reason = `Polar answered a redirect (${status}), which is not followed: check COSTTRACE_POLAR_API_URL`;

@@ -8,26 +8,11 @@
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from '../../db/appender.ts';
+import { decimal } from '../../db/money-values.ts';
 import { big, col, num, one, type Row, rows, type SqlParams, textOrNull } from '../../db/sql.ts';
-import { decimal } from '../../reads/metric-reads.ts';
+import type { EventRow, Projection, RecordSet, SpanBatch, WriteTx } from '../../writer/projection.ts';
 
 const COLUMNS = 'external_id, customer_id, name, ts, cost, llm_vendor, llm_model, attributes';
-
-/**
- * The next `seq` per writer connection (rows are numbered by the one writer, in commit order; a rolled-back
- * transaction leaves a gap, which is harmless: only the order matters). Loaded once from the table.
- */
-const nextSeq = new WeakMap<DuckDBConnection, bigint>();
-
-async function takeSeqs(conn: DuckDBConnection, n: number): Promise<bigint> {
-  let next = nextSeq.get(conn);
-  if (next === undefined) {
-    next = await one(conn, 'SELECT coalesce(max(seq), 0) + 1 AS next FROM polar_outbox', [], (r) => big(r, 'next'));
-    if (next === undefined) throw new Error('polar_outbox: no next seq');
-  }
-  nextSeq.set(conn, next + BigInt(n));
-  return next;
-}
 
 export interface OutboxRow {
   readonly externalId: string;
@@ -44,47 +29,109 @@ export interface QueuedEvent extends OutboxRow {
   readonly seq: bigint;
 }
 
-/** Appends rows (inside the writer's transaction). */
-export async function enqueueRows(conn: DuckDBConnection, rows: readonly OutboxRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  let seq = await takeSeqs(conn, rows.length);
-  await appendRows(conn, 'polar_outbox', (app) => {
-    for (const r of rows) {
-      app.appendBigInt(seq++);
-      app.appendVarchar(r.externalId);
-      app.appendVarchar(r.customerId);
-      app.appendVarchar(r.name);
-      app.appendTimestamp(timestampValue(r.tsMicros));
-      appendMoneyOrNull(app, r.costPicocents);
-      appendVarcharOrNull(app, r.llmVendor);
-      appendVarcharOrNull(app, r.llmModel);
-      app.appendVarchar(r.attributesJson);
-      app.appendNull(); // parked_reason
-      app.appendNull(); // parked_at
-      app.endRow();
-    }
-  });
-}
-
 /**
- * Queues the records `fromWhere` selects (SQL after SELECT …, records aliased `r`) that are attributed, settled
- * and cost-bearing — run before the statement that settles or removes them when their final state is known.
+ * The outbox as a projection (registered only when forwarding is on): attributed, settled, cost-bearing records are
+ * queued as they are written or settle. It numbers rows (`seq`, in commit order: one writer); a rolled-back
+ * transaction leaves a gap, which is harmless — only the order matters. The next number is read once from the table.
  */
-export async function enqueueFromRecords(
-  conn: DuckDBConnection,
-  fromWhere: string,
-  params: SqlParams = [],
-): Promise<void> {
-  const first = await takeSeqs(conn, 0);
-  const inserted = await conn.run(
-    `INSERT INTO polar_outbox (seq, ${COLUMNS})
-     SELECT ?::BIGINT - 1 + row_number() OVER (), CASE r.source WHEN 'span' THEN r.trace_id || ':' || r.span_id WHEN 'allocation' THEN 'fixed:' || r.span_id
-         ELSE r.span_id END,
-       r.customer_id, r.name, r.ts, r.cost_amount, r.llm_vendor, r.llm_model, r.attributes
-     ${fromWhere} AND r.customer_id IS NOT NULL AND r.cost_amount IS NOT NULL`,
-    [first, ...params],
-  );
-  nextSeq.set(conn, first + BigInt(inserted.rowsChanged));
+export class OutboxProjection implements Projection {
+  readonly name = 'polar outbox';
+  private nextSeq: bigint | undefined;
+
+  private async takeSeqs(conn: DuckDBConnection, n: number): Promise<bigint> {
+    let next = this.nextSeq;
+    if (next === undefined) {
+      next = await one(conn, 'SELECT coalesce(max(seq), 0) + 1 AS next FROM polar_outbox', [], (r) => big(r, 'next'));
+      if (next === undefined) throw new Error('polar_outbox: no next seq');
+    }
+    this.nextSeq = next + BigInt(n);
+    return next;
+  }
+
+  /** New settled spans with a customer and a cost (pending ones go when they settle). */
+  async spansAdded(tx: WriteTx, { spans, customerIds }: SpanBatch): Promise<void> {
+    const rows: OutboxRow[] = [];
+    spans.forEach(({ record: r, attribution }, i) => {
+      const customerId = customerIds[i] ?? null;
+      if (customerId === null || r.costPicocents === null || attribution.pending) return;
+      rows.push({
+        externalId: `${r.traceId}:${r.spanId}`,
+        customerId,
+        name: r.name,
+        tsMicros: r.startTimeUnixNano / 1000n,
+        costPicocents: r.costPicocents,
+        llmVendor: r.llmVendor,
+        llmModel: r.llmModel,
+        attributesJson: r.attributesJson,
+      });
+    });
+    await this.enqueueRows(tx.conn, rows);
+  }
+
+  async eventsAdded(tx: WriteTx, events: readonly EventRow[]): Promise<void> {
+    const rows: OutboxRow[] = [];
+    for (const e of events) {
+      if (e.costPicocents === null) continue;
+      rows.push({
+        externalId: e.id,
+        customerId: e.customerId,
+        name: e.name,
+        tsMicros: e.tsMicros,
+        costPicocents: e.costPicocents,
+        llmVendor: e.llmVendor,
+        llmModel: e.llmModel,
+        attributesJson: e.attributesJson,
+      });
+    }
+    await this.enqueueRows(tx.conn, rows);
+  }
+
+  async recordsAdded(tx: WriteTx, added: RecordSet): Promise<void> {
+    await this.enqueueFromRecords(tx.conn, `FROM ${added.relation} r WHERE NOT r.attribution_pending`, added.params);
+  }
+
+  async recordsSettled(tx: WriteTx, settled: RecordSet): Promise<void> {
+    await this.enqueueFromRecords(tx.conn, `FROM ${settled.relation} r WHERE true`, settled.params);
+  }
+
+  /** Appends rows (inside the writer's transaction). */
+  private async enqueueRows(conn: DuckDBConnection, rows: readonly OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    let seq = await this.takeSeqs(conn, rows.length);
+    await appendRows(conn, 'polar_outbox', (app) => {
+      for (const r of rows) {
+        app.appendBigInt(seq++);
+        app.appendVarchar(r.externalId);
+        app.appendVarchar(r.customerId);
+        app.appendVarchar(r.name);
+        app.appendTimestamp(timestampValue(r.tsMicros));
+        appendMoneyOrNull(app, r.costPicocents);
+        appendVarcharOrNull(app, r.llmVendor);
+        appendVarcharOrNull(app, r.llmModel);
+        app.appendVarchar(r.attributesJson);
+        app.appendNull(); // parked_reason
+        app.appendNull(); // parked_at
+        app.endRow();
+      }
+    });
+  }
+
+  /**
+   * Queues the records `fromWhere` selects (SQL after SELECT …, records aliased `r`) that are attributed and
+   * cost-bearing — run before the statement that settles or removes them, when their final state is known.
+   */
+  private async enqueueFromRecords(conn: DuckDBConnection, fromWhere: string, params: SqlParams): Promise<void> {
+    const first = await this.takeSeqs(conn, 0);
+    const inserted = await conn.run(
+      `INSERT INTO polar_outbox (seq, ${COLUMNS})
+       SELECT ?::BIGINT - 1 + row_number() OVER (), CASE r.source WHEN 'span' THEN r.trace_id || ':' || r.span_id
+           WHEN 'allocation' THEN 'fixed:' || r.span_id ELSE r.span_id END,
+         r.customer_id, r.name, r.ts, r.cost_amount, r.llm_vendor, r.llm_model, r.attributes
+       ${fromWhere} AND r.customer_id IS NOT NULL AND r.cost_amount IS NOT NULL`,
+      [first, ...params],
+    );
+    this.nextSeq = first + BigInt(inserted.rowsChanged);
+  }
 }
 
 /** The columns queuedOf reads: COLUMNS with cost as text and ts as µs. */

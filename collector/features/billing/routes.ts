@@ -13,7 +13,7 @@ import type { CollectorMetrics } from '../../core/observability.ts';
 import { HttpError, InputError } from '../../http/errors.ts';
 import { errors, READ_ERRORS } from '../../http/schemas.ts';
 import type { Store } from '../../store.ts';
-import type { Prices } from '../prices/service.ts';
+import type { FxRate } from '../prices/book.ts';
 import type { BookingOutcome, BookingRefused } from './billing-writes.ts';
 import type { Booking, Provider, WebhookRead } from './bookings.ts';
 import { minorToUsdPicocents } from './currency.ts';
@@ -46,7 +46,8 @@ export async function webhooksApi(
   app: FastifyInstance,
   deps: {
     store: Store;
-    prices: Prices;
+    /** The exchange rates of the price book in force (a webhook in another currency is booked in USD). */
+    fxRates: () => readonly FxRate[];
     metrics: CollectorMetrics;
     secrets: WebhookSecrets;
     nowMicros: () => bigint;
@@ -59,7 +60,7 @@ export async function webhooksApi(
         provider,
         deliveryId,
         nowMicros: deps.nowMicros(),
-        toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.prices.pricing().book.fx),
+        toUsd: (minor, currency, at) => minorToUsdPicocents(minor, currency, at, deps.fxRates()),
       });
     } catch (err) {
       deps.metrics.webhooks.inc({ provider, outcome: 'failed' });

@@ -25,10 +25,10 @@ import {
   OUTBOUND_CONNECT_TIMEOUT_MS,
 } from '../../core/limits.ts';
 import type { Database } from '../../db/database.ts';
+import { decimal } from '../../db/money-values.ts';
 import { run, type SqlValue } from '../../db/sql.ts';
 import { exchange, systemResolver } from '../../http/outbound.ts';
 import { type JobTimers, PeriodicJob } from '../../jobs/periodic-job.ts';
-import { decimal } from '../../reads/metric-reads.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';
 import { checkWebhookUrlSyntax, classifyAddress, refusalOf, type WebhookPolicy } from './webhook-address.ts';
 

@@ -1,17 +1,17 @@
 /**
  * Budget crossings (docs/contract.md §11), detected where every change of cost lands: the rollup upsert
- * (rollup.ts `upsertStagedRollup`, inside the writer's transaction — spans, events, attribution moves, allocations,
+ * (derived/rollup.ts `RollupProjection.finish`, inside the writer's transaction — spans, events, attribution moves, allocations,
  * re-pricing). For each customer and UTC window the change adds cost to, the window's spend (this transaction's
  * change included) is compared with the budget's thresholds, and every threshold newly reached is inserted into
  * `budget_alerts` — keyed by (customer, window start, threshold), so a crossing is recorded once however many
  * concurrent requests reach it, and never skipped: the one writer sees every commit in order. The row is the
  * alert's durable outbox (features/budgets/alert-sender.ts delivers it).
  *
- * The writer keeps what the check needs in memory (`BudgetBook`, one per writer connection), so a batch that
+ * The writer keeps what the check needs in memory (`BudgetBook`, held by `BudgetChecks`), so a batch that
  * crosses nothing runs no statement for it: the budgets (changed only through putBudget/deleteBudget, on the
  * writer), each customer key's external id (keys are never reused or renamed), and per (customer, window) the
  * spend and the thresholds already recorded — read from `rollup_15m` and `budget_alerts` the first time a window is
- * touched, then advanced by each batch's rollup deltas. The advance is kept in the transaction (`openTransaction`)
+ * touched, then advanced by each batch's rollup deltas. The advance is kept in the transaction (`tx.local`)
  * and merged only after COMMIT, so a rolled-back batch leaves memory as the database. Measured (issue 12): the
  * one-statement SQL check cost ~22 ms per batch with 10k budgets.
  */
@@ -19,7 +19,8 @@ import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { decimalText } from '../../db/appender.ts';
 import { decimal } from '../../db/money-values.ts';
 import { big, col, num, rows } from '../../db/sql.ts';
-import { openTransaction } from '../../db/transaction.ts';
+import type { CostDelta, RollupListener } from '../../derived/rollup.ts';
+import type { WriteTx } from '../../writer/projection.ts';
 import { type BudgetWindowKind, budgetWindow, thresholdsReached, thresholdText } from './windows.ts';
 
 export interface BudgetRule {
@@ -29,13 +30,6 @@ export interface BudgetRule {
   /** Exact decimal text, e.g. "0.8". */
   readonly thresholds: readonly string[];
   readonly webhookUrl: string | null;
-}
-
-/** A cost change of one customer in one 15-minute slot (what the rollup upsert adds). */
-export interface CostDelta {
-  readonly customerKey: number;
-  readonly slotMicros: bigint;
-  readonly costsPicocents: bigint;
 }
 
 interface WindowState {
@@ -67,26 +61,35 @@ class BudgetBook {
   }
 }
 
-const books = new WeakMap<DuckDBConnection, BudgetBook>();
 const TX_WINDOWS = Symbol('budget windows changed in this transaction');
 
-/** Puts the budgets into the writer's memory (at start: budgets.ts `loadBudgetBook`). */
-export function setBudgetRules(conn: DuckDBConnection, rules: readonly BudgetRule[]): void {
-  const book = new BudgetBook();
-  for (const r of rules) book.rules.set(r.customerId, r);
-  books.set(conn, book);
-}
-
 /**
- * After a budget is put (`rule`) or deleted (null) on the writer: the rules change, and the windows are forgotten
- * (spend does not depend on budgets, but the window kind and recorded thresholds do; they are re-read when touched).
+ * The budget check as a rollup listener (derived/rollup.ts), holding the writer's budget memory (`BudgetBook`):
+ * rules set at start (`setRules`) and changed after a put or delete (`changed`).
  */
-export function budgetChanged(conn: DuckDBConnection, customerId: string, rule: BudgetRule | null): void {
-  const book = books.get(conn);
-  if (!book) return;
-  if (rule) book.rules.set(customerId, rule);
-  else book.rules.delete(customerId);
-  book.windows = new Map();
+export class BudgetChecks implements RollupListener {
+  private book = new BudgetBook();
+
+  /** Puts the budgets into the writer's memory (at start: budgets.ts `loadBudgetBook`). */
+  setRules(rules: readonly BudgetRule[]): void {
+    const book = new BudgetBook();
+    for (const r of rules) book.rules.set(r.customerId, r);
+    this.book = book;
+  }
+
+  /**
+   * After a budget is put (`rule`) or deleted (null) on the writer: the rules change, and the windows are forgotten
+   * (spend does not depend on budgets, but the window kind and recorded thresholds do; they are re-read when touched).
+   */
+  changed(customerId: string, rule: BudgetRule | null): void {
+    if (rule) this.book.rules.set(customerId, rule);
+    else this.book.rules.delete(customerId);
+    this.book.windows = new Map();
+  }
+
+  async rollupChanged(tx: WriteTx, deltas: readonly CostDelta[] | undefined): Promise<void> {
+    await recordCrossings(tx, this.book, deltas);
+  }
 }
 
 interface Touched {
@@ -104,15 +107,9 @@ interface Touched {
  * Records the thresholds reached by the customers a rollup change adds cost to. `deltas` are the change's
  * (customer, slot) costs; without them they are read from `stage_rollup` (before it is emptied).
  */
-export async function recordCrossings(
-  conn: DuckDBConnection,
-  nowMicros: bigint,
-  deltas?: Iterable<CostDelta>,
-): Promise<void> {
-  const book = books.get(conn);
-  if (!book || book.rules.size === 0) return;
-  const tx = openTransaction(conn);
-  if (!tx) throw new Error('budget crossings are recorded inside the writer transaction');
+async function recordCrossings(tx: WriteTx, book: BudgetBook, deltas: Iterable<CostDelta> | undefined): Promise<void> {
+  if (book.rules.size === 0) return;
+  const { conn, nowMicros } = tx;
   const changes = [...(deltas ?? (await stagedDeltas(conn)))].filter((d) => d.customerKey !== 0);
   await learnIds(conn, book, changes);
   let changed = tx.local.get(TX_WINDOWS) as Map<string, WindowState> | undefined;

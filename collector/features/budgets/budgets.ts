@@ -5,22 +5,10 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { decimalText } from '../../db/appender.ts';
+import { decimal } from '../../db/money-values.ts';
 import { big, col, one, type Row, rows, textOrNull } from '../../db/sql.ts';
-import { decimal } from '../../reads/metric-reads.ts';
-import { budgetChanged, setBudgetRules } from './budget-checks.ts';
-import { type BudgetWindowKind, budgetWindow, thresholdText } from './windows.ts';
-
-export type BudgetWindow = BudgetWindowKind;
-
-export interface Budget {
-  readonly customerId: string;
-  readonly amountPicocents: bigint;
-  readonly window: BudgetWindow;
-  /** Fractions of the amount, ascending, as exact decimal text (e.g. "0.8"). */
-  readonly thresholds: readonly string[];
-  readonly webhookUrl: string | null;
-  readonly updatedAtMicros: bigint;
-}
+import type { BudgetChecks } from './budget-checks.ts';
+import { type Budget, type BudgetWindow, budgetWindow, thresholdText } from './windows.ts';
 
 const SELECT = `SELECT customer_id, amount::VARCHAR AS amount, budget_window,
   list_transform(thresholds, t -> t::VARCHAR) AS thresholds, webhook_url, epoch_us(updated_at) AS updated_us FROM budgets`;
@@ -38,24 +26,24 @@ function budgetOf(r: Row): Budget {
   };
 }
 
-export async function putBudget(conn: DuckDBConnection, b: Budget): Promise<void> {
+export async function putBudget(conn: DuckDBConnection, checks: BudgetChecks, b: Budget): Promise<void> {
   const list = `[${b.thresholds.map(() => '?::DECIMAL(9,6)').join(', ')}]`;
   await conn.run(
     `INSERT OR REPLACE INTO budgets VALUES (?, ?::DECIMAL(38,12), ?, ${list}, ?, make_timestamp(?::BIGINT))`,
     [b.customerId, decimalText(b.amountPicocents), b.window, ...b.thresholds, b.webhookUrl, b.updatedAtMicros],
   );
-  budgetChanged(conn, b.customerId, b);
+  checks.changed(b.customerId, b);
 }
 
-export async function deleteBudget(conn: DuckDBConnection, customerId: string): Promise<boolean> {
+export async function deleteBudget(conn: DuckDBConnection, checks: BudgetChecks, customerId: string): Promise<boolean> {
   const r = await conn.run('DELETE FROM budgets WHERE customer_id = ?', [customerId]);
-  if (r.rowsChanged > 0) budgetChanged(conn, customerId, null);
+  if (r.rowsChanged > 0) checks.changed(customerId, null);
   return r.rowsChanged > 0;
 }
 
 /** Loads every budget into the writer's memory for the crossing check (budget-checks.ts), at start. */
-export async function loadBudgetBook(conn: DuckDBConnection): Promise<void> {
-  setBudgetRules(conn, await listBudgets(conn));
+export async function loadBudgetBook(conn: DuckDBConnection, checks: BudgetChecks): Promise<void> {
+  checks.setRules(await listBudgets(conn));
 }
 
 export async function listBudgets(conn: DuckDBConnection): Promise<Budget[]> {

@@ -18,9 +18,8 @@ import { HttpError, InputError } from '../../http/errors.ts';
 import { systemResolver } from '../../http/outbound.ts';
 import { DELETED_BODY, errors, itemsOf, READ_ERRORS } from '../../http/schemas.ts';
 import type { Store } from '../../store.ts';
-import type { Budget, BudgetWindow } from './budgets.ts';
 import { checkWebhookUrl, type WebhookPolicy } from './webhook-address.ts';
-import { thresholdsReached } from './windows.ts';
+import { type Budget, type BudgetWindow, thresholdsReached } from './windows.ts';
 
 const PICO = 10n ** 12n;
 

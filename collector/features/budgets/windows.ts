@@ -3,14 +3,14 @@
  * Monday), month — exactly as DuckDB's `date_trunc` in UTC (test/collector/features/budgets/budget-windows.test.ts compares them),
  * and which thresholds a spend has reached, in exact integers.
  */
+import { DAY_MICROS } from '../../core/time.ts';
+
 export type BudgetWindowKind = 'day' | 'week' | 'month';
 
 export interface WindowMicros {
   readonly startMicros: bigint;
   readonly endMicros: bigint;
 }
-
-const DAY_MICROS = 86_400_000_000n;
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
@@ -47,4 +47,17 @@ export function thresholdMillionths(t: string): bigint {
 /** The thresholds (as given) that `spent` has reached against `amount` (both picocents): spent ≥ amount × t. */
 export function thresholdsReached(spent: bigint, amount: bigint, thresholds: readonly string[]): string[] {
   return thresholds.filter((t) => spent * 1_000_000n >= amount * thresholdMillionths(t));
+}
+
+/** A budget as stored and served (docs/contract.md §11). */
+export type BudgetWindow = BudgetWindowKind;
+
+export interface Budget {
+  readonly customerId: string;
+  readonly amountPicocents: bigint;
+  readonly window: BudgetWindow;
+  /** Fractions of the amount, ascending, as exact decimal text (e.g. "0.8"). */
+  readonly thresholds: readonly string[];
+  readonly webhookUrl: string | null;
+  readonly updatedAtMicros: bigint;
 }

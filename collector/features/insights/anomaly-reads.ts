@@ -12,10 +12,10 @@
  * Runs inside the caller's read transaction (one snapshot of the index and the live tables).
  */
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
+import { dayDate } from '../../core/time.ts';
 import { decimalText } from '../../db/appender.ts';
+import { picocentsOf } from '../../db/money-values.ts';
 import { col, num, rows } from '../../db/sql.ts';
-import { picocentsOf } from '../../reads/metric-reads.ts';
-import { dayDate } from './insight-index.ts';
 
 export interface AnomalousTrace {
   readonly traceId: string;

@@ -9,7 +9,7 @@
  * live tables (insight-reads.ts).
  *
  * Exactness: every change of an indexed period goes through here. A rollup change in an indexed month is added
- * to `rollup_months` in the same transaction (`foldLateRollup`). A summary part for an indexed day un-indexes that
+ * to `rollup_months` in the same transaction (`rollupChanged`). A summary part for an indexed day un-indexes that
  * day in the same transaction (`unindexDays`): it is read live until the indexer indexes it again. Indexing days
  * also clears `whole` and refreshes the root name of the same traces' rows on other days, so a trace spread over
  * days is always regrouped from its parts (reads: a trace with a row not `whole`, without a root name, or with
@@ -17,49 +17,86 @@
  * hot path checks them without a statement.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { DAY_MICROS, dayDate, dayNumber } from '../../core/time.ts';
 import { col, num, rows } from '../../db/sql.ts';
-import { openTransaction } from '../../db/transaction.ts';
+import type { RollupListener } from '../../derived/rollup.ts';
+import type { DayIndex } from '../../derived/trace-summaries.ts';
+import type { Projection, Repriced, WriteTx } from '../../writer/projection.ts';
 import { budgetWindow } from '../budgets/windows.ts';
 
-export const DAY_MICROS = 86_400_000_000n;
-
-/** SQL for the DATE of a day number (days since 1970-01-01, UTC). */
-export const dayDate = (day: number): string => `(DATE '1970-01-01' + ${day})`;
-
-/** SQL for a DATE column as a day number. */
-export const dayNumber = (column: string): string => `(${column} - DATE '1970-01-01')::INTEGER`;
-
-interface Indexed {
+/**
+ * The indexed periods, in the writer's memory (loaded at start, changed after COMMIT): the hot path checks them
+ * without a statement. A rollup listener (late rollup changes of indexed months), the day index of the trace
+ * summaries (a new part un-indexes its day) and a projection (re-pricing un-indexes the days it touches).
+ */
+export class InsightIndex implements RollupListener, DayIndex, Projection {
+  readonly name = 'insight index';
   /** UTC day numbers (days since 1970-01-01) of indexed trace days. */
-  readonly days: Set<number>;
+  private readonly days = new Set<number>();
   /** Day numbers of the first day of indexed months. */
-  readonly months: Set<number>;
-}
+  private readonly months = new Set<number>();
 
-const indexed = new WeakMap<DuckDBConnection, Indexed>();
+  /** Loads the indexed periods (at start). */
+  async load(conn: DuckDBConnection): Promise<void> {
+    const periods = await rows(
+      conn,
+      `SELECT kind, ${dayNumber('period')} AS day_number FROM indexed_periods`,
+      [],
+      (r) => ({ kind: col(r, 'kind'), day: num(r, 'day_number') }),
+    );
+    this.days.clear();
+    this.months.clear();
+    for (const { kind, day } of periods) (kind === 'day' ? this.days : this.months).add(day);
+  }
 
-/** Loads the indexed periods into the writer's memory (at start). */
-export async function loadIndexedPeriods(conn: DuckDBConnection): Promise<void> {
-  const periods = await rows(
-    conn,
-    `SELECT kind, ${dayNumber('period')} AS day_number FROM indexed_periods`,
-    [],
-    (r) => ({ kind: col(r, 'kind'), day: num(r, 'day_number') }),
-  );
-  const state: Indexed = { days: new Set(), months: new Set() };
-  for (const { kind, day } of periods) (kind === 'day' ? state.days : state.months).add(day);
-  indexed.set(conn, state);
-}
+  /** After the indexer's transaction committed: these periods are indexed now. */
+  periodsIndexed(kind: 'day' | 'month', days: readonly number[]): void {
+    for (const d of days) (kind === 'day' ? this.days : this.months).add(d);
+  }
 
-function stateOf(conn: DuckDBConnection): Indexed | undefined {
-  return indexed.get(conn);
-}
+  /**
+   * Within the rollup upsert: adds the staged change (`stage_rollup`) to `rollup_months` where it falls in an
+   * indexed month. `deltas` (the change's slots, when the write has them) skip the statement when none does.
+   */
+  async rollupChanged(tx: WriteTx, deltas: ReadonlyArray<{ readonly slotMicros: bigint }> | undefined): Promise<void> {
+    if (this.months.size === 0) return;
+    if (deltas && !deltas.some((d) => this.months.has(monthStartDay(d.slotMicros)))) return;
+    await tx.conn.run(`INSERT INTO rollup_months
+      SELECT customer_key, CAST(date_trunc('month', slot) AS DATE) AS month, sum(revenue), sum(costs), sum(records)
+      FROM stage_rollup
+      WHERE CAST(date_trunc('month', slot) AS DATE) IN (SELECT period FROM indexed_periods WHERE kind = 'month')
+      GROUP BY ALL
+      ON CONFLICT (customer_key, month) DO UPDATE SET revenue = rollup_months.revenue + excluded.revenue,
+        costs = rollup_months.costs + excluded.costs, records = rollup_months.records + excluded.records`);
+  }
 
-/** After the indexer's transaction committed: these periods are indexed now. */
-export function periodsIndexed(conn: DuckDBConnection, kind: 'day' | 'month', days: readonly number[]): void {
-  const s = stateOf(conn);
-  if (!s) return;
-  for (const d of days) (kind === 'day' ? s.days : s.months).add(d);
+  /** Whether any trace day is indexed (writes that add summary parts then report their days to `unindexDays`). */
+  anyIndexed(): boolean {
+    return this.days.size > 0;
+  }
+
+  /** Within a write that adds summary parts: un-indexes the indexed days among `days` (day numbers). */
+  async unindexDays(tx: WriteTx, days: Iterable<number>): Promise<void> {
+    if (this.days.size === 0) return;
+    const list = [...new Set(days)].filter((d) => this.days.has(d));
+    if (list.length === 0) return;
+    const inList = `(${list.map(dayDate).join(', ')})`;
+    await tx.conn.run(`DELETE FROM trace_index WHERE day IN ${inList}`);
+    await tx.conn.run(`DELETE FROM indexed_periods WHERE kind = 'day' AND period IN ${inList}`);
+    tx.afterCommit(() => {
+      for (const d of list) this.days.delete(d);
+    });
+  }
+
+  /** Re-pricing a chunk of time un-indexes its days (and the day on each side). */
+  async recordsRepriced(tx: WriteTx, r: Repriced): Promise<void> {
+    const first = Number(r.fromMicros / DAY_MICROS) - 1;
+    const last = Number(r.toMicros / DAY_MICROS) + 1;
+    await this.unindexDays(
+      tx,
+      [...this.days].filter((d) => d >= first && d <= last),
+    );
+  }
 }
 
 export function monthStartDay(slotMicros: bigint): number {
@@ -69,59 +106,6 @@ export function monthStartDay(slotMicros: bigint): number {
 /** The day number after the last day of the month starting on day number `monthStart`. */
 export function monthEndDay(monthStart: number): number {
   return Number(budgetWindow('month', BigInt(monthStart) * DAY_MICROS).endMicros / DAY_MICROS);
-}
-
-/**
- * Within the rollup upsert: adds the staged change (`stage_rollup`) to `rollup_months` where it falls in an
- * indexed month. `deltas` (the change's slots, when the caller has them) skip the statement when none does.
- */
-export async function foldLateRollup(
-  conn: DuckDBConnection,
-  deltas?: ReadonlyArray<{ readonly slotMicros: bigint }>,
-): Promise<void> {
-  const s = stateOf(conn);
-  if (!s || s.months.size === 0) return;
-  if (deltas && !deltas.some((d) => s.months.has(monthStartDay(d.slotMicros)))) return;
-  await conn.run(`INSERT INTO rollup_months
-    SELECT customer_key, CAST(date_trunc('month', slot) AS DATE) AS month, sum(revenue), sum(costs), sum(records)
-    FROM stage_rollup
-    WHERE CAST(date_trunc('month', slot) AS DATE) IN (SELECT period FROM indexed_periods WHERE kind = 'month')
-    GROUP BY ALL
-    ON CONFLICT (customer_key, month) DO UPDATE SET revenue = rollup_months.revenue + excluded.revenue,
-      costs = rollup_months.costs + excluded.costs, records = rollup_months.records + excluded.records`);
-}
-
-/** Whether any trace day is indexed (writes that add summary parts then report their days to `unindexDays`). */
-export function anyDayIndexed(conn: DuckDBConnection): boolean {
-  return (stateOf(conn)?.days.size ?? 0) > 0;
-}
-
-/** Within a write that adds summary parts: un-indexes the indexed days among `days` (day numbers), in this transaction. */
-export async function unindexDays(conn: DuckDBConnection, days: Iterable<number>): Promise<void> {
-  const s = stateOf(conn);
-  if (!s || s.days.size === 0) return;
-  const list = [...new Set(days)].filter((d) => s.days.has(d));
-  if (list.length === 0) return;
-  const inList = `(${list.map(dayDate).join(', ')})`;
-  await conn.run(`DELETE FROM trace_index WHERE day IN ${inList}`);
-  await conn.run(`DELETE FROM indexed_periods WHERE kind = 'day' AND period IN ${inList}`);
-  const tx = openTransaction(conn);
-  if (!tx) throw new Error('days are un-indexed inside the writer transaction');
-  tx.afterCommit(() => {
-    for (const d of list) s.days.delete(d);
-  });
-}
-
-/** Un-indexes the days of [fromMicros, toMicros) (re-pricing a chunk of time). */
-export async function unindexRange(conn: DuckDBConnection, fromMicros: bigint, toMicros: bigint): Promise<void> {
-  const s = stateOf(conn);
-  if (!s) return;
-  const first = Number(fromMicros / DAY_MICROS) - 1;
-  const last = Number(toMicros / DAY_MICROS) + 1;
-  await unindexDays(
-    conn,
-    [...s.days].filter((d) => d >= first && d <= last),
-  );
 }
 
 /** Indexes the trace days `days` (day numbers; ended, not indexed) in the writer's open transaction. */

@@ -4,18 +4,11 @@
  * data), a few days or one month per writer turn so ingest goes on between them.
  */
 
+import { DAY_MICROS, dayDate, dayNumber } from '../../core/time.ts';
 import { transaction } from '../../db/transaction.ts';
 import { type JobTimers, PeriodicJob } from '../../jobs/periodic-job.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';
-import {
-  DAY_MICROS,
-  dayDate,
-  dayNumber,
-  indexMonth,
-  indexTraceDays,
-  monthStartDay,
-  periodsIndexed,
-} from './insight-index.ts';
+import { type InsightIndex, indexMonth, indexTraceDays, monthStartDay } from './insight-index.ts';
 
 /** How long after a period ends it is indexed. */
 export const SETTLE_MICROS = 3_600_000_000n;
@@ -41,6 +34,8 @@ export class InsightIndexer {
 
   constructor(
     private readonly queue: IngestQueue,
+    /** The writer's memory of what is indexed. */
+    private readonly index: InsightIndex,
     private readonly nowMicros: () => bigint,
     log: (message: string, err: unknown) => void,
     private readonly observe: IndexObserver = { pending: () => undefined, indexed: () => undefined },
@@ -123,7 +118,7 @@ export class InsightIndexer {
           if (todo.length === 0) return;
           await indexTraceDays(conn, todo);
           dayCount += todo.length;
-          afterCommit(() => periodsIndexed(conn, 'day', todo));
+          afterCommit(() => this.index.periodsIndexed('day', todo));
         }),
       );
       left -= chunk.length;
@@ -143,7 +138,7 @@ export class InsightIndexer {
           if (Number(done) > 0) return;
           await indexMonth(conn, month);
           monthCount++;
-          afterCommit(() => periodsIndexed(conn, 'month', [month]));
+          afterCommit(() => this.index.periodsIndexed('month', [month]));
         }),
       );
       this.observe.pending(--left);

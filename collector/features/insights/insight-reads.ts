@@ -4,13 +4,14 @@
  * after retention and at 10M records.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { DAY_MICROS, dayDate, dayNumber } from '../../core/time.ts';
+import { picocentsOf } from '../../db/money-values.ts';
 import { big, col, num, one, read, rows } from '../../db/sql.ts';
 import { UNATTRIBUTED_KEY } from '../../derived/rollup.ts';
-import { picocentsOf } from '../../reads/metric-reads.ts';
-import { unpricedModels } from '../prices/price-reads.ts';
+import { unpricedModels } from '../../reads/price-reads.ts';
 import { anomalousTraces } from './anomaly-reads.ts';
 import type { InsightInputs } from './detect.ts';
-import { DAY_MICROS, dayDate, dayNumber, monthEndDay } from './insight-index.ts';
+import { monthEndDay } from './insight-index.ts';
 
 /** Half-open ranges [from, to) of day numbers: the window's days that are not in `indexed`. */
 export function liveRanges(firstDay: number, endDay: number, indexed: ReadonlySet<number>): Array<[number, number]> {

@@ -4,8 +4,9 @@
  * thresholds are those of features/insights/detect.ts INSIGHT_THRESHOLDS, echoed in the answer.
  */
 import type { FastifyInstance } from 'fastify';
-import { DAY_MICROS, parseDateParam } from '../../api/dates.ts';
+import { parseDateParam } from '../../api/dates.ts';
 import { MAX_INSIGHT_DAYS } from '../../core/limits.ts';
+import { DAY_MICROS } from '../../core/time.ts';
 import { InputError } from '../../http/errors.ts';
 import { READ_ERRORS } from '../../http/schemas.ts';
 import type { Store } from '../../store.ts';

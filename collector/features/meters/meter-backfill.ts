@@ -9,10 +9,10 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { run } from '../../db/sql.ts';
 import { transaction } from '../../db/transaction.ts';
 import { PeriodicJob } from '../../jobs/periodic-job.ts';
+import { recordChunks } from '../../reads/record-chunks.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';
-import { repriceChunks } from '../prices/reprice.ts';
 import type { Meter } from './definition.ts';
-import { activeMeters, foldMeters, setActiveMeters } from './meters.ts';
+import { foldMeters, type MeterProjection } from './meters.ts';
 
 /** Records measured per writer turn (about 50–100 ms of the writer). */
 export const METER_BACKFILL_CHUNK_RECORDS = 20_000;
@@ -24,8 +24,13 @@ const END_OF_TIME_MICROS = 20_000_000_000_000_000n;
  * Measures the stored records of `id` from its cursor up to `toMicros` (null: all of them), and moves the cursor
  * there, in one transaction. False when the meter is gone or already complete.
  */
-export async function backfillChunk(conn: DuckDBConnection, id: string, toMicros: bigint | null): Promise<boolean> {
-  const meter = activeMeters(conn).find((m) => m.id === id);
+export async function backfillChunk(
+  conn: DuckDBConnection,
+  meters: MeterProjection,
+  id: string,
+  toMicros: bigint | null,
+): Promise<boolean> {
+  const meter = meters.meters.find((m) => m.id === id);
   if (meter === undefined || meter.backfillCursorMicros === null) return false;
   const from = meter.backfillCursorMicros;
   if (toMicros !== null && toMicros <= from) return true;
@@ -42,10 +47,7 @@ export async function backfillChunk(conn: DuckDBConnection, id: string, toMicros
     );
     await run(conn, 'UPDATE meters SET backfill_cursor_us = ? WHERE id = ?', [toMicros, id]);
     afterCommit(() =>
-      setActiveMeters(
-        conn,
-        activeMeters(conn).map((m): Meter => (m.id === id ? { ...m, backfillCursorMicros: toMicros } : m)),
-      ),
+      meters.set(meters.meters.map((m): Meter => (m.id === id ? { ...m, backfillCursorMicros: toMicros } : m))),
     );
   });
   return true;
@@ -58,6 +60,8 @@ export class MeterBackfiller {
 
   constructor(
     private readonly queue: IngestQueue,
+    /** The writer's meter definitions (the cursors live there). */
+    private readonly meters: MeterProjection,
     log: (message: string, err: unknown) => void,
     private readonly chunkRecords = METER_BACKFILL_CHUNK_RECORDS,
   ) {
@@ -91,20 +95,20 @@ export class MeterBackfiller {
   }
 
   private async loop(): Promise<void> {
-    const pending = await this.queue.exclusive(async (conn) =>
-      activeMeters(conn).filter((m) => m.backfillCursorMicros !== null),
+    const pending = await this.queue.exclusive(async () =>
+      this.meters.meters.filter((m) => m.backfillCursorMicros !== null),
     );
     for (const meter of pending) {
       const chunks = await this.queue.exclusive((conn) =>
-        repriceChunks(conn, meter.backfillCursorMicros ?? 0n, END_OF_TIME_MICROS, this.chunkRecords),
+        recordChunks(conn, meter.backfillCursorMicros ?? 0n, END_OF_TIME_MICROS, this.chunkRecords),
       );
       for (const [, to] of chunks) {
         if (this.job.stopping) return;
-        if (!(await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, to)))) break;
+        if (!(await this.queue.exclusive((conn) => backfillChunk(conn, this.meters, meter.id, to)))) break;
       }
       if (this.job.stopping) return;
       // Whatever arrived past the planned chunks, and then the meter is complete.
-      await this.queue.exclusive((conn) => backfillChunk(conn, meter.id, null));
+      await this.queue.exclusive((conn) => backfillChunk(conn, this.meters, meter.id, null));
     }
   }
 }

@@ -5,9 +5,10 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../../src/money.ts';
+import { decimal } from '../../db/money-values.ts';
 import { col, num, one, rows, type SqlValue } from '../../db/sql.ts';
 import type { Interval, OffsetSegment } from '../../metrics/calendar.ts';
-import { decimal, localTimeExpr, type MetricScope, scopeFilter } from '../../reads/metric-reads.ts';
+import { localTimeExpr, type MetricScope, scopeFilter } from '../../reads/metric-reads.ts';
 import type { Meter } from './definition.ts';
 import { meterParts } from './meter-sql.ts';
 

@@ -11,33 +11,119 @@
  * records already stored in chunks (meter-backfill.ts; each once, see guardedParts), so spans retention removes
  * before it reaches them are not in it; events are never removed.
  *
- * The writer keeps the definitions in memory (per connection): writes with no meter defined do no meter work.
+ * The writer keeps the definitions in memory (`MeterProjection`, registered with the writer in wiring): writes with
+ * no meter defined do no meter work.
  *
  * A definition can never stop writes (docs/contract.md §12 v3): it is evaluated once by the engine before it is stored
  * (probeMeter), every stored one again when the writer loads them, and a fold the engine refuses is reported as a
- * MeterFoldError, on which the writer disables the meters that fail the probe and writes again without them
- * (ingest-queue.ts). A disabled meter keeps what it measured, says why in its GET, and measures nothing more.
+ * MeterFoldError, which the projection mends (`mend`: it disables the meters that fail the probe) before the writer
+ * writes again without them (writer/ingest-queue.ts). A disabled meter keeps what it measured, says why in its GET, and measures nothing more.
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { appendRows, appendVarcharOrNull } from '../../db/appender.ts';
 import { big, col, rows, type SqlParam, type SqlParams, textOrNull } from '../../db/sql.ts';
+import {
+  type EventRow,
+  type Projection,
+  ProjectionFault,
+  type RecordSet,
+  type SpanBatch,
+  type WriteTx,
+} from '../../writer/projection.ts';
 import type { Meter, MeterFunc } from './definition.ts';
 import { meterParts } from './meter-sql.ts';
 
-const loaded = new WeakMap<DuckDBConnection, readonly Meter[]>();
-
-/** The meters the writer measures with (loaded at start-up, changed by create/delete). */
-export function activeMeters(conn: DuckDBConnection): readonly Meter[] {
-  return loaded.get(conn) ?? [];
-}
-
 /**
- * Loads the definitions the writer measures with, first disabling any the engine cannot evaluate (stored by an
- * earlier version that accepted them); returns the ids disabled.
+ * Meters as a projection, and the definitions the writer measures with (loaded at start-up, changed by create and
+ * delete after COMMIT, by the backfill as its cursor moves, and by `mend`).
  */
-export async function loadMeters(conn: DuckDBConnection, nowMicros: bigint): Promise<string[]> {
-  const disabled = await disableBrokenMeters(conn, await listMeters(conn), nowMicros);
-  return disabled;
+export class MeterProjection implements Projection {
+  readonly name = 'meters';
+  private active: readonly Meter[] = [];
+
+  /** `disabled`: told which meters a write could not evaluate, once they are disabled (log, metrics). */
+  constructor(private readonly disabled: (ids: readonly string[], engineError: unknown) => void = () => {}) {}
+
+  /** The meters the writer measures with. */
+  get meters(): readonly Meter[] {
+    return this.active;
+  }
+
+  /** Replaces the definitions (after COMMIT of a create or delete, or a backfill's progress). */
+  set(meters: readonly Meter[]): void {
+    this.active = meters;
+  }
+
+  /**
+   * Loads the definitions, first disabling any the engine cannot evaluate (stored by an earlier version that accepted
+   * them); returns the ids disabled.
+   */
+  async load(conn: DuckDBConnection, nowMicros: bigint): Promise<string[]> {
+    return this.disableBroken(conn, await listMeters(conn), nowMicros);
+  }
+
+  /**
+   * Disables (in the table and in memory) the meters among `meters` the engine cannot evaluate; returns their ids.
+   * Run on the writer, outside any other transaction.
+   */
+  async disableBroken(conn: DuckDBConnection, meters: readonly Meter[], nowMicros: bigint): Promise<string[]> {
+    const broken = await disableBrokenMeters(conn, meters, nowMicros);
+    this.active = meters.filter((m) => m.disabledReason === null && !broken.includes(m.id));
+    return broken;
+  }
+
+  async spansAdded(tx: WriteTx, { spans, customerIds, keys }: SpanBatch): Promise<void> {
+    if (this.active.length === 0) return;
+    const inputs: MeterInput[] = [];
+    spans.forEach(({ record: r, attribution }, i) => {
+      if (attribution.pending) return; // measured when it settles
+      const customerId = customerIds[i] ?? null;
+      inputs.push({
+        source: 'span',
+        name: r.name,
+        attributesJson: r.attributesJson,
+        customerKey: customerId === null ? undefined : keys.get(customerId),
+        tsMicros: r.startTimeUnixNano / 1000n,
+      });
+    });
+    await foldMeterInputs(tx.conn, inputs, this.active);
+  }
+
+  async eventsAdded(tx: WriteTx, events: readonly EventRow[]): Promise<void> {
+    if (this.active.length === 0) return;
+    const inputs = events.map(
+      (e): MeterInput => ({
+        source: 'event',
+        name: e.name,
+        attributesJson: e.attributesJson,
+        customerKey: e.customerKey,
+        tsMicros: e.tsMicros,
+      }),
+    );
+    await foldMeterInputs(tx.conn, inputs, this.active);
+  }
+
+  async recordsAdded(tx: WriteTx, added: RecordSet): Promise<void> {
+    await foldMeters(
+      tx.conn,
+      `(SELECT * FROM ${added.relation} r WHERE NOT r.attribution_pending)`,
+      added.params,
+      this.active,
+    );
+  }
+
+  async recordsSettled(tx: WriteTx, settled: RecordSet): Promise<void> {
+    await foldMeters(tx.conn, settled.relation, settled.params, this.active);
+  }
+
+  /** A fold the engine refused: the meters that fail the probe are disabled, and the write runs again without them. */
+  async mend(conn: DuckDBConnection, err: unknown, nowMicros: bigint): Promise<boolean> {
+    if (!(err instanceof MeterFoldError)) return false;
+    const disabled = await this.disableBroken(conn, this.active, nowMicros);
+    if (disabled.length === 0) return false;
+    this.disabled(disabled, err.engineError);
+    return true;
+  }
 }
 
 export async function listMeters(conn: DuckDBConnection): Promise<Meter[]> {
@@ -80,11 +166,8 @@ export async function probeMeter(conn: DuckDBConnection, m: Meter): Promise<stri
 
 export const METER_DISABLED_REASON = 'the store could not evaluate this meter on a write; it measures nothing more';
 
-/**
- * Disables (in the table and the writer's memory) the active meters the engine cannot evaluate; returns their ids.
- * Run on the writer, outside any other transaction.
- */
-export async function disableBrokenMeters(
+/** Disables (in the table) the active meters among `meters` the engine cannot evaluate; returns their ids. */
+async function disableBrokenMeters(
   conn: DuckDBConnection,
   meters: readonly Meter[],
   nowMicros: bigint,
@@ -100,19 +183,13 @@ export async function disableBrokenMeters(
       id,
     ]);
   }
-  loaded.set(
-    conn,
-    meters.filter((m) => m.disabledReason === null && !broken.includes(m.id)),
-  );
   return broken;
 }
 
-/** A meter fold the engine refused: the writer disables what fails the probe and writes again (ingest-queue.ts). */
-export class MeterFoldError extends Error {
-  constructor(readonly engineError: unknown) {
-    super(
-      `a meter could not be evaluated: ${engineError instanceof Error ? engineError.message : String(engineError)}`,
-    );
+/** A meter fold the engine refused: `MeterProjection.mend` disables what fails the probe, and the writer writes again. */
+export class MeterFoldError extends ProjectionFault {
+  constructor(engineError: unknown) {
+    super('meters', engineError);
   }
 }
 
@@ -138,20 +215,15 @@ export async function deleteMeter(conn: DuckDBConnection, id: string): Promise<b
   return true;
 }
 
-/** Replaces the writer's in-memory definitions (after COMMIT of a create or delete). */
-export function setActiveMeters(conn: DuckDBConnection, meters: readonly Meter[]): void {
-  loaded.set(conn, meters);
-}
-
 /**
  * Measures the settled records of `relation` (a `records`-shaped table or subquery, customer_key final) with
- * `meters` (default: every active one). Call inside the writer's transaction.
+ * `meters`. Call inside the writer's transaction.
  */
 export async function foldMeters(
   conn: DuckDBConnection,
   relation: string,
-  params: SqlParams = [],
-  meters: readonly Meter[] = activeMeters(conn),
+  params: SqlParams,
+  meters: readonly Meter[],
 ): Promise<void> {
   if (meters.length === 0) return;
   try {
@@ -218,7 +290,7 @@ function guardedParts(m: Meter): { sql: string; params: SqlParam[] } {
 }
 
 /** A settled record written from memory (the span and event fast paths), as meters see it. */
-export interface MeterInput {
+interface MeterInput {
   readonly source: 'span' | 'event';
   readonly name: string;
   readonly attributesJson: string;
@@ -227,8 +299,12 @@ export interface MeterInput {
 }
 
 /** Measures records written from memory: staged in `stage_meter_input` (only when a meter is defined), folded, cleared. */
-export async function foldMeterInputs(conn: DuckDBConnection, rows: readonly MeterInput[]): Promise<void> {
-  if (activeMeters(conn).length === 0 || rows.length === 0) return;
+async function foldMeterInputs(
+  conn: DuckDBConnection,
+  rows: readonly MeterInput[],
+  meters: readonly Meter[],
+): Promise<void> {
+  if (meters.length === 0 || rows.length === 0) return;
   await appendRows(conn, 'stage_meter_input', (app) => {
     for (const r of rows) {
       app.appendVarchar(r.source);
@@ -240,6 +316,6 @@ export async function foldMeterInputs(conn: DuckDBConnection, rows: readonly Met
       app.endRow();
     }
   });
-  await foldMeters(conn, 'stage_meter_input');
+  await foldMeters(conn, 'stage_meter_input', [], meters);
   await conn.run('DELETE FROM stage_meter_input');
 }

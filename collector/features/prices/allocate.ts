@@ -8,11 +8,11 @@
  * - nobody to split among (no customer active, no weighted customer active, no measured usage) → the whole share
  *   stays unattributed (customer null).
  */
+
+import { DAY_MICROS } from '../../core/time.ts';
 import type { FixedBill, PriceBook } from './book.ts';
 import { toUsd } from './fx.ts';
 import { divideHalfEven } from './price-span.ts';
-
-export const DAY_MICROS = 86_400_000_000n;
 
 /** What one UTC day's records say about its customers (features/prices/allocations.ts reads it). */
 export interface DayUsage {

@@ -12,11 +12,10 @@
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
 import { formatPicocents } from '../../../src/money.ts';
 import { appendRows } from '../../db/appender.ts';
+import { decimal } from '../../db/money-values.ts';
 import { appendRecord, type RecordRow } from '../../db/record-row.ts';
 import { big, col, num, one, rows } from '../../db/sql.ts';
-import { upsertStagedRollup } from '../../derived/rollup.ts';
-import { decimal } from '../../reads/metric-reads.ts';
-import { enqueueFromRecords } from '../billing/outbox.ts';
+import type { Projections, WriteTx } from '../../writer/projection.ts';
 import type { AllocationPart, DayUsage } from './allocate.ts';
 import type { FixedBill } from './book.ts';
 import { attributesMatch } from './price-span.ts';
@@ -121,15 +120,15 @@ function allocationId(dayIso: string, bill: string, customerId: string | null): 
  * difference. The day is marked allocated with `version`.
  */
 export async function writeDayAllocations(
-  conn: DuckDBConnection,
+  tx: WriteTx,
+  /** What the day's records move (the rollup; the Polar outbox re-sends a re-allocation under the same ids). */
+  projections: Projections,
   dayMicros: bigint,
   billDays: readonly BillDay[],
   keys: ReadonlyMap<string, number>,
   version: number | null,
-  nowMicros: bigint,
-  /** Queue the day's allocations for Polar (outbox.ts); a re-allocation re-sends them under the same ids. */
-  forward = false,
 ): Promise<AllocationWrite> {
+  const { conn, nowMicros } = tx;
   const dayIso = new Date(Number(dayMicros / 1000n)).toISOString().slice(0, 10);
   const dayNs = dayMicros * 1000n;
   const wanted = new Map<string, RecordRow>();
@@ -204,18 +203,15 @@ export async function writeDayAllocations(
     if (!storedIds.has(id)) changed++;
   }
   if (changed > 0) {
-    const rollup = (sign: string) => `INSERT INTO stage_rollup
-      SELECT coalesce(customer_key, 0), time_bucket(INTERVAL 15 MINUTE, ts), 0, ${sign}sum(cost_amount), 0
-      FROM records WHERE ${thisDay} GROUP BY ALL`;
-    await conn.run(rollup('-'), [dayMicros]);
+    const day = { relation: `(SELECT * FROM records WHERE ${thisDay})`, params: [dayMicros] };
+    await projections.recordsRemoved(tx, day);
     await conn.run(`DELETE FROM records WHERE ${thisDay}`, [dayMicros]);
     const ingestedAt = timestampValue(nowMicros);
     await appendRows(conn, 'records', (app) => {
       for (const row of wanted.values()) appendRecord(app, row, ingestedAt);
     });
-    await conn.run(rollup(''), [dayMicros]);
-    await upsertStagedRollup(conn, nowMicros);
-    if (forward) await enqueueFromRecords(conn, `FROM records r WHERE r.${thisDay}`, [dayMicros]);
+    await projections.recordsAdded(tx, day);
+    await projections.finish(tx);
   }
   await conn.run(
     `INSERT OR REPLACE INTO allocated_days VALUES (make_timestamp(?::BIGINT)::DATE, ?, make_timestamp(?::BIGINT))`,

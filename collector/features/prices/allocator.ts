@@ -6,10 +6,12 @@
  * removed are never re-allocated: their usage is gone, their allocation stays as it was.
  */
 
+import { DAY_MICROS } from '../../core/time.ts';
 import { transaction } from '../../db/transaction.ts';
 import { type JobTimers, PeriodicJob } from '../../jobs/periodic-job.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';
-import { allocateDay, billsInForce, DAY_MICROS, dayShare } from './allocate.ts';
+import { writeTx } from '../../writer/projection.ts';
+import { allocateDay, billsInForce, dayShare } from './allocate.ts';
 import { allocatedDays, type BillDay, firstRecordDay, readDayUsage, writeDayAllocations } from './allocations.ts';
 import type { Pricing } from './pricing.ts';
 
@@ -92,8 +94,8 @@ export class Allocator {
 
   private async allocate(day: bigint, pricing: Pricing, tally: AllocationTally): Promise<void> {
     const bills = billsInForce(pricing.book, day);
-    const write = await this.queue.exclusive((conn) =>
-      transaction(conn, async () => {
+    const write = await this.queue.exclusive((conn, _customers, projections) =>
+      transaction(conn, async (_, open) => {
         const usage = await readDayUsage(conn, day, bills);
         const billDays: BillDay[] = [];
         for (const bill of bills) {
@@ -109,13 +111,12 @@ export class Allocator {
           });
         }
         return writeDayAllocations(
-          conn,
+          writeTx(open, conn, this.nowMicros()),
+          projections,
           day,
           billDays,
           usage.keys,
           pricing.version,
-          this.nowMicros(),
-          this.queue.forwardCosts,
         );
       }),
     );

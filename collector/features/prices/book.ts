@@ -9,6 +9,7 @@
  */
 import { Ajv } from 'ajv';
 import { parseAmount } from '../../../src/money.ts';
+import { DAY_MICROS } from '../../core/time.ts';
 import { parseCivilDate } from '../../metrics/calendar.ts';
 import { PRICE_BOOK_SCHEMA } from './book-schema.ts';
 
@@ -197,8 +198,6 @@ interface RawBook {
   >;
   fx?: Array<{ currency: string; date: string; usd_per_unit: Amount }>;
 }
-
-const DAY_MICROS = 86_400_000_000n;
 
 /** Reads entries into exact values, collecting problems instead of stopping at the first. */
 class Reader {

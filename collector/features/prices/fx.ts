@@ -4,6 +4,7 @@
  * the amount is refused with the reason, never guessed.
  */
 import { formatPicocents } from '../../../src/money.ts';
+import { DAY_MICROS } from '../../core/time.ts';
 import type { FxRate } from './book.ts';
 import { divideHalfEven } from './price-span.ts';
 
@@ -12,7 +13,6 @@ export type FxConversion =
   | { readonly ok: false; readonly reason: string };
 
 const SCALE = 10n ** 12n;
-const DAY_MICROS = 86_400_000_000n;
 
 /** Rates per currency, ascending by day, built once per book. */
 const indexes = new WeakMap<readonly FxRate[], Map<string, FxRate[]>>();

@@ -7,8 +7,8 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { decimalText } from '../../db/appender.ts';
+import { decimal } from '../../db/money-values.ts';
 import { big, col, num, one } from '../../db/sql.ts';
-import { decimal } from '../../reads/metric-reads.ts';
 
 export interface RepriceRun {
   readonly id: number;

@@ -8,12 +8,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ATTR_COST_UNPRICED_REASON } from '../../../src/semconv.ts';
 import { appendMoneyOrNull, appendRows, appendVarcharOrNull } from '../../db/appender.ts';
-import { big, col, num, read, rows as rowsOf } from '../../db/sql.ts';
+import { decimal } from '../../db/money-values.ts';
+import { col, num, read } from '../../db/sql.ts';
 import { transaction } from '../../db/transaction.ts';
-import { SLOT_MICROS, upsertStagedRollup } from '../../derived/rollup.ts';
 import type { Priced } from '../../pipeline/normalize.ts';
-import { decimal } from '../../reads/metric-reads.ts';
-import { unindexRange } from '../insights/insight-index.ts';
+import { type Projections, type WriteTx, writeTx } from '../../writer/projection.ts';
 import { recordChunk } from './reprice-runs.ts';
 
 export interface StoredSpanToPrice {
@@ -39,6 +38,8 @@ const STAGE = `CREATE TEMP TABLE IF NOT EXISTS stage_reprice (
 /** Re-prices the collector-priced spans that started in [fromMicros, toMicros) (one chunk, one transaction). */
 export async function repriceChunk(
   conn: DuckDBConnection,
+  /** What the changed costs move (rollup, summaries, the insight index): writer/projection.ts. */
+  projections: Projections,
   fromMicros: bigint,
   toMicros: bigint,
   price: (span: StoredSpanToPrice) => Priced,
@@ -48,9 +49,11 @@ export async function repriceChunk(
   /** The run this chunk belongs to (reprice-runs.ts): its progress is committed with the chunk. */
   runId?: number,
 ): Promise<void> {
-  await transaction(conn, async () => {
+  await transaction(conn, async (_, open) => {
+    const tx = writeTx(open, conn, nowMicros);
     const start = { records: tally.records, changed: tally.changed, deltaPicocents: tally.deltaPicocents };
-    await repriceRows(conn, fromMicros, toMicros, price, tally, nowMicros);
+    await repriceRows(tx, projections, fromMicros, toMicros, price, tally);
+    await projections.finish(tx);
     if (runId !== undefined) {
       await recordChunk(conn, runId, toMicros, {
         records: tally.records - start.records,
@@ -62,13 +65,14 @@ export async function repriceChunk(
 }
 
 async function repriceRows(
-  conn: DuckDBConnection,
+  tx: WriteTx,
+  projections: Projections,
   fromMicros: bigint,
   toMicros: bigint,
   price: (span: StoredSpanToPrice) => Priced,
   tally: RepriceTally,
-  nowMicros: bigint,
 ): Promise<void> {
+  const conn = tx.conn;
   {
     const rows = (
       await read(
@@ -123,35 +127,9 @@ async function repriceRows(
     const window = [fromMicros, toMicros];
     const inChunk = 'r.ts >= make_timestamp(?::BIGINT) AND r.ts < make_timestamp(?::BIGINT)';
     const changed = `records r JOIN stage_reprice s USING (trace_id, span_id)`;
-    // Differences, while records still hold the old costs: rollup (every record), summaries (settled spans).
-    await conn.run(
-      `INSERT INTO stage_rollup
-      SELECT coalesce(r.customer_key, 0), time_bucket(INTERVAL 15 MINUTE, r.ts), 0,
-        sum(coalesce(s.cost, 0) - coalesce(r.cost_amount, 0)), 0
-      FROM ${changed} WHERE ${inChunk} GROUP BY ALL`,
-      window,
-    );
-    await upsertStagedRollup(conn, nowMicros);
-    await unindexRange(conn, fromMicros, toMicros);
-    await conn.run(
-      `INSERT INTO trace_days (trace_id, customer_id, day, cost, span_count, start_ns, first_name, unpriced_spans)
-      SELECT r.trace_id, r.customer_id, CAST(r.ts AS DATE), coalesce(s.cost, 0) - coalesce(r.cost_amount, 0), 0,
-        r.start_time_unix_nano, r.name,
-        (s.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT - (r.cost_source IS NOT DISTINCT FROM 'unpriced')::BIGINT
-      FROM ${changed} WHERE NOT r.attribution_pending AND ${inChunk}`,
-      window,
-    );
-    await conn.run(
-      `INSERT INTO driver_slots (trace_id, customer_key, slot, llm_model, llm_vendor, service_name, cost, records)
-      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
-        r.service_name, -r.cost_amount, -1
-      FROM ${changed} WHERE NOT r.attribution_pending AND r.cost_amount IS NOT NULL AND ${inChunk}
-      UNION ALL
-      SELECT r.trace_id, r.customer_key, time_bucket(INTERVAL 15 MINUTE, r.ts), r.llm_model, r.llm_vendor,
-        r.service_name, s.cost, 1
-      FROM ${changed} WHERE NOT r.attribution_pending AND s.cost IS NOT NULL AND ${inChunk}`,
-      [fromMicros, toMicros, fromMicros, toMicros],
-    );
+    // Differences, while records still hold the old costs: rollup (every record), summaries (settled spans), the
+    // insight index (the days touched).
+    await projections.recordsRepriced(tx, { changed, inWindow: inChunk, window, fromMicros, toMicros });
     await conn.run(
       `UPDATE records SET cost_amount = s.cost, cost_source = s.cost_source, price_version = s.price_version,
         attributes = coalesce(s.attributes, records.attributes)
@@ -175,45 +153,4 @@ function withReason(attributesJson: string, reason: string | null): string | nul
   delete attributes[ATTR_COST_UNPRICED_REASON];
   if (reason !== null) attributes[ATTR_COST_UNPRICED_REASON] = reason;
   return JSON.stringify(attributes);
-}
-
-/** Records re-priced per transaction (about): consecutive slots are joined until they hold this many. */
-export const REPRICE_CHUNK_RECORDS = 10_000;
-
-/**
- * [from, to) ranges of µs covering the slots of [fromMicros, toMicros) that hold any record (from the rollup), in
- * order, each of whole 15-minute slots holding about REPRICE_CHUNK_RECORDS records (a bigger slot on its own).
- */
-export async function repriceChunks(
-  conn: DuckDBConnection,
-  fromMicros: bigint,
-  toMicros: bigint,
-  chunkRecords = REPRICE_CHUNK_RECORDS,
-): Promise<Array<readonly [bigint, bigint]>> {
-  const rows = await rowsOf(
-    conn,
-    `SELECT epoch_us(slot) AS slot_us, sum(records) AS n FROM rollup_15m
-     WHERE slot >= make_timestamp(?::BIGINT) AND slot < make_timestamp(?::BIGINT) AND records > 0
-     GROUP BY slot ORDER BY slot`,
-    [fromMicros, toMicros],
-    (r) => [big(r, 'slot_us'), num(r, 'n')] as const,
-  );
-  const chunks: Array<readonly [bigint, bigint]> = [];
-  let start: bigint | null = null;
-  let end = 0n;
-  let records = 0;
-  for (const [s, n] of rows) {
-    if (start !== null && records + n > chunkRecords) {
-      chunks.push([start, end]);
-      start = null;
-    }
-    if (start === null) {
-      start = s;
-      records = 0;
-    }
-    records += Number(n);
-    end = s + SLOT_MICROS;
-  }
-  if (start !== null) chunks.push([start, end]);
-  return chunks;
 }

@@ -5,9 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatPicocents, picocentsToNumber } from '../../../src/money.ts';
-import { DAY_MICROS, parseDateParam } from '../../api/dates.ts';
+import { parseDateParam } from '../../api/dates.ts';
 import { isoNanos } from '../../api/trace-tree.ts';
 import { MAX_REPRICE_DAYS } from '../../core/limits.ts';
+import { DAY_MICROS } from '../../core/time.ts';
 import { InputError } from '../../http/errors.ts';
 import { errors, READ_ERRORS } from '../../http/schemas.ts';
 import type { Store } from '../../store.ts';

@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import type { Database } from '../../db/database.ts';
 import type { AttrMap, AttrValue } from '../../decode/types.ts';
 import { collectorCost } from '../../pipeline/normalize.ts';
+import { recordChunks } from '../../reads/record-chunks.ts';
 import type { DecodePool } from '../../receiver/decode-pool.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';
 import { type AllocationTally, Allocator } from './allocator.ts';
 import { type BookProblem, parsePriceBook } from './book.ts';
 import { type BookOrigin, latestBook, type StoredBook, saveBook } from './price-books.ts';
 import { NO_PRICING, type Pricing } from './pricing.ts';
-import { type RepriceTally, repriceChunk, repriceChunks, type StoredSpanToPrice } from './reprice.ts';
+import { type RepriceTally, repriceChunk, type StoredSpanToPrice } from './reprice.ts';
 import { finishRun, lastRun, type RepriceRun, startRun } from './reprice-runs.ts';
 
 /** A price book file that cannot be used: the collector does not start (every problem listed). */
@@ -142,7 +143,7 @@ export class Prices {
     tally: RepriceTally,
     runId: number,
   ): Promise<void> {
-    const chunks = await this.queue.exclusive((conn) => repriceChunks(conn, fromMicros, toMicros));
+    const chunks = await this.queue.exclusive((conn) => recordChunks(conn, fromMicros, toMicros));
     const price = (s: StoredSpanToPrice) =>
       collectorCost(
         {
@@ -155,7 +156,9 @@ export class Prices {
         pricing,
       );
     for (const [from, to] of chunks) {
-      await this.queue.exclusive((conn) => repriceChunk(conn, from, to, price, tally, this.nowMicros(), runId));
+      await this.queue.exclusive((conn, _customers, projections) =>
+        repriceChunk(conn, projections, from, to, price, tally, this.nowMicros(), runId),
+      );
     }
   }
 

@@ -10,21 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openDatabase } from '../../../../collector/db/database.ts';
+import { decimal } from '../../../../collector/db/money-values.ts';
 import { transaction } from '../../../../collector/db/transaction.ts';
-import { RollupDeltas, upsertStagedRollup } from '../../../../collector/derived/rollup.ts';
+import { RollupProjection } from '../../../../collector/derived/rollup.ts';
+import { BudgetChecks } from '../../../../collector/features/budgets/budget-checks.ts';
+import { deleteBudget, loadBudgetBook, putBudget } from '../../../../collector/features/budgets/budgets.ts';
 import {
   type Budget,
-  deleteBudget,
-  loadBudgetBook,
-  putBudget,
-} from '../../../../collector/features/budgets/budgets.ts';
-import {
   type BudgetWindowKind,
   budgetWindow,
   thresholdsReached,
 } from '../../../../collector/features/budgets/windows.ts';
-import { decimal } from '../../../../collector/reads/metric-reads.ts';
 import { CustomerRegistry } from '../../../../collector/writer/customers.ts';
+import { writeTx } from '../../../../collector/writer/projection.ts';
 import { prepareWriter } from '../../../../collector/writer/span-writes.ts';
 import { seededRandom } from '../../../helpers/random.ts';
 
@@ -45,7 +43,10 @@ it('records the crossings an independent model expects, whatever rolls back or c
   const conn = db.writer;
   await prepareWriter(conn);
   const registry = await CustomerRegistry.load(conn);
-  await loadBudgetBook(conn);
+  // The check as the writer runs it: told by the rollup projection of each write's change.
+  const checks = new BudgetChecks();
+  const rollup = new RollupProjection([checks]);
+  await loadBudgetBook(conn, checks);
   const random = seededRandom(7);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
 
@@ -64,7 +65,7 @@ it('records the crossings an independent model expects, whatever rolls back or c
     updatedAtMicros: T0,
   });
   const put = async (b: Budget) => {
-    await putBudget(conn, b);
+    await putBudget(conn, checks, b);
     rules.set(b.customerId, b);
   };
   await put(budget('*', 400n, 'day', ['0.25', '0.5', '1']));
@@ -82,22 +83,39 @@ it('records the crossings an independent model expects, whatever rolls back or c
     const viaSql = fate > 0.85; // staged in SQL, as re-sent spans, re-pricing and allocations do
     const rollsBack = fate < 0.12;
     try {
-      await transaction(conn, async (afterCommit) => {
+      await transaction(conn, async (afterCommit, open) => {
+        const tx = writeTx(open, conn, NOW_MICROS);
         const sightings = new Map(rows.map((r) => [r.c, r.ts]));
         const { keys, plan } = await registry.record(conn, sightings);
         afterCommit(() => registry.apply(plan));
-        const deltas = new RollupDeltas();
-        for (const r of rows) deltas.add(keys.get(r.c), r.ts, 0n, r.cost);
         if (viaSql) {
-          for (const r of rows) {
-            await conn.run(
-              `INSERT INTO stage_rollup VALUES (?, time_bucket(INTERVAL 15 MINUTE, make_timestamp(?::BIGINT)),
-              0, ?::DECIMAL(38,12), 1)`,
-              [keys.get(r.c) as number, r.ts, (Number(r.cost) / 1e12).toFixed(12)] as never,
-            );
-          }
-          await upsertStagedRollup(conn, NOW_MICROS);
-        } else await deltas.apply(conn, NOW_MICROS);
+          // A records-shaped relation of the rows (what the rollup reads of records), staged in SQL.
+          const relation = `(${rows
+            .map(
+              () => `SELECT ?::INTEGER AS customer_key, make_timestamp(?::BIGINT) AS ts,
+                NULL::DECIMAL(38,12) AS revenue_amount, ?::DECIMAL(38,12) AS cost_amount, 'event' AS source`,
+            )
+            .join(' UNION ALL ')})`;
+          const params = rows.flatMap((r) => [keys.get(r.c) as number, r.ts, (Number(r.cost) / 1e12).toFixed(12)]);
+          await rollup.recordsAdded(tx, { relation, params });
+        } else {
+          await rollup.eventsAdded(
+            tx,
+            rows.map((r, i) => ({
+              id: String(i),
+              customerId: r.c,
+              customerKey: keys.get(r.c),
+              name: 'cost',
+              tsMicros: r.ts,
+              costPicocents: r.cost,
+              revenuePicocents: null,
+              llmVendor: null,
+              llmModel: null,
+              attributesJson: '{}',
+            })),
+          );
+        }
+        await rollup.finish(tx);
         if (rollsBack) throw new Rollback();
       });
     } catch (err) {
@@ -132,7 +150,7 @@ it('records the crossings an independent model expects, whatever rolls back or c
     // Budgets change now and then (memory forgets its windows and re-reads them).
     if (batch === 50) await put(budget('c3', 600n, 'month', ['0.5', '2']));
     if (batch === 90) {
-      expect(await deleteBudget(conn, 'c1')).toBe(true);
+      expect(await deleteBudget(conn, checks, 'c1')).toBe(true);
       rules.delete('c1');
     }
     if (batch === 120) await put(budget('*', 1000n, 'week', ['0.3', '0.75']));

@@ -4,7 +4,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { expect, it } from 'vitest';
-import { repriceChunks } from '../../../../collector/features/prices/reprice.ts';
+import { recordChunks } from '../../../collector/reads/record-chunks.ts';
 
 const SLOT = 900_000_000n;
 
@@ -28,11 +28,11 @@ it('covers every slot with records once, in order, in chunks of about N records'
   for (const [key, slot, n] of rows) {
     await conn.run(`INSERT INTO rollup_15m VALUES (${key}, make_timestamp(${BigInt(slot) * SLOT}), 0, 0, ${n})`);
   }
-  const chunks = await repriceChunks(conn, 0n, 100n * SLOT, 5);
+  const chunks = await recordChunks(conn, 0n, 100n * SLOT, 5);
   const slots = (a: number, b: number) => [BigInt(a) * SLOT, BigInt(b) * SLOT];
   expect(chunks).toEqual([slots(0, 2), slots(2, 3), slots(6, 7), slots(9, 10), slots(10, 41)]);
   // The window bounds which slots count.
-  expect(await repriceChunks(conn, 6n * SLOT, 10n * SLOT, 5)).toEqual([slots(6, 7), slots(9, 10)]);
+  expect(await recordChunks(conn, 6n * SLOT, 10n * SLOT, 5)).toEqual([slots(6, 7), slots(9, 10)]);
   conn.closeSync();
   instance.closeSync();
 });

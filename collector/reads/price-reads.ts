@@ -1,6 +1,6 @@
 /** Read-side SQL for pricing: which models arrived with token usage but no price (to add to the book). */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { big, num, rows, textOrNull } from '../../db/sql.ts';
+import { big, num, rows, textOrNull } from '../db/sql.ts';
 
 export interface UnpricedModel {
   readonly vendor: string | null;
