@@ -34,7 +34,6 @@ export async function removeOldSpans(
       relation: `(SELECT * FROM records WHERE attribution_pending AND ${old})`,
       params: cutoff,
     });
-    await projections.finish(tx);
     await run(conn, `UPDATE records SET attribution_pending = false WHERE attribution_pending AND ${old}`, cutoff);
     afterCommit(() => settled(cutoffMicros));
     // Every other span was summarized when it was written: removing it changes no answer.
@@ -52,6 +51,7 @@ export async function removeOldSpans(
       );
     }
     await conn.run('DROP TABLE retention_batch');
+    await projections.finish(tx);
     return n;
   });
 }
