@@ -9,6 +9,13 @@
 const MODELS =
   '^collector/features/(meters/definition|budgets/windows|budgets/webhook-address|insights/detect|billing/(bookings|currency|polar-event|polar-webhook|stripe-webhook)|prices/(allocate|book|book-index|book-schema|fx|price-span|pricing))\\.ts$';
 
+/** What routes may use of a feature besides its model: its routes and service, and the files that give them types. */
+const FOR_ROUTES = [
+  MODELS,
+  '^collector/features/[^/]+/(routes|service)\\.ts$',
+  '^collector/features/(meters/meter-backfill|billing/billing-writes|prices/(price-books|reprice-runs))\\.ts$',
+];
+
 /** Where DuckDB may be touched: the engine, the writer, derived tables, reads and the feature stores. */
 const DATABASE = ['^node_modules/@duckdb/', '^collector/db/'];
 
@@ -78,12 +85,8 @@ module.exports = {
         'Routes call the store facade and services; connections, transactions, SQL and the writer internals stay below them.',
       from: { path: '^collector/(api/|features/[^/]+/routes\\.ts$)' },
       to: {
-        path: [
-          ...DATABASE,
-          '^collector/derived/',
-          '^collector/writer/(?!ingest-queue\\.ts$)',
-          '^collector/features/[^/]+/(?!routes\\.ts$|service\\.ts$|definition\\.ts$|windows\\.ts$|webhook-address\\.ts$|detect\\.ts$|bookings\\.ts$|currency\\.ts$|polar-webhook\\.ts$|stripe-webhook\\.ts$|book-schema\\.ts$|book\\.ts$|meter-backfill\\.ts$|billing-writes\\.ts$|price-books\\.ts$|reprice-runs\\.ts$)',
-        ],
+        path: [...DATABASE, '^collector/derived/', '^collector/writer/(?!ingest-queue\\.ts$)', '^collector/features/'],
+        pathNot: FOR_ROUTES,
       },
     },
     {
