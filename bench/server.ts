@@ -9,6 +9,8 @@ export interface BenchServer {
   readonly url: string;
   /** Highest RSS seen so far (MB), sampled every 100 ms. */
   maxRssMb(): number;
+  /** RSS now (MB). */
+  rssNowMb(): number;
   /** Resets the peak to the current RSS. */
   resetPeak(): void;
   /** CPU seconds (user + system, all threads) the server has used so far. */
@@ -56,6 +58,7 @@ export async function startBenchServer(
     child,
     url,
     maxRssMb: () => Math.round(peak),
+    rssNowMb: () => Math.round(rssMb(pid)),
     resetPeak: () => {
       peak = rssMb(pid);
     },

@@ -3,8 +3,11 @@
  * retention on until the store has taken SOAK_TOTAL spans (default 50,000,000); after every SOAK_STEP
  * (default 5,000,000) prints one JSON line: spans/s over the step, server RSS (now and peak), file size, bytes on
  * disk per span, server CPU µs per span, and the latency of six questions (those of `bench:query`). Span start times
- * are spread over the last SOAK_SPREAD_DAYS days (default 60) so retention (SOAK_RETAIN_DAYS, default 30)
- * removes part of what arrives, as in production.
+ * are spread over the last SOAK_SPREAD_DAYS days (default 60) so retention (SOAK_RETAIN_DAYS, default 30; 0 = no
+ * retention: every span stays live) removes part of what arrives, as in production. SOAK_ORDER=time (default) sends
+ * them in time order, as live traffic arrives (request n starts n/requests of the spread later); SOAK_ORDER=spread
+ * sends consecutive requests to different days (a backfill interleaved with live traffic: the worst case for the
+ * time-block look-ups of writer/span-dedupe.ts).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -16,20 +19,32 @@ const TOTAL = Number(process.env.SOAK_TOTAL ?? 50_000_000);
 const STEP = Number(process.env.SOAK_STEP ?? 5_000_000);
 const SPREAD_DAYS = Number(process.env.SOAK_SPREAD_DAYS ?? 60);
 const RETAIN_DAYS = Number(process.env.SOAK_RETAIN_DAYS ?? 30);
+const ORDER = process.env.SOAK_ORDER ?? 'time';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const DAY_NS = 86_400_000_000_000n;
 
 const dir = mkdtempSync(join(tmpdir(), 'costtrace-soak-'));
 const dbPath = join(dir, 'soak.duckdb');
 const fixture = await makeFixture();
-const server = await startBenchServer(dir, 'soak', { COSTTRACE_RETAIN_SPANS_DAYS: String(RETAIN_DAYS) });
+const server = await startBenchServer(
+  dir,
+  'soak',
+  RETAIN_DAYS > 0 ? { COSTTRACE_RETAIN_SPANS_DAYS: String(RETAIN_DAYS) } : {},
+);
+const REQUESTS = Math.ceil(TOTAL / SPANS_PER_REQUEST);
 
-/** The fixture with its span times moved `daysBack` days into the past (every fixed64 time field rewritten). */
-function shifted(k: number, daysBack: number): Buffer {
+/** The fixture with its span times moved `shiftNs` into the past (every fixed64 time field rewritten). */
+function shifted(k: number, shiftNs: bigint): Buffer {
   const body = fixture.requestBody(k);
-  const shift = BigInt(daysBack) * DAY_NS;
-  for (const at of fixture.timeOffsets) body.writeBigUInt64LE(body.readBigUInt64LE(at) - shift, at);
+  for (const at of fixture.timeOffsets) body.writeBigUInt64LE(body.readBigUInt64LE(at) - shiftNs, at);
   return body;
+}
+
+/** How far into the past request n's spans move. */
+function shiftOf(n: number): bigint {
+  if (ORDER === 'spread') return BigInt(n % SPREAD_DAYS) * DAY_NS;
+  const spread = BigInt(SPREAD_DAYS) * DAY_NS;
+  return spread - (spread * BigInt(Math.min(n, REQUESTS))) / BigInt(REQUESTS);
 }
 
 const today = new Date().toISOString().slice(0, 10);
@@ -67,7 +82,7 @@ for (let target = STEP; target <= TOTAL; target += STEP) {
       const res = await fetch(`${server.url}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf' },
-        body: shifted(n, n % SPREAD_DAYS),
+        body: shifted(n, shiftOf(n)),
       });
       await res.arrayBuffer();
       if (res.status === 200) stored += SPANS_PER_REQUEST;
@@ -84,12 +99,14 @@ for (let target = STEP; target <= TOTAL; target += STEP) {
       spans_sent: stored,
       spans_per_s: Math.round(spans / seconds),
       server_cpu_us_per_span: Number((((server.cpuSeconds() - cpuBefore) * 1e6) / spans).toFixed(1)),
+      server_rss_mb: server.rssNowMb(),
       server_rss_peak_mb: server.maxRssMb(),
       file_mb: Math.round(fileBytes / 1e6),
       // Bytes per span sent: retention keeps only the last RETAIN_DAYS of the SPREAD_DAYS spread.
       file_bytes_per_span_sent: Math.round(fileBytes / stored),
       query_ms: await latencies(),
       retain_days: RETAIN_DAYS,
+      order: ORDER,
       spread_days: SPREAD_DAYS,
       machine: { cpus: cpus().length, node: process.version },
     })}\n`,

@@ -60,10 +60,11 @@ export function createStore(db: Database, queue: IngestQueue, memory: WriterMemo
       customerId: string | undefined,
       groupBy: GroupBy,
       limit: number,
+      quantiles: 'exact' | 'auto' = 'auto',
     ) =>
       db.read(async (c) => {
         const customerKeys = customerId === undefined ? null : await customerKeysOf(c, [customerId]);
-        return costDrivers(c, { ...window, customerKeys }, groupBy, limit);
+        return costDrivers(c, { ...window, customerKeys }, groupBy, limit, quantiles);
       }),
     unpricedModels: (fromMicros: bigint, toMicros: bigint, limit: number) =>
       db.read((c) => unpricedModels(c, fromMicros, toMicros, limit)),

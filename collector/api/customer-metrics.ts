@@ -11,6 +11,7 @@ import { COST_DRIVERS_RESPONSE, CUSTOMER_METRICS_RESPONSE, errors, READ_ERRORS }
 import { dayNumber, type LocalTime, localToUtcMs } from '../metrics/calendar.ts';
 import { divideHalfEven, ratio } from '../metrics/compute.ts';
 import { parseWindow } from '../metrics/params.ts';
+import { SKETCH_RELATIVE_ERROR } from '../metrics/quantile-sketch.ts';
 import { GROUP_BY, type GroupBy } from '../reads/cost-driver-reads.ts';
 import { CUSTOMER_SORTS, type CustomerSort } from '../reads/customer-metric-reads.ts';
 import type { Store } from '../store.ts';
@@ -127,7 +128,9 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
     },
   );
 
-  app.get<{ Querystring: WindowQuery & { group_by: GroupBy; customer_id?: string; limit: number } }>(
+  app.get<{
+    Querystring: WindowQuery & { group_by: GroupBy; customer_id?: string; limit: number; quantiles: 'exact' | 'auto' };
+  }>(
     '/v1/cost-drivers',
     {
       config: { scope: 'read' },
@@ -139,17 +142,27 @@ export async function customerMetricsApi(app: FastifyInstance, deps: { store: St
           group_by: { type: 'string', enum: Object.keys(GROUP_BY), default: 'model' },
           customer_id: { type: 'string', minLength: 1 },
           limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          // auto: the day index's sketch where it applies (all customers, by model, vendor or service), else exact.
+          quantiles: { type: 'string', enum: ['auto', 'exact'], default: 'auto' },
         }),
       },
     },
     async (request) => {
       const q = request.query;
       const window = windowMicros(q);
-      const { groups, total } = await deps.store.costDrivers(window, q.customer_id, q.group_by, q.limit);
+      const { groups, total, quantiles } = await deps.store.costDrivers(
+        window,
+        q.customer_id,
+        q.group_by,
+        q.limit,
+        q.quantiles,
+      );
       return {
         group_by: q.group_by,
         customer_id: q.customer_id ?? null,
         total_cost: money(total),
+        quantiles,
+        quantile_relative_error: quantiles === 'sketch' ? SKETCH_RELATIVE_ERROR : 0,
         groups: groups.map((g) => ({
           key: g.key,
           cost: money(g.cost),

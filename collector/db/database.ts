@@ -45,10 +45,14 @@ export interface Database {
 const READ_POOL_SIZE = 4;
 
 /**
- * DuckDB's own memory cap (buffer pool, spilling beyond it). Its default, 80% of RAM, is not a server's;
- * the dedupe index (primary key) lives in memory and grows with the data (~100 bytes per span).
+ * DuckDB's own memory cap (buffer pool, spilling beyond it to `<file>.tmp`). Its default, 80% of RAM, is not a
+ * server's. Nothing in the store grows in memory with the data any more (`records` has no primary key:
+ * writer/span-dedupe.ts), so the cap is what the buffer pool may cache of the file and what one question may use
+ * before spilling: 512MB keeps a collector with 50M live spans under 1 GB RSS (docs/benchmarks.md, issue 24) while
+ * every question of bench:query answers without spilling at 10M records. Threads: DuckDB's default, one per core
+ * (reads parallelize; the writer's appends are single-threaded). COSTTRACE_DUCKDB_MEMORY_LIMIT overrides.
  */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '2GB';
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '512MB';
 
 /**
  * WAL size at which DuckDB checkpoints (its default is 16MB). Each checkpoint rewrites the table's last, partly

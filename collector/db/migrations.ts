@@ -176,6 +176,46 @@ export const MIGRATIONS: readonly Migration[] = [
         changed BIGINT NOT NULL, delta DECIMAL(38,12) NOT NULL)`);
     },
   },
+  {
+    version: 15,
+    description:
+      'records without the primary key (its in-memory index grew ~125 MB per million spans), ordered by time',
+    async up(conn) {
+      // DuckDB cannot drop a primary key in place: copy into the same columns without it, sorted by ts so each row
+      // group covers a short time range (re-sent spans are found by their time block: writer/span-dedupe.ts).
+      await conn.run(`CREATE TABLE records_v15 (
+        source VARCHAR NOT NULL, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, parent_span_id VARCHAR,
+        name VARCHAR NOT NULL, kind UINTEGER NOT NULL, service_name VARCHAR, scope_name VARCHAR,
+        start_time_unix_nano UBIGINT NOT NULL, end_time_unix_nano UBIGINT NOT NULL, ts TIMESTAMP NOT NULL,
+        status_code UINTEGER NOT NULL, customer_own VARCHAR, resource_customer VARCHAR, chain_customer VARCHAR,
+        attribution_pending BOOLEAN NOT NULL, customer_id VARCHAR, customer_key INTEGER, cost_amount DECIMAL(38,12),
+        cost_source VARCHAR, revenue_amount DECIMAL(38,12), attributes VARCHAR, ingested_at TIMESTAMP NOT NULL,
+        llm_vendor VARCHAR, llm_model VARCHAR, root_key VARCHAR, root_pending BOOLEAN NOT NULL,
+        price_version INTEGER)`);
+      await conn.run('INSERT INTO records_v15 SELECT * FROM records ORDER BY ts, trace_id, span_id');
+      await conn.run('DROP TABLE records');
+      await conn.run('ALTER TABLE records_v15 RENAME TO records');
+    },
+  },
+  {
+    version: 16,
+    description:
+      'cost-driver index of ended days: sums, a DDSketch of per-trace costs and outlier candidates per group',
+    async up(conn) {
+      // derived/driver-index.ts fills them with the insight index's trace days; the days indexed so far are indexed
+      // again (read live meanwhile) so every indexed day has both.
+      await conn.run(`CREATE TABLE driver_days (day DATE NOT NULL, kind VARCHAR NOT NULL, g VARCHAR,
+        cost DECIMAL(38,12) NOT NULL, records BIGINT NOT NULL, traces BIGINT NOT NULL)`);
+      await conn.run(`CREATE TABLE driver_buckets (day DATE NOT NULL, kind VARCHAR NOT NULL, g VARCHAR,
+        bucket INTEGER NOT NULL, traces BIGINT NOT NULL)`);
+      await conn.run(`CREATE TABLE driver_top (day DATE NOT NULL, kind VARCHAR NOT NULL, g VARCHAR,
+        trace_id VARCHAR NOT NULL, cost DECIMAL(38,12) NOT NULL)`);
+      await conn.run(`CREATE TABLE driver_parts (day DATE NOT NULL, kind VARCHAR NOT NULL, g VARCHAR,
+        trace_id VARCHAR NOT NULL, cost DECIMAL(38,12) NOT NULL, records BIGINT NOT NULL)`);
+      await conn.run(`DELETE FROM trace_index`);
+      await conn.run(`DELETE FROM indexed_periods WHERE kind = 'day'`);
+    },
+  },
 ];
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

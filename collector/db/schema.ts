@@ -75,10 +75,12 @@ export const CREATE_STAGING: readonly string[] = [
     costs DECIMAL(38,12) NOT NULL,
     records BIGINT NOT NULL
   )`,
-  `CREATE TEMP TABLE IF NOT EXISTS stage_records AS SELECT * FROM records LIMIT 0`,
+  // A batch's span keys, looked up in records by time block (writer/span-dedupe.ts).
+  `CREATE TEMP TABLE IF NOT EXISTS stage_span_keys (trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL)`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_attribution (
     trace_id VARCHAR NOT NULL,
     span_id VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
     chain_customer VARCHAR,
     attribution_pending BOOLEAN NOT NULL,
     customer_id VARCHAR,

@@ -238,11 +238,15 @@ export const CUSTOMER_METRICS_RESPONSE = {
 export const COST_DRIVERS_RESPONSE = {
   type: 'object',
   additionalProperties: false,
-  required: ['group_by', 'total_cost', 'groups'],
+  required: ['group_by', 'total_cost', 'quantiles', 'quantile_relative_error', 'groups'],
   properties: {
     group_by: { type: 'string' },
     customer_id: nullable('string'),
     total_cost: { type: 'number' },
+    /** How per_trace was computed: exact (quantile_disc over every trace) or sketch (the day index's DDSketch). */
+    quantiles: { type: 'string', enum: ['exact', 'sketch'] },
+    /** The bound on each per_trace value's relative error (0 when exact). */
+    quantile_relative_error: { type: 'number' },
     groups: {
       type: 'array',
       items: {

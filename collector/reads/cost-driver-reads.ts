@@ -8,7 +8,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
 import { decimal } from '../db/money-values.ts';
-import { col, num, textOrNull } from '../db/sql.ts';
+import { col, num, type SqlValue, textOrNull } from '../db/sql.ts';
+import { SKETCHED, type SketchedGroup } from '../derived/driver-index.ts';
+import { sketchedCostDrivers } from './cost-driver-sketch.ts';
 import { type MetricScope, scopeFilter } from './metric-reads.ts';
 
 export const GROUP_BY = {
@@ -33,7 +35,55 @@ export interface DriverGroup {
 
 const OUTLIERS_PER_GROUP = 5;
 
+/** How the answer's quantiles were computed: exactly, or from the day index's sketch (error bound in the API). */
+export type QuantileMethod = 'exact' | 'sketch';
+
+export interface DriversAnswer {
+  readonly groups: DriverGroup[];
+  readonly total: Picocents;
+  readonly quantiles: QuantileMethod;
+}
+
+// Allocated fixed costs (source 'allocation') count one record per customer and day, each its own "trace".
+const TRACE_KEY = `CASE source WHEN 'event' THEN root_key WHEN 'allocation' THEN span_id ELSE trace_id END`;
+// Only spans and events have a tree to open: allocations are never listed as outliers.
+const TRACED = `source <> 'allocation' AS traced`;
+
+/**
+ * The records read live (events, allocations, spans still pending: settled spans count through their summaries),
+ * split in two scans so each skips the row groups its filter excludes.
+ */
+function liveRecordsSql(g: string, filter: { sql: string; params: SqlValue[] }): { sql: string; params: SqlValue[] } {
+  const select = `SELECT ${TRACE_KEY} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${TRACED}, ts FROM records`;
+  return {
+    sql: `${select} WHERE source <> 'span' AND cost_amount IS NOT NULL AND ${filter.sql}
+      UNION ALL ${select} WHERE source = 'span' AND attribution_pending AND cost_amount IS NOT NULL AND ${filter.sql}`,
+    params: [...filter.params, ...filter.params],
+  };
+}
+
+/**
+ * Cost drivers of a window: from the day index (sketch) for all customers by model, vendor or service when the window
+ * holds indexed days, unless `quantiles` asks for exact ones; exactly otherwise.
+ */
 export async function costDrivers(
+  conn: DuckDBConnection,
+  scope: MetricScope,
+  groupBy: GroupBy,
+  limit: number,
+  quantiles: 'exact' | 'auto' = 'auto',
+): Promise<DriversAnswer> {
+  if (quantiles === 'auto' && scope.customerKeys === null && groupBy in SKETCHED) {
+    const filter = scopeFilter(scope);
+    const answer = await sketchedCostDrivers(conn, scope, groupBy as SketchedGroup, limit, (g) =>
+      liveRecordsSql(g, filter),
+    );
+    if (answer !== null) return { groups: answer.groups, total: answer.total, quantiles: 'sketch' };
+  }
+  return { ...(await exactCostDrivers(conn, scope, groupBy, limit)), quantiles: 'exact' };
+}
+
+async function exactCostDrivers(
   conn: DuckDBConnection,
   scope: MetricScope,
   groupBy: GroupBy,
@@ -41,10 +91,8 @@ export async function costDrivers(
 ): Promise<{ groups: DriverGroup[]; total: Picocents }> {
   const filter = scopeFilter(scope);
   const slots = scopeFilter(scope, 'slot');
-  // Allocated fixed costs (source 'allocation') count one record per customer and day, each its own "trace".
-  const traceKey = `CASE source WHEN 'event' THEN root_key WHEN 'allocation' THEN span_id ELSE trace_id END`;
-  // Only spans and events have a tree to open: allocations are never listed as outliers.
-  const traced = `source <> 'allocation' AS traced`;
+  const traceKey = TRACE_KEY;
+  const traced = TRACED;
   // Settled spans count through their per-trace summaries (trace-summaries.ts, kept at ingest and through
   // retention); events and spans still pending are read live. Span names are kept only on live spans, so
   // `span_name` reads raw records and covers the retention window.
@@ -53,8 +101,7 @@ export async function costDrivers(
     groupBy === 'span_name'
       ? `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${traced}
          FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}`
-      : `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${traced}
-         FROM records WHERE cost_amount IS NOT NULL AND (source <> 'span' OR attribution_pending) AND ${filter.sql}
+      : `SELECT tk, cost, records, g, traced FROM (${liveRecordsSql(g, filter).sql})
          UNION ALL SELECT trace_id AS tk, cost, records, ${g} AS g, true AS traced FROM driver_slots WHERE ${slots.sql}`;
   // Root names need the roots, which may lie outside the window (or be removed): look them up for the traces.
   const base =
@@ -69,7 +116,7 @@ export async function costDrivers(
            WHERE (source = 'event' AND parent_span_id IS NULL) OR source = 'allocation'
          ) r USING (tk)`
       : recordsSql(column);
-  const baseParams = [...filter.params, ...(groupBy === 'span_name' ? [] : slots.params)];
+  const baseParams = groupBy === 'span_name' ? filter.params : [...filter.params, ...filter.params, ...slots.params];
   const reader = await conn.runAndReadAll(
     `WITH base AS (${base}),
      per_trace AS (

@@ -11,11 +11,11 @@
  */
 import { type AttributedSpan, type Attribution, effectiveCustomer, type SpanRecord } from '../../src/records.ts';
 import { type ChainNode, missingParents, resolveTrace } from '../pipeline/attribution.ts';
-import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
+import type { AttributionUpdate, ParentKey, PendingSpan, SettledSpan } from './attribution-types.ts';
 
-export type { PendingSpan, SettledSpan } from './attribution-types.ts';
+export type { ParentKey, PendingSpan, SettledSpan } from './attribution-types.ts';
 
-export type SettledLoader = (keys: Array<{ traceId: string; spanId: string }>) => Promise<SettledSpan[]>;
+export type SettledLoader = (keys: ParentKey[]) => Promise<SettledSpan[]>;
 
 export interface AttributionPlan {
   readonly spans: AttributedSpan[];
@@ -53,15 +53,18 @@ export class AttributionState {
     }
     // Parents referenced from outside the batch that memory does not know: one look-up for all.
     const fromDb = new Map<string, Attribution>();
-    const toLoad: Array<{ traceId: string; spanId: string }> = [];
+    const toLoad: ParentKey[] = [];
     const nodesByTrace = new Map<string, ChainNode[]>();
     for (const [traceId, list] of byTrace) {
       const nodes: ChainNode[] = list.slice();
       const pend = this.pending.get(traceId);
       if (pend) for (const p of pend.values()) nodes.push(p);
       nodesByTrace.set(traceId, nodes);
+      let nearMicros: bigint | undefined;
       for (const parent of missingParents(nodes)) {
-        if (this.recall(key(traceId, parent)) === undefined) toLoad.push({ traceId, spanId: parent });
+        if (this.recall(key(traceId, parent)) !== undefined) continue;
+        nearMicros ??= earliestStart(list, pend);
+        toLoad.push({ traceId, spanId: parent, nearMicros });
       }
     }
     if (toLoad.length > 0) {
@@ -198,4 +201,11 @@ function track(
 
 function key(traceId: string, spanId: string): string {
   return traceId + spanId;
+}
+
+function earliestStart(records: readonly SpanRecord[], pending: ReadonlyMap<string, PendingSpan> | undefined): bigint {
+  let min = (records[0] as SpanRecord).startTimeUnixNano / 1000n;
+  for (const r of records) if (r.startTimeUnixNano / 1000n < min) min = r.startTimeUnixNano / 1000n;
+  if (pending) for (const p of pending.values()) if (p.tsMicros < min) min = p.tsMicros;
+  return min;
 }

@@ -32,3 +32,10 @@ export interface AttributionUpdate {
   readonly costPicocents: bigint | null;
   readonly revenuePicocents: bigint | null;
 }
+
+/** A parent to look up: its trace, its id and the earliest start (µs) known in its trace, which bounds the search. */
+export interface ParentKey {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly nearMicros: bigint;
+}

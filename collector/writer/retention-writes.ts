@@ -40,14 +40,17 @@ export async function removeOldSpans(
     await run(
       conn,
       `CREATE OR REPLACE TEMP TABLE retention_batch AS
-       SELECT trace_id, span_id FROM records WHERE ${old} LIMIT ${batchSpans}`,
+       SELECT trace_id, span_id, ts FROM records WHERE ${old} LIMIT ${batchSpans}`,
       cutoff,
     );
     const n = Number((await conn.runAndReadAll('SELECT count(*) FROM retention_batch')).getRows()[0]?.[0]);
     if (n > 0) {
-      await conn.run(
+      await run(
+        conn,
         `DELETE FROM records USING retention_batch b
-         WHERE records.trace_id = b.trace_id AND records.span_id = b.span_id`,
+         WHERE records.trace_id = b.trace_id AND records.span_id = b.span_id AND records.ts = b.ts
+           AND records.source = 'span' AND records.ts < make_timestamp(?::BIGINT)`,
+        cutoff,
       );
     }
     await conn.run('DROP TABLE retention_batch');

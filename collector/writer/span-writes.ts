@@ -1,6 +1,6 @@
 /**
- * Writer-side SQL: one transaction per batch (Appender into a staging table, then INSERT OR IGNORE so
- * re-sent spans are stored once), attribution fix-ups for spans whose ancestors arrived later, and the
+ * Writer-side SQL: one transaction per batch (re-sent spans found by time block and left out, the rest appended),
+ * attribution fix-ups for spans whose ancestors arrived later, and the
  * look-ups attribution needs. Only the ingest queue calls these, on the writer connection.
  */
 import { type DuckDBConnection, timestampValue } from '@duckdb/node-api';
@@ -11,9 +11,10 @@ import { appendRecord } from '../db/record-row.ts';
 import { CREATE_STAGING } from '../db/schema.ts';
 import { big, col, rows, textOrNull } from '../db/sql.ts';
 import { transaction } from '../db/transaction.ts';
-import type { AttributionUpdate, PendingSpan, SettledSpan } from './attribution-types.ts';
+import type { AttributionUpdate, ParentKey, PendingSpan, SettledSpan } from './attribution-types.ts';
 import type { CustomerRegistry } from './customers.ts';
 import { type Projections, type RecordMove, type WriteTx, writeTx } from './projection.ts';
+import { keyOf as dedupeKey, storedAlready, timeBlocks, tsBetween } from './span-dedupe.ts';
 
 export type { AttributionUpdate } from './attribution-types.ts';
 
@@ -26,59 +27,46 @@ export async function prepareWriter(conn: DuckDBConnection): Promise<void> {
 }
 
 /**
- * Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates).
- * Fast path: append straight into `records`. A re-sent span makes the primary key refuse the append,
- * and then the batch is written again through a staging table with INSERT OR IGNORE. Re-sends are
- * rare, so most batches skip the extra copy (measured: the copy is ~25% of a batch's store time).
+ * Writes a batch atomically; returns how many rows were new (the rest were re-sent duplicates). The spans already
+ * stored are found by their time block (span-dedupe.ts) and left out; the rest are appended straight into
+ * `records`, and only they count in the projections.
  */
 export async function writeSpanBatch(
   conn: DuckDBConnection,
   projections: Projections,
-  spans: readonly AttributedSpan[],
+  batch: readonly AttributedSpan[],
   updates: readonly AttributionUpdate[],
   ingestedAtMicros: bigint,
   customers: CustomerRegistry,
   /** Memory to update once the batch has committed (the attribution state). */
   onCommit: () => void,
 ): Promise<BatchWritten> {
-  // Each span's customer, resolved once: sightings, rows and projections all need it.
-  const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
-  const sightings = customerSightings(spans, customerIds, updates);
-  try {
-    return await transaction(conn, async (afterCommit, open) => {
-      const tx = writeTx(open, conn, ingestedAtMicros);
-      const { keys, plan } = await customers.record(conn, sightings);
-      afterCommit(() => customers.apply(plan));
-      afterCommit(onCommit);
-      if (spans.length > 0) {
-        await appendSpans(conn, 'records', spans, customerIds, ingestedAtMicros, keys);
-        await projections.spansAdded(tx, { spans, customerIds, keys });
-      }
-      await applyUpdates(tx, projections, updates, keys, customers);
-      await projections.finish(tx);
-      return { inserted: spans.length };
-    });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
   return transaction(conn, async (afterCommit, open) => {
     const tx = writeTx(open, conn, ingestedAtMicros);
-    const { keys, plan } = await customers.record(conn, sightings);
+    const spans = await newSpans(conn, batch);
+    // Each span's customer, resolved once: sightings, rows and projections all need it.
+    const customerIds = spans.map((s) => effectiveCustomer(s.record, s.attribution).customerId);
+    const { keys, plan } = await customers.record(conn, customerSightings(spans, customerIds, updates));
     afterCommit(() => customers.apply(plan));
     afterCommit(onCommit);
-    await appendSpans(conn, 'stage_records', spans, customerIds, ingestedAtMicros, keys);
-    // Only rows not stored before count in the projections.
-    await projections.recordsAdded(tx, {
-      relation: `(SELECT * FROM stage_records s WHERE NOT EXISTS
-         (SELECT 1 FROM records r WHERE r.trace_id = s.trace_id AND r.span_id = s.span_id))`,
-      params: [],
-    });
-    const result = await conn.run('INSERT OR IGNORE INTO records SELECT * FROM stage_records');
-    await conn.run('DELETE FROM stage_records');
+    if (spans.length > 0) {
+      await appendSpans(conn, spans, customerIds, ingestedAtMicros, keys);
+      await projections.spansAdded(tx, { spans, customerIds, keys });
+    }
     await applyUpdates(tx, projections, updates, keys, customers);
     await projections.finish(tx);
-    return { inserted: result.rowsChanged };
+    return { inserted: spans.length };
   });
+}
+
+/** The batch without the spans `records` already holds (re-sends). */
+async function newSpans(conn: DuckDBConnection, batch: readonly AttributedSpan[]): Promise<readonly AttributedSpan[]> {
+  const stored = await storedAlready(
+    conn,
+    batch.map(({ record: r }) => ({ traceId: r.traceId, spanId: r.spanId, tsMicros: r.startTimeUnixNano / 1000n })),
+  );
+  if (stored.size === 0) return batch;
+  return batch.filter(({ record: r }) => !stored.has(dedupeKey(r.traceId, r.spanId)));
 }
 
 function keyOf(customerId: string | null, keys: ReadonlyMap<string, number>): number | undefined {
@@ -128,10 +116,15 @@ function customerSightings(
   return seen;
 }
 
-/** The stored spans the staged attribution updates settle, with their final customer (records still hold the old). */
-const SETTLED_BY_UPDATES = `(SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
-       FROM records r JOIN stage_attribution u USING (trace_id, span_id)
-       WHERE r.attribution_pending AND NOT u.attribution_pending)`;
+/**
+ * The stored spans the staged attribution updates settle, with their final customer (records still hold the old).
+ * Updates carry each span's start, so they read only their time block's rows.
+ */
+const settledByUpdates = (
+  inBlock: string,
+) => `(SELECT r.* REPLACE (u.customer_id AS customer_id, u.customer_key AS customer_key)
+       FROM records r JOIN stage_attribution u ON r.trace_id = u.trace_id AND r.span_id = u.span_id AND r.ts = u.ts
+       WHERE ${inBlock} AND r.attribution_pending AND NOT u.attribution_pending)`;
 
 async function applyUpdates(
   tx: WriteTx,
@@ -142,29 +135,30 @@ async function applyUpdates(
 ): Promise<void> {
   if (updates.length === 0) return;
   const conn = tx.conn;
-  await appendUpdates(conn, updates, keys);
-  await projections.recordsSettled(tx, { relation: SETTLED_BY_UPDATES, params: [] });
+  for (const block of timeBlocks(updates, (u) => u.tsMicros)) {
+    await appendUpdates(conn, block.items, keys);
+    await projections.recordsSettled(tx, {
+      relation: settledByUpdates(tsBetween('r.ts', block.loMicros, block.hiMicros)),
+      params: [],
+    });
+    await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
+        attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
+      FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id
+        AND records.ts = u.ts AND ${tsBetween('records.ts', block.loMicros, block.hiMicros)}`);
+    await conn.run('DELETE FROM stage_attribution');
+  }
   await projections.recordsMoved(tx, movesOf(updates, keys, customers));
-  await conn.run(`UPDATE records SET chain_customer = u.chain_customer,
-      attribution_pending = u.attribution_pending, customer_id = u.customer_id, customer_key = u.customer_key
-    FROM stage_attribution u WHERE records.trace_id = u.trace_id AND records.span_id = u.span_id`);
-  await conn.run('DELETE FROM stage_attribution');
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof Error && /duplicate key|constraint/i.test(err.message);
 }
 
 async function appendSpans(
   conn: DuckDBConnection,
-  table: 'records' | 'stage_records',
   spans: readonly AttributedSpan[],
   customerIds: ReadonlyArray<string | null>,
   ingestedAt: bigint,
   keys: ReadonlyMap<string, number>,
 ) {
   const ingested = timestampValue(ingestedAt);
-  await appendRows(conn, table, (app) => {
+  await appendRows(conn, 'records', (app) => {
     for (let i = 0; i < spans.length; i++) {
       const { record: s, attribution: a } = spans[i] as AttributedSpan;
       const customerId = customerIds[i] ?? null;
@@ -213,6 +207,7 @@ async function appendUpdates(
     for (const u of updates) {
       app.appendVarchar(u.traceId);
       app.appendVarchar(u.spanId);
+      app.appendTimestamp(timestampValue(u.tsMicros));
       appendVarcharOrNull(app, u.chainCustomer);
       app.appendBoolean(u.pending);
       appendVarcharOrNull(app, u.customerId);
@@ -232,29 +227,37 @@ function appendKey(
   else app.appendInteger(key);
 }
 
-/** Settled attribution of stored spans, for parents not found in memory. */
-export async function lookupSettled(
-  conn: DuckDBConnection,
-  keys: ReadonlyArray<{ traceId: string; spanId: string }>,
-): Promise<SettledSpan[]> {
+/**
+ * How far before the earliest start known in its trace a parent is looked for in `records` (when memory does not
+ * hold it), and how far after (clocks of different services disagree). A parent outside that range is not found:
+ * its children stay pending (their resource's customer, settled by retention). docs/architecture.md.
+ */
+export const PARENT_LOOKBACK_MICROS = 6n * 3_600_000_000n;
+export const PARENT_CLOCK_SKEW_MICROS = 3_600_000_000n;
+
+/** Settled attribution of stored spans, for parents not found in memory: one query per time block and 500 keys. */
+export async function lookupSettled(conn: DuckDBConnection, keys: readonly ParentKey[]): Promise<SettledSpan[]> {
   const out: SettledSpan[] = [];
   const CHUNK = 500;
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const chunk = keys.slice(i, i + CHUNK);
-    const placeholders = chunk.map(() => '(?, ?)').join(', ');
-    const found = await rows(
-      conn,
-      `SELECT trace_id, span_id, chain_customer, attribution_pending FROM records
-       WHERE (trace_id, span_id) IN (${placeholders})`,
-      chunk.flatMap((k) => [k.traceId, k.spanId]),
-      (r): SettledSpan => ({
-        traceId: String(col(r, 'trace_id')),
-        spanId: String(col(r, 'span_id')),
-        chainCustomer: textOrNull(r, 'chain_customer'),
-        pending: col(r, 'attribution_pending') === true,
-      }),
-    );
-    out.push(...found);
+  for (const block of timeBlocks(keys, (k) => k.nearMicros)) {
+    const inRange = tsBetween('ts', block.loMicros - PARENT_LOOKBACK_MICROS, block.hiMicros + PARENT_CLOCK_SKEW_MICROS);
+    for (let i = 0; i < block.items.length; i += CHUNK) {
+      const chunk = block.items.slice(i, i + CHUNK);
+      const placeholders = chunk.map(() => '(?, ?)').join(', ');
+      const found = await rows(
+        conn,
+        `SELECT trace_id, span_id, chain_customer, attribution_pending FROM records
+         WHERE ${inRange} AND (trace_id, span_id) IN (${placeholders})`,
+        chunk.flatMap((k) => [k.traceId, k.spanId]),
+        (r): SettledSpan => ({
+          traceId: String(col(r, 'trace_id')),
+          spanId: String(col(r, 'span_id')),
+          chainCustomer: textOrNull(r, 'chain_customer'),
+          pending: col(r, 'attribution_pending') === true,
+        }),
+      );
+      out.push(...found);
+    }
   }
   return out;
 }

@@ -19,6 +19,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DAY_MICROS, dayDate, dayNumber } from '../../core/time.ts';
 import { col, num, rows } from '../../db/sql.ts';
+import { indexDriverDays, unindexDriverDays } from '../../derived/driver-index.ts';
 import type { RollupListener } from '../../derived/rollup.ts';
 import type { DayIndex } from '../../derived/trace-summaries.ts';
 import type { Projection, Repriced, WriteTx } from '../../writer/projection.ts';
@@ -82,6 +83,7 @@ export class InsightIndex implements RollupListener, DayIndex, Projection {
     if (list.length === 0) return;
     const inList = `(${list.map(dayDate).join(', ')})`;
     await tx.conn.run(`DELETE FROM trace_index WHERE day IN ${inList}`);
+    await unindexDriverDays(tx.conn, inList);
     await tx.conn.run(`DELETE FROM indexed_periods WHERE kind = 'day' AND period IN ${inList}`);
     tx.afterCommit(() => {
       for (const d of list) this.days.delete(d);
@@ -123,6 +125,8 @@ export async function indexTraceDays(conn: DuckDBConnection, days: readonly numb
       WHERE trace_id IN (SELECT trace_id FROM p) GROUP BY trace_id)
     SELECT p.day, p.trace_id, r.root_name, p.cost, p.spans, multi.trace_id IS NULL
     FROM p LEFT JOIN multi USING (trace_id) LEFT JOIN r USING (trace_id)`);
+  // The cost-driver index of the same days (it takes traces that stop being whole out of other days' sketches).
+  await indexDriverDays(conn, days);
   // The same traces' rows on other (indexed) days: not whole any more if these days hold parts of them too, and
   // their root name as known now.
   await conn.run(`UPDATE trace_index i SET whole = i.whole AND n.whole, root_name = n.root_name

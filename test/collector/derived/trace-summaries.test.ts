@@ -64,6 +64,52 @@ async function referenceDrivers(c: TestCollector, groupBy: string, w: Window) {
   }));
 }
 
+/**
+ * Every window's cost drivers against the raw spans: equal, but for per-trace quantiles answered from the day index's
+ * sketch (`quantiles: "sketch"`), which must lie within its stated relative error of the exact ones.
+ */
+async function expectDrivers(c: TestCollector): Promise<number> {
+  let sketched = 0;
+  for (const w of WINDOWS) {
+    const range = `start_date=${w.start}&end_date=${w.end}${w.customer ? `&customer_id=${w.customer}` : ''}`;
+    for (const groupBy of ['model', 'vendor', 'service', 'root_name']) {
+      const res = await fetch(`${c.url}/v1/cost-drivers?${range}&group_by=${groupBy}&limit=100`);
+      const body = (await res.json()) as {
+        quantiles: string;
+        quantile_relative_error: number;
+        groups: Array<Record<string, unknown>>;
+      };
+      const got = body.groups.map(({ key, cost, records, traces, per_trace }) => ({
+        key,
+        cost,
+        records,
+        traces,
+        per_trace,
+      }));
+      const want = await referenceDrivers(c, groupBy, w);
+      if (body.quantiles === 'exact') {
+        expect({ groupBy, w, got }).toEqual({ groupBy, w, got: want });
+        continue;
+      }
+      expect(body.quantile_relative_error).toBe(0.01);
+      sketched++;
+      const strip = (g: Array<Record<string, unknown>>) => g.map(({ per_trace: _, ...rest }) => rest);
+      expect({ groupBy, w, got: strip(got) }).toEqual({ groupBy, w, got: strip(want) });
+      got.forEach((g, i) => {
+        const p = g.per_trace as Record<string, number>;
+        const e = (want[i] as { per_trace: Record<string, number> }).per_trace;
+        for (const q of ['p50', 'p90', 'p99']) {
+          expect(
+            Math.abs((p[q] as number) - (e[q] as number)),
+            `${groupBy} ${w.start} ${String(g.key)} ${q}`,
+          ).toBeLessThanOrEqual(Math.abs(e[q] as number) * 0.01 + 1e-12);
+        }
+      });
+    }
+  }
+  return sketched;
+}
+
 /** Trace list from raw spans, most expensive first. */
 async function referenceTraces(c: TestCollector, w: Window) {
   const result = await rows(
@@ -169,20 +215,41 @@ describe('per-trace summaries (property)', () => {
               });
               expect(res.status).toBe(200);
             }
+            expect(await expectDrivers(c)).toBe(0);
+            // Again from the day index (every day ended), then after late data: the last request once more (re-sends
+            // only) and a new trace with parts on two indexed days, one re-sent (un-indexes them: read live and
+            // regrouped with the index's other days).
+            await c.collector.indexInsights();
+            // All customers by model, vendor and service, in both windows without a customer.
+            expect(await expectDrivers(c)).toBe(6);
+            const late = [
+              { ...(requests[2]?.[0] ?? spans[0]) },
+              ...[4, 5].map((day, i) => ({
+                traceId: hex(run * 100 + 99, 32),
+                spanId: hex(i + 1, 16),
+                startTimeUnixNano: String(BigInt(START_S + day * DAY_S + 86_399) * 1_000_000_000n),
+                endTimeUnixNano: String(BigInt(START_S + day * DAY_S + 86_399) * 1_000_000_000n),
+                attributes: {
+                  'customer.id': 'a',
+                  'gen_ai.system': 'openai',
+                  'gen_ai.request.model': 'm1',
+                  '_cost.amount': '7.5',
+                },
+              })),
+            ] as SpanSpec[];
+            for (const batch of [requests[2] ?? [], late]) {
+              const res = await fetch(`${c.url}/v1/traces`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify(jsonRequest(batch, { 'service.name': 'api' })),
+              });
+              expect(res.status).toBe(200);
+            }
+            await expectDrivers(c);
+            await c.collector.indexInsights();
+            await expectDrivers(c);
             for (const w of WINDOWS) {
               const range = `start_date=${w.start}&end_date=${w.end}${w.customer ? `&customer_id=${w.customer}` : ''}`;
-              for (const groupBy of ['model', 'vendor', 'service', 'root_name']) {
-                const res = await fetch(`${c.url}/v1/cost-drivers?${range}&group_by=${groupBy}&limit=100`);
-                const body = (await res.json()) as { groups: Array<Record<string, unknown>> };
-                const got = body.groups.map(({ key, cost, records, traces, per_trace }) => ({
-                  key,
-                  cost,
-                  records,
-                  traces,
-                  per_trace,
-                }));
-                expect({ groupBy, w, got }).toEqual({ groupBy, w, got: await referenceDrivers(c, groupBy, w) });
-              }
               const list = (await (await fetch(`${c.url}/v1/traces?${range}&limit=1000`)).json()) as {
                 items: Array<Record<string, unknown>>;
               };

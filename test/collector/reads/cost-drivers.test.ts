@@ -87,6 +87,9 @@ describe('GET /v1/cost-drivers', () => {
       group_by: 'model',
       customer_id: null,
       total_cost: 117,
+      // No day indexed yet (the indexer ran at start, before the data came): answered exactly.
+      quantiles: 'exact',
+      quantile_relative_error: 0,
       groups: [
         {
           key: 'gpt-4o',

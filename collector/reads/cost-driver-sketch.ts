@@ -1,0 +1,262 @@
+/**
+ * Cost drivers by model, vendor or service for all customers, from the index of ended days (derived/driver-index.ts)
+ * plus an exact read of the rest — so a window of months reads a few rows per day and group instead of a row per
+ * trace. Totals, records and trace counts are exact; p50/p90/p99 come from the merged DDSketch, each within
+ * SKETCH_RELATIVE_ERROR of the exact quantile; outliers are real traces at or above that p99.
+ *
+ * The exact part (temp table `cd_live`): events, allocations and pending spans of the window (from records), the
+ * summaries of days in the window not indexed (edges of a local-time window, today, days late data un-indexed), and
+ * the parts of traces not whole on an indexed day (`driver_parts`). A trace of the exact part that is whole on an
+ * indexed day next to one of its parts' days (late data after the day was indexed) leaves that day's sketch here and
+ * is summed from its parts. Limit: a trace with parts two or more days apart, one of them on a day indexed before
+ * the other arrived and not re-indexed since, counts as two traces until that other day is indexed.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Picocents } from '../../src/money.ts';
+import { DAY_MICROS, dayDate, dayNumber } from '../core/time.ts';
+import { decimal } from '../db/money-values.ts';
+import { col, num, read, run, type SqlParams, textOrNull } from '../db/sql.ts';
+import { SKETCHED, type SketchedGroup, tracePartsOf } from '../derived/driver-index.ts';
+import {
+  bucketFloor,
+  bucketSql,
+  bucketValue,
+  mergeInto,
+  quantileKeys,
+  type Sketch,
+} from '../metrics/quantile-sketch.ts';
+
+export interface SketchGroup {
+  readonly key: string | null;
+  cost: Picocents;
+  records: number;
+  traces: number;
+  readonly sketch: Sketch;
+  /** Outlier candidates: trace key → cost. */
+  readonly candidates: Map<string, Picocents>;
+}
+
+export interface SketchedAnswer {
+  readonly groups: Array<{
+    key: string | null;
+    cost: Picocents;
+    records: number;
+    traces: number;
+    p50: Picocents;
+    p90: Picocents;
+    p99: Picocents;
+    outliers: Array<{ traceKey: string; cost: Picocents }>;
+  }>;
+  readonly total: Picocents;
+  /** Days answered from the index (the rest were read exactly). */
+  readonly indexedDays: number;
+}
+
+const OUTLIERS_PER_GROUP = 5;
+
+/**
+ * `liveRecords(column)`: SQL of the window's records read live (columns tk, cost, records, g, traced, ts), as the exact
+ * read defines them (cost-driver-reads.ts).
+ */
+export async function sketchedCostDrivers(
+  conn: DuckDBConnection,
+  window: { fromMicros: bigint; toMicros: bigint },
+  groupBy: SketchedGroup,
+  limit: number,
+  liveRecords: (column: string) => { sql: string; params: SqlParams },
+): Promise<SketchedAnswer | null> {
+  const column = SKETCHED[groupBy];
+  const firstDay = Number((window.fromMicros + DAY_MICROS - 1n) / DAY_MICROS);
+  const endDay = Number(window.toMicros / DAY_MICROS); // days < endDay end inside the window
+  const indexed = endDay <= firstDay ? [] : await indexedDays(conn, firstDay, endDay - 1);
+  // Nothing indexed in the window: the exact read reads as little, and answers exactly.
+  if (indexed.length === 0) return null;
+  const indexedSet = new Set(indexed);
+  const groups = new Map<string | null, SketchGroup>();
+  const group = (key: string | null): SketchGroup => {
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { key, cost: 0n, records: 0, traces: 0, sketch: new Map(), candidates: new Map() };
+      groups.set(key, g);
+    }
+    return g;
+  };
+  const days = indexed.map(dayDate).join(', ');
+  const kind = `kind = '${groupBy}' AND day IN (${days})`;
+
+  // 1. The exact part, per part.
+  const live = liveRecords(column);
+  const segments = liveSegments(window, indexedSet, firstDay, endDay);
+  const slotParts = segments.map(
+    ([lo, hi]) => `SELECT trace_id AS tk, cost, records, ${column} AS g, true AS traced, CAST(slot AS DATE) AS day,
+        false AS ix FROM driver_slots WHERE slot >= make_timestamp(${lo}::BIGINT) AND slot < make_timestamp(${hi}::BIGINT)`,
+  );
+  await run(
+    conn,
+    `CREATE OR REPLACE TEMP TABLE cd_live AS
+     SELECT tk, cost, records, g, traced, CAST(ts AS DATE) AS day, false AS ix FROM (${live.sql})
+     ${slotParts.map((s) => `UNION ALL ${s}`).join(' ')}
+     UNION ALL SELECT trace_id, cost, records, g, true, day, true FROM driver_parts WHERE ${kind}`,
+    live.params,
+  );
+  try {
+    // 2. Traces of the exact part whole on an indexed day next to theirs: out of that day's sketch, into the part.
+    const near = await nearIndexedDays(conn, indexedSet);
+    if (near.length > 0) {
+      await conn.run(`CREATE OR REPLACE TEMP TABLE cd_leaving AS
+        SELECT p.day, p.g, p.trace_id AS tk, p.c, p.n FROM (${tracePartsOf(near)}) p
+        JOIN trace_index i USING (day, trace_id)
+        WHERE p.kind = '${groupBy}' AND i.whole AND p.trace_id IN (SELECT tk FROM cd_live WHERE traced AND NOT ix)`);
+      const leaving = await read(conn, `SELECT g, ${bucketSql('c')} AS bucket, tk, c::VARCHAR AS c, n FROM cd_leaving`);
+      for (const r of leaving.getRowObjects()) {
+        const g = group(textOrNull(r, 'g'));
+        g.cost -= decimal(col(r, 'c'));
+        g.records -= num(r, 'n');
+        g.traces -= 1;
+        mergeInto(g.sketch, new Map([[num(r, 'bucket'), -1]]));
+      }
+      await conn.run(`INSERT INTO cd_live SELECT tk, c, n, g, true, day, true FROM cd_leaving`);
+      await conn.run('DROP TABLE cd_leaving');
+    }
+    // 3. The index of the indexed days.
+    for (const r of (
+      await read(
+        conn,
+        `SELECT g, sum(cost)::VARCHAR AS cost, sum(records) AS records,
+        sum(traces) AS traces FROM driver_days WHERE ${kind} GROUP BY g`,
+      )
+    ).getRowObjects()) {
+      const g = group(textOrNull(r, 'g'));
+      g.cost += decimal(col(r, 'cost'));
+      g.records += num(r, 'records');
+      g.traces += num(r, 'traces');
+    }
+    for (const r of (
+      await read(
+        conn,
+        `SELECT g, bucket, sum(traces) AS traces FROM driver_buckets WHERE ${kind}
+        GROUP BY g, bucket`,
+      )
+    ).getRowObjects()) {
+      mergeInto(group(textOrNull(r, 'g')).sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
+    }
+    // 4. The exact part per trace (re-priced parts that cancel out leave the group, as in the exact read).
+    await conn.run(`CREATE OR REPLACE TEMP TABLE cd_exact AS
+      SELECT g, tk, sum(cost) AS c, sum(records) AS n, bool_and(traced) AS traced FROM cd_live
+      GROUP BY g, tk HAVING sum(records) > 0`);
+    for (const r of (
+      await read(
+        conn,
+        `SELECT g, sum(c)::VARCHAR AS cost, sum(n) AS records, count(*) AS traces
+        FROM cd_exact GROUP BY g`,
+      )
+    ).getRowObjects()) {
+      const g = group(textOrNull(r, 'g'));
+      g.cost += decimal(col(r, 'cost'));
+      g.records += num(r, 'records');
+      g.traces += num(r, 'traces');
+    }
+    for (const r of (
+      await read(
+        conn,
+        `SELECT g, ${bucketSql('c')} AS bucket, count(*) AS traces FROM cd_exact
+        GROUP BY ALL`,
+      )
+    ).getRowObjects()) {
+      mergeInto(group(textOrNull(r, 'g')).sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
+    }
+    for (const r of (
+      await read(
+        conn,
+        `SELECT g, tk, c::VARCHAR AS c FROM cd_exact WHERE traced
+        QUALIFY row_number() OVER (PARTITION BY g ORDER BY c DESC, tk) <= ${OUTLIERS_PER_GROUP}`,
+      )
+    ).getRowObjects()) {
+      group(textOrNull(r, 'g')).candidates.set(String(col(r, 'tk')), decimal(col(r, 'c')));
+    }
+    // Index candidates not in the exact part (those are summed there) — traces whole on their one day.
+    const inExact = await read(conn, 'SELECT DISTINCT tk FROM cd_exact');
+    const exact = new Set(inExact.getRows().map((r) => String(r[0])));
+    for (const r of (
+      await read(conn, `SELECT g, trace_id, cost::VARCHAR AS cost FROM driver_top WHERE ${kind}`)
+    ).getRowObjects()) {
+      const tk = String(col(r, 'trace_id'));
+      if (exact.has(tk)) continue;
+      group(textOrNull(r, 'g')).candidates.set(tk, decimal(col(r, 'cost')));
+    }
+  } finally {
+    await conn.run('DROP TABLE IF EXISTS cd_live');
+    await conn.run('DROP TABLE IF EXISTS cd_exact');
+  }
+  return answer([...groups.values()], limit, indexed.length);
+}
+
+function answer(all: SketchGroup[], limit: number, indexedDays: number): SketchedAnswer {
+  const present = all.filter((g) => g.traces > 0);
+  const total = present.reduce((sum, g) => sum + g.cost, 0n);
+  present.sort((a, b) => (a.cost === b.cost ? compareKeys(a.key, b.key) : a.cost > b.cost ? -1 : 1));
+  return {
+    total,
+    indexedDays,
+    groups: present.slice(0, limit).map((g) => {
+      const keys = quantileKeys(g.sketch, [0.5, 0.9, 0.99]);
+      const [p50, p90, p99] = keys.map((k) => (k === null ? 0n : bucketValue(k))) as [bigint, bigint, bigint];
+      // At or above the p99: every trace at or above the exact one lies at or above its bucket's floor.
+      const floor = keys[2] === null || keys[2] === undefined ? 0n : bucketFloor(keys[2]);
+      // The group without a key lists none, as the exact read (its outlier join is on the key) never has.
+      const outliers = [...(g.key === null ? [] : g.candidates)]
+        .filter(([, c]) => c >= floor)
+        .sort(([ta, ca], [tb, cb]) => (ca === cb ? (ta < tb ? -1 : ta > tb ? 1 : 0) : ca > cb ? -1 : 1))
+        .slice(0, OUTLIERS_PER_GROUP)
+        .map(([traceKey, cost]) => ({ traceKey, cost }));
+      return { key: g.key, cost: g.cost, records: g.records, traces: g.traces, p50, p90, p99, outliers };
+    }),
+  };
+}
+
+/** Groups by cost, then key with null last (as the exact read orders them). */
+function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
+async function indexedDays(conn: DuckDBConnection, first: number, last: number): Promise<number[]> {
+  const r = await read(
+    conn,
+    `SELECT ${dayNumber('period')} FROM indexed_periods WHERE kind = 'day' AND period BETWEEN ${dayDate(first)} AND ${dayDate(last)}`,
+  );
+  return r.getRows().map((row) => Number(row[0]));
+}
+
+/** The window's time outside its indexed days, as [lo, hi) µs ranges. */
+export function liveSegments(
+  window: { fromMicros: bigint; toMicros: bigint },
+  indexed: ReadonlySet<number>,
+  firstDay: number,
+  endDay: number,
+): Array<[bigint, bigint]> {
+  const out: Array<[bigint, bigint]> = [];
+  let lo = window.fromMicros;
+  for (let d = firstDay; d < endDay; d++) {
+    if (!indexed.has(d)) continue;
+    const start = BigInt(d) * DAY_MICROS;
+    if (start > lo) out.push([lo, start]);
+    lo = start + DAY_MICROS;
+  }
+  if (window.toMicros > lo) out.push([lo, window.toMicros]);
+  return out;
+}
+
+/** Indexed days on or next to a day of the exact part's span traces read live (not the index's own parts). */
+async function nearIndexedDays(conn: DuckDBConnection, indexed: ReadonlySet<number>): Promise<number[]> {
+  if (indexed.size === 0) return [];
+  const r = await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_live WHERE traced AND NOT ix`);
+  const near = new Set<number>();
+  for (const row of r.getRows()) {
+    const d = Number(row[0]);
+    for (const n of [d - 1, d, d + 1]) if (indexed.has(n)) near.add(n);
+  }
+  return [...near].sort((a, b) => a - b);
+}
