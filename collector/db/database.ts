@@ -48,11 +48,14 @@ const READ_POOL_SIZE = 4;
  * DuckDB's own memory cap (buffer pool, spilling beyond it to `<file>.tmp`). Its default, 80% of RAM, is not a
  * server's. Nothing in the store grows in memory with the data any more (`records` has no primary key:
  * writer/span-dedupe.ts), so the cap is what the buffer pool may cache of the file and what one question may use
- * before spilling: 512MB keeps a collector with 50M live spans under 1 GB RSS (docs/benchmarks.md, issue 24) while
- * every question of bench:query answers without spilling at 10M records. Threads: DuckDB's default, one per core
- * (reads parallelize; the writer's appends are single-threaded). COSTTRACE_DUCKDB_MEMORY_LIMIT overrides.
+ * before spilling. Measured with bench:soak (time-ordered ingest, docs/benchmarks.md, issue 24): the process is
+ * ~350 MB without DuckDB's share (Node heaps of the main thread and the decode worker, request bodies) and DuckDB
+ * settles at about its cap plus ~100 MB; peaks come on top while questions run. 512MB gave ~870 MB RSS with peaks
+ * to 1.3 GB; 256MB keeps the box under 1 GB, and the day indexes keep the large questions small. Threads: DuckDB's
+ * default, one per core (reads parallelize; the writer's appends are single-threaded).
+ * COSTTRACE_DUCKDB_MEMORY_LIMIT overrides.
  */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '512MB';
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MB';
 
 /**
  * WAL size at which DuckDB checkpoints (its default is 16MB). Each checkpoint rewrites the table's last, partly

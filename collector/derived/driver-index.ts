@@ -23,15 +23,27 @@ export const TOP_PER_DAY = 16;
 
 /**
  * Per trace, kind and group: the trace's cost and records on each of `days` (summed parts, as cost drivers read them;
- * a trace whose records in a group all lost their cost is not in it).
+ * a trace whose records in a group all lost their cost is not in it). `kinds` limits the groupings, `traces` (SQL
+ * of a trace_id relation) the traces; the days' time range bounds the scan (zone maps).
  */
-export function tracePartsOf(days: readonly number[]): string {
-  const inDays = `CAST(slot AS DATE) IN (${days.map(dayDate).join(', ')})`;
-  return Object.entries(SKETCHED)
+export function tracePartsOf(
+  days: readonly number[],
+  kinds: readonly SketchedGroup[] = Object.keys(SKETCHED) as SketchedGroup[],
+  traces?: string,
+): string {
+  const lo = Math.min(...days);
+  const hi = Math.max(...days) + 1;
+  const where = [
+    `slot >= ${dayDate(lo)} AND slot < ${dayDate(hi)}`,
+    `CAST(slot AS DATE) IN (${days.map(dayDate).join(', ')})`,
+    ...(traces === undefined ? [] : [`trace_id IN (${traces})`]),
+  ].join(' AND ');
+  return kinds
     .map(
-      ([kind, column]) =>
-        `SELECT CAST(slot AS DATE) AS day, '${kind}' AS kind, ${column} AS g, trace_id, sum(cost) AS c, sum(records) AS n
-         FROM driver_slots WHERE ${inDays} GROUP BY ALL HAVING sum(records) > 0`,
+      (kind) =>
+        `SELECT CAST(slot AS DATE) AS day, '${kind}' AS kind, ${SKETCHED[kind]} AS g, trace_id, sum(cost) AS c,
+           sum(records) AS n
+         FROM driver_slots WHERE ${where} GROUP BY ALL HAVING sum(records) > 0`,
     )
     .join(' UNION ALL ');
 }
@@ -73,7 +85,8 @@ async function leaveSketches(conn: DuckDBConnection, relation: string): Promise<
     .getRows()
     .map((r) => Number(r[0]));
   await conn.run(`CREATE OR REPLACE TEMP TABLE driver_moved AS
-    SELECT p.* FROM (${tracePartsOf(days)}) p JOIN ${relation} l USING (day, trace_id)`);
+    SELECT p.* FROM (${tracePartsOf(days, undefined, `SELECT trace_id FROM ${relation}`)}) p
+    JOIN ${relation} l USING (day, trace_id)`);
   await conn.run('INSERT INTO driver_parts SELECT day, kind, g, trace_id, c, n FROM driver_moved');
   await conn.run(
     'INSERT INTO driver_days SELECT day, kind, g, -sum(c), -sum(n), -count(*) FROM driver_moved GROUP BY ALL',

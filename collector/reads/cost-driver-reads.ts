@@ -51,14 +51,16 @@ const TRACED = `source <> 'allocation' AS traced`;
 
 /**
  * The records read live (events, allocations, spans still pending: settled spans count through their summaries),
- * split in two scans so each skips the row groups its filter excludes.
+ * one scan each with an equality the zone maps can use (most row groups hold only settled spans and are skipped).
  */
 function liveRecordsSql(g: string, filter: { sql: string; params: SqlValue[] }): { sql: string; params: SqlValue[] } {
   const select = `SELECT ${TRACE_KEY} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${TRACED}, ts FROM records`;
+  const live = ["source = 'event'", "source = 'allocation'", "source = 'span' AND attribution_pending = true"];
   return {
-    sql: `${select} WHERE source <> 'span' AND cost_amount IS NOT NULL AND ${filter.sql}
-      UNION ALL ${select} WHERE source = 'span' AND attribution_pending AND cost_amount IS NOT NULL AND ${filter.sql}`,
-    params: [...filter.params, ...filter.params],
+    sql: live
+      .map((which) => `${select} WHERE ${which} AND cost_amount IS NOT NULL AND ${filter.sql}`)
+      .join(' UNION ALL '),
+    params: live.flatMap(() => filter.params),
   };
 }
 
@@ -116,7 +118,8 @@ async function exactCostDrivers(
            WHERE (source = 'event' AND parent_span_id IS NULL) OR source = 'allocation'
          ) r USING (tk)`
       : recordsSql(column);
-  const baseParams = groupBy === 'span_name' ? filter.params : [...filter.params, ...filter.params, ...slots.params];
+  const baseParams =
+    groupBy === 'span_name' ? filter.params : [...liveRecordsSql('NULL', filter).params, ...slots.params];
   const reader = await conn.runAndReadAll(
     `WITH base AS (${base}),
      per_trace AS (

@@ -7,9 +7,8 @@
  * The exact part (temp table `cd_live`): events, allocations and pending spans of the window (from records), the
  * summaries of days in the window not indexed (edges of a local-time window, today, days late data un-indexed), and
  * the parts of traces not whole on an indexed day (`driver_parts`). A trace of the exact part that is whole on an
- * indexed day next to one of its parts' days (late data after the day was indexed) leaves that day's sketch here and
- * is summed from its parts. Limit: a trace with parts two or more days apart, one of them on a day indexed before
- * the other arrived and not re-indexed since, counts as two traces until that other day is indexed.
+ * indexed day of the window (late data after the day was indexed, a span still pending) leaves that day's sketch here
+ * and is summed from its parts: one scan of the window's `trace_index` rows, semi-joined with the exact part.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
@@ -100,13 +99,18 @@ export async function sketchedCostDrivers(
     live.params,
   );
   try {
-    // 2. Traces of the exact part whole on an indexed day next to theirs: out of that day's sketch, into the part.
-    const near = await nearIndexedDays(conn, indexedSet);
+    // 2. Traces of the exact part also whole on an indexed day of the window (late data after that day was indexed,
+    // spans still pending): out of that day's sketch, summed from their parts there.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE cd_whole AS
+      SELECT DISTINCT day, trace_id FROM trace_index
+      WHERE day IN (${days}) AND whole AND trace_id IN (SELECT tk FROM cd_live WHERE traced AND NOT ix)`);
+    const near = (await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_whole`))
+      .getRows()
+      .map((r) => Number(r[0]));
     if (near.length > 0) {
       await conn.run(`CREATE OR REPLACE TEMP TABLE cd_leaving AS
-        SELECT p.day, p.g, p.trace_id AS tk, p.c, p.n FROM (${tracePartsOf(near)}) p
-        JOIN trace_index i USING (day, trace_id)
-        WHERE p.kind = '${groupBy}' AND i.whole AND p.trace_id IN (SELECT tk FROM cd_live WHERE traced AND NOT ix)`);
+        SELECT p.day, p.g, p.trace_id AS tk, p.c, p.n
+        FROM (${tracePartsOf(near, [groupBy], 'SELECT trace_id FROM cd_whole')}) p JOIN cd_whole w USING (day, trace_id)`);
       const leaving = await read(conn, `SELECT g, ${bucketSql('c')} AS bucket, tk, c::VARCHAR AS c, n FROM cd_leaving`);
       for (const r of leaving.getRowObjects()) {
         const g = group(textOrNull(r, 'g'));
@@ -165,28 +169,29 @@ export async function sketchedCostDrivers(
     ).getRowObjects()) {
       mergeInto(group(textOrNull(r, 'g')).sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
     }
-    for (const r of (
-      await read(
-        conn,
-        `SELECT g, tk, c::VARCHAR AS c FROM cd_exact WHERE traced
-        QUALIFY row_number() OVER (PARTITION BY g ORDER BY c DESC, tk) <= ${OUTLIERS_PER_GROUP}`,
-      )
-    ).getRowObjects()) {
+    // Outlier candidates of the exact part: each group's five costliest traces (ties by trace key, as the exact read).
+    const exactTop = await read(
+      conn,
+      `SELECT g, t.tk, t.c::VARCHAR AS c FROM (
+         SELECT g, unnest(min_by({'tk': tk, 'c': c}, {'nc': -c, 'tk': tk}, ${OUTLIERS_PER_GROUP})) AS t
+         FROM cd_exact WHERE traced GROUP BY g)`,
+    );
+    for (const r of exactTop.getRowObjects()) {
       group(textOrNull(r, 'g')).candidates.set(String(col(r, 'tk')), decimal(col(r, 'c')));
     }
-    // Index candidates not in the exact part (those are summed there) — traces whole on their one day.
-    const inExact = await read(conn, 'SELECT DISTINCT tk FROM cd_exact');
-    const exact = new Set(inExact.getRows().map((r) => String(r[0])));
-    for (const r of (
-      await read(conn, `SELECT g, trace_id, cost::VARCHAR AS cost FROM driver_top WHERE ${kind}`)
-    ).getRowObjects()) {
-      const tk = String(col(r, 'trace_id'));
-      if (exact.has(tk)) continue;
-      group(textOrNull(r, 'g')).candidates.set(tk, decimal(col(r, 'cost')));
+    // The index's candidates not in the exact part (those are summed there): traces whole on their one day.
+    const indexTop = await read(
+      conn,
+      `SELECT g, trace_id, cost::VARCHAR AS cost FROM driver_top
+       WHERE ${kind} AND trace_id NOT IN (SELECT tk FROM cd_exact)`,
+    );
+    for (const r of indexTop.getRowObjects()) {
+      group(textOrNull(r, 'g')).candidates.set(String(col(r, 'trace_id')), decimal(col(r, 'cost')));
     }
   } finally {
     await conn.run('DROP TABLE IF EXISTS cd_live');
     await conn.run('DROP TABLE IF EXISTS cd_exact');
+    await conn.run('DROP TABLE IF EXISTS cd_whole');
   }
   return answer([...groups.values()], limit, indexed.length);
 }
@@ -247,16 +252,4 @@ export function liveSegments(
   }
   if (window.toMicros > lo) out.push([lo, window.toMicros]);
   return out;
-}
-
-/** Indexed days on or next to a day of the exact part's span traces read live (not the index's own parts). */
-async function nearIndexedDays(conn: DuckDBConnection, indexed: ReadonlySet<number>): Promise<number[]> {
-  if (indexed.size === 0) return [];
-  const r = await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_live WHERE traced AND NOT ix`);
-  const near = new Set<number>();
-  for (const row of r.getRows()) {
-    const d = Number(row[0]);
-    for (const n of [d - 1, d, d + 1]) if (indexed.has(n)) near.add(n);
-  }
-  return [...near].sort((a, b) => a - b);
 }

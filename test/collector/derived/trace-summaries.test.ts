@@ -268,7 +268,11 @@ describe('per-trace summaries (property)', () => {
         },
       ),
       // Each run starts a collector: report the first counterexample instead of spending minutes shrinking it.
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 15), endOnFailure: true },
+      {
+        numRuns: Number(process.env.FUZZ_RUNS ?? 15),
+        endOnFailure: true,
+        ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED), path: process.env.FUZZ_PATH } : {}),
+      },
     );
   }, 180_000);
 });
