@@ -8,7 +8,9 @@
  * summaries of days in the window not indexed (edges of a local-time window, today, days late data un-indexed), and
  * the parts of traces not whole on an indexed day (`driver_parts`). A trace of the exact part that is whole on an
  * indexed day of the window (late data after the day was indexed, a span still pending) leaves that day's sketch here
- * and is summed from its parts: one scan of the window's `trace_index` rows, semi-joined with the exact part.
+ * and is summed from its parts (`trace_index` of the days next to the exact part's summaries, and of every indexed
+ * day of the window for spans still pending). Limit: a trace whose settled parts lie two or more days apart, the later
+ * one arriving after the earlier day was indexed, counts twice until the later day is indexed in turn.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Picocents } from '../../src/money.ts';
@@ -88,29 +90,42 @@ export async function sketchedCostDrivers(
   const segments = liveSegments(window, indexedSet, firstDay, endDay);
   const slotParts = segments.map(
     ([lo, hi]) => `SELECT trace_id AS tk, cost, records, ${column} AS g, true AS traced, CAST(slot AS DATE) AS day,
-        false AS ix FROM driver_slots WHERE slot >= make_timestamp(${lo}::BIGINT) AND slot < make_timestamp(${hi}::BIGINT)`,
+        'slot' AS src FROM driver_slots WHERE slot >= make_timestamp(${lo}::BIGINT) AND slot < make_timestamp(${hi}::BIGINT)`,
   );
   await run(
     conn,
     `CREATE OR REPLACE TEMP TABLE cd_live AS
-     SELECT tk, cost, records, g, traced, CAST(ts AS DATE) AS day, false AS ix FROM (${live.sql})
+     SELECT tk, cost, records, g, traced, CAST(ts AS DATE) AS day, 'rec' AS src FROM (${live.sql})
      ${slotParts.map((s) => `UNION ALL ${s}`).join(' ')}
-     UNION ALL SELECT trace_id, cost, records, g, true, day, true FROM driver_parts WHERE ${kind}`,
+     UNION ALL SELECT trace_id, cost, records, g, true, day, 'ix' FROM driver_parts WHERE ${kind}`,
     live.params,
   );
   try {
-    // 2. Traces of the exact part also whole on an indexed day of the window (late data after that day was indexed,
-    // spans still pending): out of that day's sketch, summed from their parts there.
+    // 2. Traces of the exact part also whole on an indexed day of the window: out of that day's sketch, summed from
+    // their parts there. Summaries of days not indexed can share a trace with an indexed day next to theirs (late
+    // data after it was indexed); spans still pending, with any indexed day of the window.
+    const sliceDays = await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_live WHERE src = 'slot'`);
+    const near = new Set<number>();
+    for (const [d] of sliceDays.getRows()) {
+      for (const n of [Number(d) - 1, Number(d) + 1]) if (indexedSet.has(n)) near.add(n);
+    }
+    const whole = (inDays: string, src: string) => `SELECT day, trace_id FROM trace_index
+      WHERE day IN (${inDays}) AND whole AND trace_id IN (SELECT tk FROM cd_live WHERE src = '${src}' AND traced)`;
+    const pending = (await read(conn, `SELECT count(*) FROM cd_live WHERE src = 'rec' AND traced`)).getRows()[0]?.[0];
+    const wholeSql = [
+      ...(near.size > 0 ? [whole([...near].map(dayDate).join(', '), 'slot')] : []),
+      ...(Number(pending) > 0 ? [whole(days, 'rec')] : []),
+    ];
     await conn.run(`CREATE OR REPLACE TEMP TABLE cd_whole AS
-      SELECT DISTINCT day, trace_id FROM trace_index
-      WHERE day IN (${days}) AND whole AND trace_id IN (SELECT tk FROM cd_live WHERE traced AND NOT ix)`);
-    const near = (await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_whole`))
+      SELECT DISTINCT day, trace_id FROM (${wholeSql.length > 0 ? wholeSql.join(' UNION ALL ') : 'SELECT NULL::DATE AS day, NULL AS trace_id LIMIT 0'})`);
+    const leavingDays = (await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_whole`))
       .getRows()
       .map((r) => Number(r[0]));
-    if (near.length > 0) {
+    if (leavingDays.length > 0) {
       await conn.run(`CREATE OR REPLACE TEMP TABLE cd_leaving AS
         SELECT p.day, p.g, p.trace_id AS tk, p.c, p.n
-        FROM (${tracePartsOf(near, [groupBy], 'SELECT trace_id FROM cd_whole')}) p JOIN cd_whole w USING (day, trace_id)`);
+        FROM (${tracePartsOf(leavingDays, [groupBy], 'SELECT trace_id FROM cd_whole')}) p
+        JOIN cd_whole w USING (day, trace_id)`);
       const leaving = await read(conn, `SELECT g, ${bucketSql('c')} AS bucket, tk, c::VARCHAR AS c, n FROM cd_leaving`);
       for (const r of leaving.getRowObjects()) {
         const g = group(textOrNull(r, 'g'));
@@ -119,7 +134,7 @@ export async function sketchedCostDrivers(
         g.traces -= 1;
         mergeInto(g.sketch, new Map([[num(r, 'bucket'), -1]]));
       }
-      await conn.run(`INSERT INTO cd_live SELECT tk, c, n, g, true, day, true FROM cd_leaving`);
+      await conn.run(`INSERT INTO cd_live SELECT tk, c, n, g, true, day, 'ix' FROM cd_leaving`);
       await conn.run('DROP TABLE cd_leaving');
     }
     // 3. The index of the indexed days.
@@ -148,26 +163,17 @@ export async function sketchedCostDrivers(
     await conn.run(`CREATE OR REPLACE TEMP TABLE cd_exact AS
       SELECT g, tk, sum(cost) AS c, sum(records) AS n, bool_and(traced) AS traced FROM cd_live
       GROUP BY g, tk HAVING sum(records) > 0`);
-    for (const r of (
-      await read(
-        conn,
-        `SELECT g, sum(c)::VARCHAR AS cost, sum(n) AS records, count(*) AS traces
-        FROM cd_exact GROUP BY g`,
-      )
-    ).getRowObjects()) {
+    const exactBuckets = await read(
+      conn,
+      `SELECT g, bucket, count(*) AS traces, sum(c)::VARCHAR AS cost, sum(n) AS records
+       FROM (SELECT g, ${bucketSql('c')} AS bucket, c, n FROM cd_exact) GROUP BY g, bucket`,
+    );
+    for (const r of exactBuckets.getRowObjects()) {
       const g = group(textOrNull(r, 'g'));
       g.cost += decimal(col(r, 'cost'));
       g.records += num(r, 'records');
       g.traces += num(r, 'traces');
-    }
-    for (const r of (
-      await read(
-        conn,
-        `SELECT g, ${bucketSql('c')} AS bucket, count(*) AS traces FROM cd_exact
-        GROUP BY ALL`,
-      )
-    ).getRowObjects()) {
-      mergeInto(group(textOrNull(r, 'g')).sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
+      mergeInto(g.sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
     }
     // Outlier candidates of the exact part: each group's five costliest traces (ties by trace key, as the exact read).
     const exactTop = await read(

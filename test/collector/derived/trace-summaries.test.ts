@@ -271,7 +271,9 @@ describe('per-trace summaries (property)', () => {
       {
         numRuns: Number(process.env.FUZZ_RUNS ?? 15),
         endOnFailure: true,
-        ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED), path: process.env.FUZZ_PATH } : {}),
+        // FUZZ_SEED (and FUZZ_PATH) replay a counterexample fast-check printed.
+        ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}),
+        ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
       },
     );
   }, 180_000);
