@@ -54,7 +54,8 @@ export function removeValue(sketch: Sketch, picocents: bigint): void {
   addKey(sketch, bucketOf(picocents), -1);
 }
 
-function addKey(sketch: Sketch, key: number, count: number): void {
+/** Adds `count` (negative to take out) at bucket `key`, as stored and merged by the store. */
+export function addKey(sketch: Sketch, key: number, count: number): void {
   const n = (sketch.get(key) ?? 0) + count;
   if (n === 0) sketch.delete(key);
   else sketch.set(key, n);

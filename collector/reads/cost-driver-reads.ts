@@ -93,15 +93,13 @@ async function exactCostDrivers(
 ): Promise<{ groups: DriverGroup[]; total: Picocents }> {
   const filter = scopeFilter(scope);
   const slots = scopeFilter(scope, 'slot');
-  const traceKey = TRACE_KEY;
-  const traced = TRACED;
   // Settled spans count through their per-trace summaries (trace-summaries.ts, kept at ingest and through
   // retention); events and spans still pending are read live. Span names are kept only on live spans, so
   // `span_name` reads raw records and covers the retention window.
   const column = GROUP_BY[groupBy];
   const recordsSql = (g: string) =>
     groupBy === 'span_name'
-      ? `SELECT ${traceKey} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${traced}
+      ? `SELECT ${TRACE_KEY} AS tk, cost_amount AS cost, 1 AS records, ${g} AS g, ${TRACED}
          FROM records WHERE cost_amount IS NOT NULL AND ${filter.sql}`
       : `SELECT tk, cost, records, g, traced FROM (${liveRecordsSql(g, filter).sql})
          UNION ALL SELECT trace_id AS tk, cost, records, ${g} AS g, true AS traced FROM driver_slots WHERE ${slots.sql}`;
@@ -119,7 +117,7 @@ async function exactCostDrivers(
          ) r USING (tk)`
       : recordsSql(column);
   const baseParams =
-    groupBy === 'span_name' ? filter.params : [...liveRecordsSql('NULL', filter).params, ...slots.params];
+    groupBy === 'span_name' ? filter.params : [...liveRecordsSql(column, filter).params, ...slots.params];
   const reader = await conn.runAndReadAll(
     `WITH base AS (${base}),
      per_trace AS (

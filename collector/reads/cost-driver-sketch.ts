@@ -18,14 +18,7 @@ import { DAY_MICROS, dayDate, dayNumber } from '../core/time.ts';
 import { decimal } from '../db/money-values.ts';
 import { col, num, read, run, type SqlParams, textOrNull } from '../db/sql.ts';
 import { SKETCHED, type SketchedGroup, tracePartsOf } from '../derived/driver-index.ts';
-import {
-  bucketFloor,
-  bucketSql,
-  bucketValue,
-  mergeInto,
-  quantileKeys,
-  type Sketch,
-} from '../metrics/quantile-sketch.ts';
+import { addKey, bucketFloor, bucketSql, bucketValue, quantileKeys, type Sketch } from '../metrics/quantile-sketch.ts';
 
 export interface SketchGroup {
   readonly key: string | null;
@@ -104,17 +97,22 @@ export async function sketchedCostDrivers(
     // 2. Traces of the exact part also whole on an indexed day of the window: out of that day's sketch, summed from
     // their parts there. Summaries of days not indexed can share a trace with an indexed day next to theirs (late
     // data after it was indexed); spans still pending, with any indexed day of the window.
-    const sliceDays = await read(conn, `SELECT DISTINCT ${dayNumber('day')} FROM cd_live WHERE src = 'slot'`);
+    // One pass over the exact part: the days of its summaries, and whether it holds pending spans.
+    const shape = await read(
+      conn,
+      `SELECT DISTINCT src, ${dayNumber('day')} FROM cd_live WHERE traced AND src IN ('slot', 'rec')`,
+    );
     const near = new Set<number>();
-    for (const [d] of sliceDays.getRows()) {
-      for (const n of [Number(d) - 1, Number(d) + 1]) if (indexedSet.has(n)) near.add(n);
+    let pending = false;
+    for (const [src, d] of shape.getRows()) {
+      if (src === 'rec') pending = true;
+      else for (const n of [Number(d) - 1, Number(d) + 1]) if (indexedSet.has(n)) near.add(n);
     }
     const whole = (inDays: string, src: string) => `SELECT day, trace_id FROM trace_index
       WHERE day IN (${inDays}) AND whole AND trace_id IN (SELECT tk FROM cd_live WHERE src = '${src}' AND traced)`;
-    const pending = (await read(conn, `SELECT count(*) FROM cd_live WHERE src = 'rec' AND traced`)).getRows()[0]?.[0];
     const wholeSql = [
       ...(near.size > 0 ? [whole([...near].map(dayDate).join(', '), 'slot')] : []),
-      ...(Number(pending) > 0 ? [whole(days, 'rec')] : []),
+      ...(pending ? [whole(days, 'rec')] : []),
     ];
     await conn.run(`CREATE OR REPLACE TEMP TABLE cd_whole AS
       SELECT DISTINCT day, trace_id FROM (${wholeSql.length > 0 ? wholeSql.join(' UNION ALL ') : 'SELECT NULL::DATE AS day, NULL AS trace_id LIMIT 0'})`);
@@ -132,7 +130,7 @@ export async function sketchedCostDrivers(
         g.cost -= decimal(col(r, 'c'));
         g.records -= num(r, 'n');
         g.traces -= 1;
-        mergeInto(g.sketch, new Map([[num(r, 'bucket'), -1]]));
+        addKey(g.sketch, num(r, 'bucket'), -1);
       }
       await conn.run(`INSERT INTO cd_live SELECT tk, c, n, g, true, day, 'ix' FROM cd_leaving`);
       await conn.run('DROP TABLE cd_leaving');
@@ -157,7 +155,7 @@ export async function sketchedCostDrivers(
         GROUP BY g, bucket`,
       )
     ).getRowObjects()) {
-      mergeInto(group(textOrNull(r, 'g')).sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
+      addKey(group(textOrNull(r, 'g')).sketch, num(r, 'bucket'), num(r, 'traces'));
     }
     // 4. The exact part per trace (re-priced parts that cancel out leave the group, as in the exact read).
     await conn.run(`CREATE OR REPLACE TEMP TABLE cd_exact AS
@@ -173,7 +171,7 @@ export async function sketchedCostDrivers(
       g.cost += decimal(col(r, 'cost'));
       g.records += num(r, 'records');
       g.traces += num(r, 'traces');
-      mergeInto(g.sketch, new Map([[num(r, 'bucket'), num(r, 'traces')]]));
+      addKey(g.sketch, num(r, 'bucket'), num(r, 'traces'));
     }
     // Outlier candidates of the exact part: each group's five costliest traces (ties by trace key, as the exact read).
     const exactTop = await read(

@@ -1,5 +1,5 @@
 /**
- * Finding stored spans without an index in memory (docs/architecture.md, "The memory model"). `records` has no
+ * Finding stored spans without an index in memory (docs/architecture.md, "Dedupe without an index in memory"; README "Memory"). `records` has no
  * primary key: DuckDB keeps an ART index in memory as it grows (measured ~125 MB per million spans). A span's
  * identity is (trace_id, span_id) and its start time: a re-send carries the same start, so it lies in the same
  * time block as the stored copy, however many days later it comes. Each look-up reads only the rows of its block's
