@@ -1,0 +1,100 @@
+/**
+ * What the development endpoint needs to know of a query before running it, as ClickHouse's HTTP handler does: its
+ * kind (the first keyword), its output format (a `FORMAT name` clause at its top level), and that it is one statement
+ * (the HTTP interface refuses multi-statements; chdb would run them all). An `INSERT … FORMAT name` ends at the
+ * format's name: what follows is data. Pure.
+ *
+ * Hand-written rather than a parser library: only tokens matter (quoted strings with `\` escapes and doubled quotes,
+ * quoted identifiers, comments), and no maintained ClickHouse SQL tokenizer exists for Node.
+ */
+export interface StatementShape {
+  /** The first keyword, upper-cased (SELECT, INSERT, CREATE…); '' when the query is empty. */
+  readonly kind: string;
+  /** The top-level FORMAT clause's name, if any (for INSERT: the format of the data). */
+  readonly format: string | undefined;
+  /** Offset where an INSERT's inline data starts (after `FORMAT name`), if any. */
+  readonly dataOffset: number | undefined;
+  /** A second statement after a `;`: the HTTP interface refuses it. */
+  readonly multiStatement: boolean;
+}
+
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** Names ClickHouse's formats start with: `SELECT format FROM t` names a column, not a format. */
+const FORMAT_NAME =
+  /^(JSON|NDJSON|TSV|TabSeparated|CSV|CustomSeparated|Values|RowBinary|Native|Parquet|Arrow|ORC|Avro|Protobuf|CapnProto|Pretty|Null|XML|Markdown|Template|Regexp|LineAsString|Raw|MsgPack|Npy|BSON|Vertical|SQLInsert|Prometheus|MySQLDump|Form|Hash|One)/;
+
+/** Index after a quoted token starting at `i` (quote char `q`; `\` escapes; a doubled quote is one quote). */
+function skipQuoted(sql: string, i: number, q: string): number {
+  let j = i + 1;
+  while (j < sql.length) {
+    const c = sql[j];
+    if (c === '\\') j += 2;
+    else if (c === q) {
+      if (sql[j + 1] === q) j += 2;
+      else return j + 1;
+    } else j++;
+  }
+  return j;
+}
+
+/** Index after whitespace and comments from `i`. */
+function skipBlank(sql: string, i: number): number {
+  let j = i;
+  for (;;) {
+    const c = sql[j];
+    if (c === undefined) return j;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') j++;
+    else if ((c === '-' && sql[j + 1] === '-') || c === '#') {
+      const end = sql.indexOf('\n', j);
+      j = end < 0 ? sql.length : end + 1;
+    } else if (c === '/' && sql[j + 1] === '*') {
+      const end = sql.indexOf('*/', j + 2);
+      j = end < 0 ? sql.length : end + 2;
+    } else return j;
+  }
+}
+
+export function statementShape(sql: string): StatementShape {
+  let kind = '';
+  let format: string | undefined;
+  let depth = 0;
+  let i = skipBlank(sql, 0);
+  let previousWord = '';
+  while (i < sql.length) {
+    const c = sql[i] as string;
+    if (c === "'" || c === '"' || c === '`') {
+      i = skipQuoted(sql, i, c);
+      previousWord = '';
+    } else if (c === '(') {
+      depth++;
+      i++;
+    } else if (c === ')') {
+      depth--;
+      i++;
+    } else if (c === ';') {
+      const rest = skipBlank(sql, i + 1);
+      return { kind, format, dataOffset: undefined, multiStatement: rest < sql.length };
+    } else if (/[A-Za-z_]/.test(c)) {
+      WORD.lastIndex = i;
+      const word = (WORD.exec(sql) as RegExpExecArray)[0];
+      i += word.length;
+      if (kind === '') kind = word.toUpperCase();
+      if (depth === 0 && previousWord === 'FORMAT' && FORMAT_NAME.test(word)) {
+        format = word;
+        // An INSERT's data follows its format's name (after one separating blank, as ClickHouse reads it).
+        if (kind === 'INSERT') return { kind, format, dataOffset: i, multiStatement: false };
+      }
+      previousWord = word.toUpperCase();
+      continue;
+    } else {
+      const next = skipBlank(sql, i);
+      if (next === i) {
+        i++;
+        previousWord = '';
+      } else i = next;
+      continue;
+    }
+    i = skipBlank(sql, i);
+  }
+  return { kind, format, dataOffset: undefined, multiStatement: false };
+}
