@@ -76,7 +76,10 @@ export async function sketchedCostDrivers(
     return g;
   };
   const days = indexed.map(dayDate).join(', ');
-  const kind = `kind = '${groupBy}' AND day IN (${days})`;
+  // The indexed days as a table (semi-joined): a literal IN list of a year's days made DuckDB compare each of them
+  // per row — 40 ms for the index's sums and 300 ms for its outlier candidates at a year of days.
+  await run(conn, `CREATE OR REPLACE TEMP TABLE cd_days AS SELECT unnest([${days}]::DATE[]) AS day`, []);
+  const kind = `kind = '${groupBy}' AND day IN (SELECT day FROM cd_days)`;
 
   // 1. The exact part, per part.
   const live = liveRecords(column);
@@ -183,19 +186,23 @@ export async function sketchedCostDrivers(
     for (const r of exactTop.getRowObjects()) {
       group(textOrNull(r, 'g')).candidates.set(String(col(r, 'tk')), decimal(col(r, 'c')));
     }
-    // The index's candidates not in the exact part (those are summed there): traces whole on their one day.
+    // The index's candidates not in the exact part (those are summed there): traces whole on their one day; each
+    // group's five costliest, ranked as above (the answer keeps five at or above the p99, so five per source suffice).
     const indexTop = await read(
       conn,
-      `SELECT g, trace_id, cost::VARCHAR AS cost FROM driver_top
-       WHERE ${kind} AND trace_id NOT IN (SELECT tk FROM cd_exact)`,
+      `SELECT g, t.tk, t.c::VARCHAR AS c FROM (
+         SELECT g, unnest(min_by({'tk': trace_id, 'c': cost}, {'nc': -cost, 'tk': trace_id}, ${OUTLIERS_PER_GROUP})) AS t
+         FROM driver_top WHERE ${kind} AND NOT EXISTS (SELECT 1 FROM cd_exact e WHERE e.tk = driver_top.trace_id)
+         GROUP BY g)`,
     );
     for (const r of indexTop.getRowObjects()) {
-      group(textOrNull(r, 'g')).candidates.set(String(col(r, 'trace_id')), decimal(col(r, 'cost')));
+      group(textOrNull(r, 'g')).candidates.set(String(col(r, 'tk')), decimal(col(r, 'c')));
     }
   } finally {
     await conn.run('DROP TABLE IF EXISTS cd_live');
     await conn.run('DROP TABLE IF EXISTS cd_exact');
     await conn.run('DROP TABLE IF EXISTS cd_whole');
+    await conn.run('DROP TABLE IF EXISTS cd_days');
   }
   return answer([...groups.values()], limit, indexed.length);
 }

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatPicocents, parseDecimalString } from '../../../src/money.ts';
 import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
+import { type DriversBody, expectDriversLike } from '../../helpers/drivers.ts';
 import { jsonRequest, type SpanSpec } from '../../helpers/otlp.ts';
 
 const DAY_S = 86_400;
@@ -93,6 +94,11 @@ async function expectDrivers(c: TestCollector): Promise<number> {
       }
       expect(body.quantile_relative_error).toBe(0.01);
       sketched++;
+      // Outliers too: those at or above the exact p99 are the exact read's (quantiles=exact, itself checked above).
+      const exactBody = (await (
+        await fetch(`${c.url}/v1/cost-drivers?${range}&group_by=${groupBy}&limit=100&quantiles=exact`)
+      ).json()) as DriversBody;
+      expectDriversLike(body as unknown as DriversBody, exactBody, `${groupBy} ${w.start}`);
       const strip = (g: Array<Record<string, unknown>>) => g.map(({ per_trace: _, ...rest }) => rest);
       expect({ groupBy, w, got: strip(got) }).toEqual({ groupBy, w, got: strip(want) });
       got.forEach((g, i) => {
