@@ -57,6 +57,14 @@ module.exports = {
       to: { path: '^collector/', pathNot: '^collector/(db|core)/' },
     },
     {
+      name: 'clickhouse-is-an-engine',
+      severity: 'error',
+      comment:
+        'collector/clickhouse (the ClickHouse engine: DDL, schema, migrations) knows only core/ and src/, and never chdb (the development engine lives in examples/support/clickhouse).',
+      from: { path: '^collector/clickhouse/' },
+      to: { path: ['^collector/', 'chdb', '^examples/'], pathNot: '^collector/(clickhouse|core)/' },
+    },
+    {
       name: 'writer-knows-projections-not-features',
       severity: 'error',
       comment:

@@ -58,6 +58,7 @@ const BREACHES: ReadonlyArray<readonly [string, string, string]> = [
   ['sdk-is-not-the-server', 'instrumentations/index.ts', 'collector/core/errors.ts'],
   ['core-is-the-base', 'collector/core/limits.ts', 'collector/db/sql.ts'],
   ['db-is-the-engine', 'collector/db/sql.ts', 'collector/writer/ingest-queue.ts'],
+  ['clickhouse-is-an-engine', 'collector/clickhouse/ddl.ts', 'collector/db/sql.ts'],
   ['writer-knows-projections-not-features', 'collector/writer/span-writes.ts', 'collector/features/meters/meters.ts'],
   ['derived-knows-no-feature', 'collector/derived/rollup.ts', 'collector/features/budgets/budget-checks.ts'],
   ['reads-are-below-features', 'collector/reads/metric-reads.ts', 'collector/features/insights/insight-reads.ts'],

@@ -1,0 +1,109 @@
+/**
+ * The ClickHouse store's schema, versioned like the DuckDB one (db/migrations.ts): migration N's statements are
+ * idempotent (IF NOT EXISTS), so a start interrupted mid-migration, or two collectors starting at once, apply it again
+ * harmlessly; `costtrace_schema` records each version applied. Money is Decimal(38,12) (cents, 12 decimals, exact),
+ * times DateTime64(6, 'UTC') (µs, the DuckDB store's `ts`) beside the exact nanoseconds.
+ *
+ * Version 1 (docs/clickhouse.md, "Schema"):
+ * - `records`: spans and events as in DuckDB. ReplacingMergeTree(row_version), ordered by (day, trace id, span id,
+ *   start): a row's identity is its order key, so a span stored twice (a re-send the writer could not see, a batch
+ *   retried after a crash) collapses to one row on merge, and reads that must not see both use `FINAL`. Attribution
+ *   settling a pending span, or re-pricing, writes the row again with a higher `row_version`. Monthly partitions:
+ *   retention drops or rewrites whole months; a read of a window prunes the others.
+ * - `rollup_15m`: per customer and 15-minute slot, revenue, costs, records — SummingMergeTree (a change is a row of
+ *   differences: a span moving to another customer adds −x there and +x here). Customer '' = unattributed.
+ * - `customers`: one row per external id, ReplacingMergeTree(updated_at).
+ */
+import { createTable, type Placement, type TableSpec } from './ddl.ts';
+
+const MONEY = 'Decimal(38, 12)';
+const TIME = "DateTime64(6, 'UTC')";
+
+export const SCHEMA_TABLE: TableSpec = {
+  name: 'costtrace_schema',
+  columns: ['version UInt32', `applied_at ${TIME}`],
+  engine: 'MergeTree',
+  orderBy: 'version',
+};
+
+export const RECORDS: TableSpec = {
+  name: 'records',
+  columns: [
+    'source LowCardinality(String)',
+    'trace_id String',
+    'span_id String',
+    'parent_span_id Nullable(String)',
+    'name String',
+    'kind UInt32',
+    'service_name Nullable(String)',
+    'scope_name Nullable(String)',
+    'start_time_unix_nano UInt64',
+    'end_time_unix_nano UInt64',
+    `ts ${TIME}`,
+    'status_code UInt32',
+    'customer_own Nullable(String)',
+    'resource_customer Nullable(String)',
+    'chain_customer Nullable(String)',
+    'attribution_pending Bool',
+    'customer_id Nullable(String)',
+    `cost_amount Nullable(${MONEY})`,
+    'cost_source LowCardinality(Nullable(String))',
+    `revenue_amount Nullable(${MONEY})`,
+    'attributes String',
+    `ingested_at ${TIME}`,
+    'llm_vendor LowCardinality(Nullable(String))',
+    'llm_model LowCardinality(Nullable(String))',
+    'root_key Nullable(String)',
+    'root_pending Bool',
+    'price_version Nullable(UInt32)',
+    'row_version UInt64',
+  ],
+  engine: 'ReplacingMergeTree',
+  engineArgs: ['row_version'],
+  partitionBy: 'toYYYYMM(ts)',
+  orderBy: '(toDate(ts), trace_id, span_id, ts)',
+  // Immutable per row (identity, not customer): a row written again lands where its first version is.
+  shardBy: "cityHash64(if(trace_id = '', span_id, trace_id))",
+};
+
+export const ROLLUP: TableSpec = {
+  name: 'rollup_15m',
+  columns: ['customer_id String', `slot ${TIME}`, `revenue ${MONEY}`, `costs ${MONEY}`, 'records Int64'],
+  engine: 'SummingMergeTree',
+  engineArgs: ['(revenue, costs, records)'],
+  partitionBy: 'toYYYYMM(slot)',
+  orderBy: '(customer_id, slot)',
+  shardBy: 'cityHash64(customer_id)',
+};
+
+export const CUSTOMERS: TableSpec = {
+  name: 'customers',
+  columns: [
+    'external_id String',
+    'name Nullable(String)',
+    'email Nullable(String)',
+    `created_at ${TIME}`,
+    'created_explicitly Bool',
+    `updated_at ${TIME}`,
+  ],
+  engine: 'ReplacingMergeTree',
+  engineArgs: ['updated_at'],
+  orderBy: 'external_id',
+  shardBy: 'cityHash64(external_id)',
+};
+
+export interface ClickHouseMigration {
+  readonly version: number;
+  readonly what: string;
+  statements(p: Placement): string[];
+}
+
+export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
+  {
+    version: 1,
+    what: 'records, rollup_15m, customers',
+    statements: (p) => [RECORDS, ROLLUP, CUSTOMERS].flatMap((t) => createTable(t, p)),
+  },
+];
+
+export const CLICKHOUSE_SCHEMA_VERSION = Math.max(...CLICKHOUSE_MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,151 @@
+/**
+ * The ClickHouse store's schema on the real engine (clickhouse:dev, chdb behind ClickHouse's HTTP interface), through
+ * the official client: created from nothing, idempotent, converging when two collectors start at once, refusing a
+ * newer schema; the tables behave as the store relies on (a row stored twice collapses, a re-written row replaces
+ * its first version, rollup differences sum, money exact); and the generated cluster DDL parses as ClickHouse SQL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, createTable } from '../../../collector/clickhouse/ddl.ts';
+import { clickHouseSchemaVersion, migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
+import { CLICKHOUSE_MIGRATIONS, SCHEMA_TABLE } from '../../../collector/clickhouse/schema.ts';
+import { type ClickHouseDevProcess, startClickHouseDevProcess } from '../../../examples/support/clickhouse/start.ts';
+
+let dir: string;
+let dev: ClickHouseDevProcess;
+let client: ClickHouseClient;
+const rows = async <T>(query: string) =>
+  (await (
+    await client.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1 },
+    })
+  ).json()) as T[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'costtrace-chschema-'));
+  dev = await startClickHouseDevProcess(join(dir, 'data'));
+  client = createClient({ url: dev.url, log: { level: ClickHouseLogLevel.OFF } });
+}, 240_000);
+
+afterAll(async () => {
+  await client?.close();
+  await dev?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('ClickHouse schema', () => {
+  it('creates the schema from nothing, records its version, and is a no-op the second time', async () => {
+    const p = { database: 'ct_fresh' };
+    expect(await migrateClickHouse(client, p)).toEqual({ from: 0, to: 1 });
+    const tables = await rows<{ name: string; engine: string }>(
+      "SELECT name, engine FROM system.tables WHERE database = 'ct_fresh' ORDER BY name",
+    );
+    expect(tables).toEqual([
+      { name: 'costtrace_schema', engine: 'MergeTree' },
+      { name: 'customers', engine: 'ReplacingMergeTree' },
+      { name: 'records', engine: 'ReplacingMergeTree' },
+      { name: 'rollup_15m', engine: 'SummingMergeTree' },
+    ]);
+    expect(await migrateClickHouse(client, p)).toEqual({ from: 1, to: 1 });
+    expect(await rows<{ n: string }>('SELECT count() AS n FROM ct_fresh.costtrace_schema')).toEqual([{ n: '1' }]);
+  });
+
+  it('converges when two collectors migrate the same database at once', async () => {
+    const p = { database: 'ct_race' };
+    const other = createClient({ url: dev.url, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      const results = await Promise.all([migrateClickHouse(client, p), migrateClickHouse(other, p)]);
+      expect(results.map((r) => r.to)).toEqual([1, 1]);
+      expect(await clickHouseSchemaVersion(client, p)).toBe(1);
+      expect(await rows<{ n: string }>("SELECT count() AS n FROM system.tables WHERE database = 'ct_race'")).toEqual([
+        { n: '4' },
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a database a newer release migrated, and writes nothing to it', async () => {
+    const p = { database: 'ct_newer' };
+    await migrateClickHouse(client, p);
+    await client.insert({
+      table: 'ct_newer.costtrace_schema',
+      values: [{ version: 99, applied_at: '2030-01-01 00:00:00.000000' }],
+      format: 'JSONEachRow',
+    });
+    await expect(migrateClickHouse(client, p)).rejects.toThrow(/at costtrace schema 99, newer than this release/);
+    expect(await rows<{ n: string }>('SELECT count() AS n FROM ct_newer.costtrace_schema')).toEqual([{ n: '2' }]);
+  });
+
+  it('holds what the store relies on: duplicates collapse, a re-written row replaces its first version, exactly', async () => {
+    const p = { database: 'ct_rows' };
+    await migrateClickHouse(client, p);
+    const span = {
+      source: 'span',
+      trace_id: 'a'.repeat(32),
+      span_id: '1'.repeat(16),
+      name: 'chat',
+      kind: 3,
+      start_time_unix_nano: '1735689600000000001',
+      end_time_unix_nano: '1735689601000000000',
+      ts: '2025-01-01 00:00:00.000000',
+      status_code: 0,
+      attribution_pending: true,
+      cost_amount: '12345678901234567890123456.000000000001',
+      attributes: '{}',
+      ingested_at: '2025-01-01 00:00:01.000000',
+      root_pending: false,
+      row_version: 1,
+    };
+    // Stored twice (a re-send the writer could not see), then settled: written again with a higher version.
+    await client.insert({ table: 'ct_rows.records', values: [span], format: 'JSONEachRow' });
+    await client.insert({ table: 'ct_rows.records', values: [span], format: 'JSONEachRow' });
+    await client.insert({
+      table: 'ct_rows.records',
+      values: [{ ...span, attribution_pending: false, customer_id: 'acme', row_version: 2 }],
+      format: 'JSONEachRow',
+    });
+    expect(
+      await rows<Record<string, unknown>>(
+        'SELECT customer_id, attribution_pending, toString(cost_amount) AS cost, count() OVER () AS n FROM ct_rows.records FINAL',
+      ),
+    ).toEqual([
+      { customer_id: 'acme', attribution_pending: false, cost: '12345678901234567890123456.000000000001', n: '1' },
+    ]);
+    // A span moving between customers: differences in the rollup, summed exactly.
+    const slot = '2025-01-01 00:00:00.000000';
+    await client.insert({
+      table: 'ct_rows.rollup_15m',
+      values: [
+        { customer_id: '', slot, revenue: '0', costs: '0.100000000001', records: 1 },
+        { customer_id: '', slot, revenue: '0', costs: '-0.100000000001', records: -1 },
+        { customer_id: 'acme', slot, revenue: '0', costs: '0.100000000001', records: 1 },
+      ],
+      format: 'JSONEachRow',
+    });
+    expect(
+      await rows<Record<string, unknown>>(
+        `SELECT customer_id, toString(sum(costs)) AS c, sum(records) AS n FROM ct_rows.rollup_15m
+         GROUP BY customer_id HAVING n != 0 ORDER BY customer_id`,
+      ),
+    ).toEqual([{ customer_id: 'acme', c: '0.100000000001', n: '1' }]);
+  });
+
+  it('generates cluster DDL that parses as ClickHouse SQL (it cannot run here: no Keeper, no cluster)', async () => {
+    const p = { database: 'costtrace', cluster: 'prod' };
+    const statements = [
+      createDatabase(p),
+      ...createTable(SCHEMA_TABLE, p),
+      ...CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements(p)),
+    ];
+    for (const s of statements) {
+      const ast = await (await client.query({ query: `EXPLAIN AST ${s}`, format: 'TabSeparatedRaw' })).text();
+      expect(ast, s).toMatch(/Create(Query|DatabaseQuery)|CreateQuery/);
+    }
+  });
+});
