@@ -7,6 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createDatabase, createTable, identifier, type Placement } from './ddl.ts';
 import { CLICKHOUSE_MIGRATIONS, CLICKHOUSE_SCHEMA_VERSION, SCHEMA_TABLE } from './schema.ts';
+import { dateTime64Text } from './values.ts';
 
 export class ClickHouseSchemaError extends Error {
   override readonly name = 'ClickHouseSchemaError';
@@ -46,16 +47,9 @@ export async function migrateClickHouse(
     for (const query of m.statements(p)) await client.command({ query });
     await client.insert({
       table: `${db}.${SCHEMA_TABLE.name}`,
-      values: [{ version: m.version, applied_at: microsText(nowMicros()) }],
+      values: [{ version: m.version, applied_at: dateTime64Text(nowMicros()) }],
       format: 'JSONEachRow',
     });
   }
   return { from, to: Math.max(from, CLICKHOUSE_SCHEMA_VERSION) };
-}
-
-/** µs since the epoch as DateTime64(6) text, `2025-01-01 00:00:00.000000` (UTC). */
-export function microsText(micros: bigint): string {
-  const seconds = micros / 1_000_000n;
-  const fraction = (micros % 1_000_000n).toString().padStart(6, '0');
-  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${fraction}`;
 }

@@ -13,8 +13,12 @@
  * - `rollup_15m`: per customer and 15-minute slot, revenue, costs, records — SummingMergeTree (a change is a row of
  *   differences: a span moving to another customer adds −x there and +x here). Customer '' = unattributed.
  * - `customers`: one row per external id, ReplacingMergeTree(updated_at).
+ * - `records_to_rollup`: a materialized view adding each newly written record (`row_version = 1`) to `rollup_15m` in
+ *   the same insert — atomic with the records, and dropped with them when their deduplication token repeats. Re-writes
+ *   (`row_version > 1`: attribution settling, re-pricing) are not counted by it: their writer inserts the rollup's
+ *   differences itself, first, under a token made of the change (docs/clickhouse.md, "Writes").
  */
-import { createTable, type Placement, type TableSpec } from './ddl.ts';
+import { createTable, identifier, localName, type Placement, type TableSpec } from './ddl.ts';
 
 const MONEY = 'Decimal(38, 12)';
 const TIME = "DateTime64(6, 'UTC')";
@@ -92,6 +96,18 @@ export const CUSTOMERS: TableSpec = {
   shardBy: 'cityHash64(external_id)',
 };
 
+/** The view feeding the rollup from new records (on a cluster: from each shard's local records, through the
+ * Distributed rollup, which re-shards by customer). */
+export function rollupView(p: Placement): string {
+  const db = identifier('database', p.database);
+  const cluster = p.cluster === undefined ? '' : ` ON CLUSTER ${identifier('cluster', p.cluster)}`;
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.records_to_rollup${cluster} TO ${db}.${ROLLUP.name} AS
+SELECT ifNull(customer_id, '') AS customer_id, toStartOfInterval(ts, INTERVAL 15 MINUTE) AS slot,
+  toDecimal128(sum(ifNull(revenue_amount, toDecimal128(0, 12))), 12) AS revenue,
+  toDecimal128(sum(ifNull(cost_amount, toDecimal128(0, 12))), 12) AS costs, toInt64(count()) AS records
+FROM ${db}.${localName(RECORDS, p)} WHERE row_version = 1 GROUP BY customer_id, slot`;
+}
+
 export interface ClickHouseMigration {
   readonly version: number;
   readonly what: string;
@@ -101,8 +117,8 @@ export interface ClickHouseMigration {
 export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
   {
     version: 1,
-    what: 'records, rollup_15m, customers',
-    statements: (p) => [RECORDS, ROLLUP, CUSTOMERS].flatMap((t) => createTable(t, p)),
+    what: 'records, rollup_15m (fed by records_to_rollup), customers',
+    statements: (p) => [...[RECORDS, ROLLUP, CUSTOMERS].flatMap((t) => createTable(t, p)), rollupView(p)],
   },
 ];
 

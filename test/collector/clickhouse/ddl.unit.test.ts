@@ -48,7 +48,13 @@ ENGINE = Distributed(prod, costtrace, rollup_15m_local, cityHash64(customer_id))
 
   it('puts every statement of every migration ON CLUSTER, and every sharded table behind a Distributed one', () => {
     const statements = CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements(cluster));
-    for (const s of statements) expect(s).toMatch(/^CREATE TABLE IF NOT EXISTS costtrace\.\w+ ON CLUSTER prod /);
+    for (const s of statements) {
+      expect(s).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS costtrace\.\w+ ON CLUSTER prod /);
+    }
+    // The rollup's view reads each shard's local records and writes through the Distributed rollup.
+    expect(statements.at(-1)).toMatch(
+      /TO costtrace\.rollup_15m AS\n[\s\S]*FROM costtrace\.records_local WHERE row_version = 1/,
+    );
     const locals = statements.filter((s) => / ENGINE = Replicated/.test(s)).map((s) => /costtrace\.(\w+)/.exec(s)?.[1]);
     const distributed = statements
       .filter((s) => /ENGINE = Distributed/.test(s))

@@ -1,8 +1,8 @@
 /**
  * The ClickHouse store's schema on the real engine (clickhouse:dev, chdb behind ClickHouse's HTTP interface), through
  * the official client: created from nothing, idempotent, converging when two collectors start at once, refusing a
- * newer schema; the tables behave as the store relies on (a row stored twice collapses, a re-written row replaces
- * its first version, rollup differences sum, money exact); and the generated cluster DDL parses as ClickHouse SQL.
+ * newer schema; the tables behave as the store relies on (new rows reach the rollup once through the view, a retried
+ * insert is dropped with its view, a re-written row replaces its first version, rollup differences sum, money exact); and the generated cluster DDL parses as ClickHouse SQL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,7 @@ describe('ClickHouse schema', () => {
       { name: 'costtrace_schema', engine: 'MergeTree' },
       { name: 'customers', engine: 'ReplacingMergeTree' },
       { name: 'records', engine: 'ReplacingMergeTree' },
+      { name: 'records_to_rollup', engine: 'MaterializedView' },
       { name: 'rollup_15m', engine: 'SummingMergeTree' },
     ]);
     expect(await migrateClickHouse(client, p)).toEqual({ from: 1, to: 1 });
@@ -63,7 +64,7 @@ describe('ClickHouse schema', () => {
       expect(results.map((r) => r.to)).toEqual([1, 1]);
       expect(await clickHouseSchemaVersion(client, p)).toBe(1);
       expect(await rows<{ n: string }>("SELECT count() AS n FROM system.tables WHERE database = 'ct_race'")).toEqual([
-        { n: '4' },
+        { n: '5' },
       ]);
     } finally {
       await other.close();
@@ -82,7 +83,7 @@ describe('ClickHouse schema', () => {
     expect(await rows<{ n: string }>('SELECT count() AS n FROM ct_newer.costtrace_schema')).toEqual([{ n: '2' }]);
   });
 
-  it('holds what the store relies on: duplicates collapse, a re-written row replaces its first version, exactly', async () => {
+  it('holds what the store relies on: new rows reach the rollup once, a retried insert and re-writes do not', async () => {
     const p = { database: 'ct_rows' };
     await migrateClickHouse(client, p);
     const span = {
@@ -102,14 +103,43 @@ describe('ClickHouse schema', () => {
       root_pending: false,
       row_version: 1,
     };
-    // Stored twice (a re-send the writer could not see), then settled: written again with a higher version.
-    await client.insert({ table: 'ct_rows.records', values: [span], format: 'JSONEachRow' });
-    await client.insert({ table: 'ct_rows.records', values: [span], format: 'JSONEachRow' });
+    const rollup = () =>
+      rows<Record<string, unknown>>(
+        `SELECT customer_id, toString(sum(costs)) AS c, sum(records) AS n FROM ct_rows.rollup_15m
+         GROUP BY customer_id HAVING n != 0 ORDER BY customer_id`,
+      );
+    // Written pending (no customer yet), then the same insert retried after a lost answer: dropped, view included.
+    const token = { insert_deduplication_token: 'batch-1' };
+    await client.insert({
+      table: 'ct_rows.records',
+      values: [span],
+      format: 'JSONEachRow',
+      clickhouse_settings: token,
+    });
+    await client.insert({
+      table: 'ct_rows.records',
+      values: [span],
+      format: 'JSONEachRow',
+      clickhouse_settings: token,
+    });
+    expect(await rollup()).toEqual([{ customer_id: '', c: '12345678901234567890123456.000000000001', n: '1' }]);
+    // Settled: the rollup's differences first (the writer's), then the row again with a higher version, which the
+    // view leaves alone and FINAL reads instead of the first.
+    const slot = '2025-01-01 00:00:00.000000';
+    await client.insert({
+      table: 'ct_rows.rollup_15m',
+      values: [
+        { customer_id: '', slot, revenue: '0', costs: '-12345678901234567890123456.000000000001', records: -1 },
+        { customer_id: 'acme', slot, revenue: '0', costs: '12345678901234567890123456.000000000001', records: 1 },
+      ],
+      format: 'JSONEachRow',
+    });
     await client.insert({
       table: 'ct_rows.records',
       values: [{ ...span, attribution_pending: false, customer_id: 'acme', row_version: 2 }],
       format: 'JSONEachRow',
     });
+    expect(await rollup()).toEqual([{ customer_id: 'acme', c: '12345678901234567890123456.000000000001', n: '1' }]);
     expect(
       await rows<Record<string, unknown>>(
         'SELECT customer_id, attribution_pending, toString(cost_amount) AS cost, count() OVER () AS n FROM ct_rows.records FINAL',
@@ -117,23 +147,6 @@ describe('ClickHouse schema', () => {
     ).toEqual([
       { customer_id: 'acme', attribution_pending: false, cost: '12345678901234567890123456.000000000001', n: '1' },
     ]);
-    // A span moving between customers: differences in the rollup, summed exactly.
-    const slot = '2025-01-01 00:00:00.000000';
-    await client.insert({
-      table: 'ct_rows.rollup_15m',
-      values: [
-        { customer_id: '', slot, revenue: '0', costs: '0.100000000001', records: 1 },
-        { customer_id: '', slot, revenue: '0', costs: '-0.100000000001', records: -1 },
-        { customer_id: 'acme', slot, revenue: '0', costs: '0.100000000001', records: 1 },
-      ],
-      format: 'JSONEachRow',
-    });
-    expect(
-      await rows<Record<string, unknown>>(
-        `SELECT customer_id, toString(sum(costs)) AS c, sum(records) AS n FROM ct_rows.rollup_15m
-         GROUP BY customer_id HAVING n != 0 ORDER BY customer_id`,
-      ),
-    ).toEqual([{ customer_id: 'acme', c: '0.100000000001', n: '1' }]);
   });
 
   it('generates cluster DDL that parses as ClickHouse SQL (it cannot run here: no Keeper, no cluster)', async () => {
