@@ -4,38 +4,24 @@
  * newer schema; the tables behave as the store relies on (new rows reach the rollup once through the view, a retried
  * insert is dropped with its view, a re-written row replaces its first version, rollup differences sum, money exact); and the generated cluster DDL parses as ClickHouse SQL.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, createTable } from '../../../collector/clickhouse/ddl.ts';
 import { clickHouseSchemaVersion, migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
 import { CLICKHOUSE_MIGRATIONS, SCHEMA_TABLE } from '../../../collector/clickhouse/schema.ts';
-import { type ClickHouseDevProcess, startClickHouseDevProcess } from '../../../examples/support/clickhouse/start.ts';
+import { startTestClickHouse, type TestClickHouse } from '../../helpers/clickhouse.ts';
 
-let dir: string;
-let dev: ClickHouseDevProcess;
+let ch: TestClickHouse;
 let client: ClickHouseClient;
-const rows = async <T>(query: string) =>
-  (await (
-    await client.query({
-      query,
-      format: 'JSONEachRow',
-      clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1 },
-    })
-  ).json()) as T[];
+const rows = <T>(query: string) => ch.rows<T>(query);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'costtrace-chschema-'));
-  dev = await startClickHouseDevProcess(join(dir, 'data'));
-  client = createClient({ url: dev.url, log: { level: ClickHouseLogLevel.OFF } });
+  ch = await startTestClickHouse('chschema');
+  client = ch.client;
 }, 240_000);
 
 afterAll(async () => {
-  await client?.close();
-  await dev?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await ch?.close();
 });
 
 describe('ClickHouse schema', () => {
@@ -58,16 +44,14 @@ describe('ClickHouse schema', () => {
 
   it('converges when two collectors migrate the same database at once', async () => {
     const p = { database: 'ct_race' };
-    const other = createClient({ url: dev.url, log: { level: ClickHouseLogLevel.OFF } });
-    try {
+    const other = ch.newClient();
+    {
       const results = await Promise.all([migrateClickHouse(client, p), migrateClickHouse(other, p)]);
       expect(results.map((r) => r.to)).toEqual([1, 1]);
       expect(await clickHouseSchemaVersion(client, p)).toBe(1);
       expect(await rows<{ n: string }>("SELECT count() AS n FROM system.tables WHERE database = 'ct_race'")).toEqual([
         { n: '5' },
       ]);
-    } finally {
-      await other.close();
     }
   });
 

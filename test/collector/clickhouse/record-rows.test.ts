@@ -4,22 +4,17 @@
  * back from ClickHouse equals the DuckDB row's. Re-sends are found by identity, a batch sent again is dropped by its
  * deduplication token, and a duplicate that slips through collapses under FINAL.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
 import { identityKey, insertRecordRows, spanRow, storedSpanKeys } from '../../../collector/clickhouse/record-rows.ts';
 import { microsOfDateTime64 } from '../../../collector/clickhouse/values.ts';
-import { type ClickHouseDevProcess, startClickHouseDevProcess } from '../../../examples/support/clickhouse/start.ts';
-import type { AttributedSpan } from '../../../src/records.ts';
+import { startTestClickHouse, storeInBoth, type TestClickHouse } from '../../helpers/clickhouse.ts';
 import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
-import { jsonRequest, type SpanSpec } from '../../helpers/otlp.ts';
+import type { SpanSpec } from '../../helpers/otlp.ts';
 
 const p = { database: 'ct_rows' };
-let dir: string;
-let dev: ClickHouseDevProcess;
+let ch: TestClickHouse;
 let client: ClickHouseClient;
 let duck: TestCollector;
 
@@ -57,50 +52,30 @@ const SPANS: SpanSpec[] = [
   },
 ];
 
-async function chRows(query: string): Promise<Array<Record<string, unknown>>> {
-  const r = await client.query({
-    query,
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1 },
-  });
-  return (await r.json()) as Array<Record<string, unknown>>;
-}
+const chRows = (query: string) => ch.rows(query);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'costtrace-chrows-'));
-  dev = await startClickHouseDevProcess(join(dir, 'data'));
-  client = createClient({ url: dev.url, log: { level: ClickHouseLogLevel.OFF } });
+  ch = await startTestClickHouse('chrows');
+  client = ch.client;
   await migrateClickHouse(client, p);
   duck = await startTestCollector();
 }, 240_000);
 
 afterAll(async () => {
   await duck?.close();
-  await client?.close();
-  await dev?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await ch?.close();
 });
 
 describe('ClickHouse record rows', () => {
   it('hold every field the DuckDB store keeps for the same spans, exactly', async () => {
-    const body = JSON.stringify(jsonRequest(SPANS, { 'service.name': 'api', 'customer.id': 'tenant-r' }));
-    const res = await fetch(`${duck.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
-    expect(res.status).toBe(200);
-    // The same request through the collector's own decode and pricing; roots, so attribution is the span's own.
-    const { records } = await duck.collector.decoder.decode('json', Buffer.from(body));
-    const spans: AttributedSpan[] = records.map((record) => ({
-      record,
-      attribution: { chainCustomer: record.customerOwn, pending: false },
-    }));
-    const ingestedAt = 1_735_700_000_123_456n;
-    await insertRecordRows(
+    // The same request through the collector's own decode and pricing, stored in both.
+    await storeInBoth(
+      duck,
       client,
       p,
-      spans.map((s) => spanRow(s, ingestedAt)),
+      SPANS,
+      { 'service.name': 'api', 'customer.id': 'tenant-r' },
+      1_735_700_000_123_456n,
     );
     const FIELDS = `source, trace_id, span_id, parent_span_id, name, kind, service_name, scope_name,
       start_time_unix_nano::VARCHAR AS start_ns, end_time_unix_nano::VARCHAR AS end_ns, status_code, customer_own,
