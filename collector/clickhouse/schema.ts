@@ -12,7 +12,10 @@
  *   retention drops or rewrites whole months; a read of a window prunes the others.
  * - `rollup_15m`: per customer and 15-minute slot, revenue, costs, records — SummingMergeTree (a change is a row of
  *   differences: a span moving to another customer adds −x there and +x here). Customer '' = unattributed.
- * - `customers`: one row per external id, ReplacingMergeTree(updated_at).
+ * - `customers`: what was learnt of each customer, a row per change (first sighting, an earlier sighting, an upsert
+ *   through the API); its current state is their aggregate (customers.ts `CUSTOMER_STATE`): created_at the latest
+ *   upsert's if any, else the earliest sighting; name and email the latest given. The writer adds a row only when
+ *   something changed, so the table grows with customers, not spans.
  * - `records_to_rollup`: a materialized view adding each newly written record (`row_version = 1`) to `rollup_15m` in
  *   the same insert — atomic with the records, and dropped with them when their deduplication token repeats. Re-writes
  *   (`row_version > 1`: attribution settling, re-pricing) are not counted by it: their writer inserts the rollup's
@@ -90,9 +93,8 @@ export const CUSTOMERS: TableSpec = {
     'created_explicitly Bool',
     `updated_at ${TIME}`,
   ],
-  engine: 'ReplacingMergeTree',
-  engineArgs: ['updated_at'],
-  orderBy: 'external_id',
+  engine: 'MergeTree',
+  orderBy: '(external_id, updated_at)',
   shardBy: 'cityHash64(external_id)',
 };
 

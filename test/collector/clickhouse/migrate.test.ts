@@ -33,7 +33,7 @@ describe('ClickHouse schema', () => {
     );
     expect(tables).toEqual([
       { name: 'costtrace_schema', engine: 'MergeTree' },
-      { name: 'customers', engine: 'ReplacingMergeTree' },
+      { name: 'customers', engine: 'MergeTree' },
       { name: 'records', engine: 'ReplacingMergeTree' },
       { name: 'records_to_rollup', engine: 'MaterializedView' },
       { name: 'rollup_15m', engine: 'SummingMergeTree' },
