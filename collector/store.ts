@@ -16,8 +16,9 @@ import type { MeterProjection } from './features/meters/meters.ts';
 import { createMeterService } from './features/meters/service.ts';
 import { traceRemoved } from './features/retention/retention.ts';
 import type { Interval, OffsetSegment } from './metrics/calendar.ts';
+import type { CustomerMetricsQuery } from './metrics/customer-sorts.ts';
 import { costDrivers, type GroupBy } from './reads/cost-driver-reads.ts';
-import { type CustomerSort, customerMetrics } from './reads/customer-metric-reads.ts';
+import { customerMetrics } from './reads/customer-metric-reads.ts';
 import { bucketSums, customerKeysOf, type MetricScope, rangeTotals } from './reads/metric-reads.ts';
 import { unpricedModels } from './reads/price-reads.ts';
 import { listTraces, readTraceSpans, type TraceListQuery } from './reads/span-reads.ts';
@@ -47,14 +48,7 @@ export function createStore(db: Database, queue: IngestQueue, memory: WriterMemo
     bucketSums: (scope: MetricScope, interval: Interval, segments: readonly OffsetSegment[]) =>
       db.read((c) => bucketSums(c, scope, interval, segments)),
     rangeTotals: (scope: MetricScope) => db.read((c) => rangeTotals(c, scope)),
-    customerMetrics: (q: {
-      fromMicros: bigint;
-      toMicros: bigint;
-      sort: CustomerSort;
-      limit: number;
-      offset: number;
-      query?: string;
-    }) => db.read((c) => customerMetrics(c, q)),
+    customerMetrics: (q: CustomerMetricsQuery) => db.read((c) => customerMetrics(c, q)),
     costDrivers: (
       window: { fromMicros: bigint; toMicros: bigint },
       customerId: string | undefined,

@@ -8,35 +8,13 @@ import type { Picocents } from '../../src/money.ts';
 import { decimal } from '../db/money-values.ts';
 import { col, num, one, textOrNull } from '../db/sql.ts';
 import { UNATTRIBUTED_KEY } from '../derived/rollup.ts';
+import { CUSTOMER_SORTS, type CustomerMetricsQuery, type CustomerMetricsRow } from '../metrics/customer-sorts.ts';
 
-export const CUSTOMER_SORTS = {
-  '-profit': 'profit DESC, external_id',
-  profit: 'profit ASC, external_id',
-  '-costs': 'costs DESC, external_id',
-  costs: 'costs ASC, external_id',
-  '-revenue': 'revenue DESC, external_id',
-  revenue: 'revenue ASC, external_id',
-  '-ltv': 'ltv DESC, external_id',
-  ltv: 'ltv ASC, external_id',
-  '-margin': 'margin DESC NULLS LAST, external_id',
-  margin: 'margin ASC NULLS LAST, external_id',
-} as const;
-export type CustomerSort = keyof typeof CUSTOMER_SORTS;
-
-export interface CustomerMetricsRow {
-  readonly externalId: string;
-  readonly name: string | null;
-  readonly createdAt: string;
-  readonly revenue: Picocents;
-  readonly costs: Picocents;
-  /** The part of `costs` that is fixed bills allocated to the customer (price book `fixed`). */
-  readonly allocatedCosts: Picocents;
-  readonly ltv: Picocents;
-}
+export { CUSTOMER_SORTS, type CustomerMetricsRow, type CustomerSort } from '../metrics/customer-sorts.ts';
 
 export async function customerMetrics(
   conn: DuckDBConnection,
-  q: { fromMicros: bigint; toMicros: bigint; sort: CustomerSort; limit: number; offset: number; query?: string },
+  q: CustomerMetricsQuery,
 ): Promise<{ rows: CustomerMetricsRow[]; total: number; allCosts: Picocents; unattributedCosts: Picocents }> {
   const search = q.query ? `AND contains(lower(c.external_id || ' ' || coalesce(c.name, '')), lower(?))` : '';
   const reader = await conn.runAndReadAll(

@@ -7,9 +7,13 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customerMetrics } from '../../../collector/clickhouse/customer-metrics.ts';
+import { ClickHouseCustomers } from '../../../collector/clickhouse/customers.ts';
 import * as chReads from '../../../collector/clickhouse/metric-reads.ts';
 import { migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
 import { type Interval, offsetSegments } from '../../../collector/metrics/calendar.ts';
+import { CUSTOMER_SORTS, type CustomerSort } from '../../../collector/metrics/customer-sorts.ts';
+import { customerMetrics as duckCustomerMetrics } from '../../../collector/reads/customer-metric-reads.ts';
 import * as duckReads from '../../../collector/reads/metric-reads.ts';
 import { startTestClickHouse, storeInBoth, type TestClickHouse } from '../../helpers/clickhouse.ts';
 import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
@@ -69,6 +73,13 @@ beforeAll(async () => {
   duck = await startTestCollector();
   const records = await storeInBoth(duck, client, p, spans(), { 'service.name': 'api' }, 1_767_225_600_000_000n);
   expect(records).toHaveLength(1303);
+  // The customers the writer sights: each one's earliest start.
+  const sightings = new Map<string, bigint>();
+  for (const r of records) {
+    const us = r.startTimeUnixNano / 1000n;
+    if (r.customerOwn !== null && us < (sightings.get(r.customerOwn) ?? us + 1n)) sightings.set(r.customerOwn, us);
+  }
+  await (await ClickHouseCustomers.load(client, p)).record(sightings, 1_767_225_600_000_000n);
 }, 240_000);
 
 afterAll(async () => {
@@ -123,5 +134,32 @@ describe('metrics on ClickHouse equal DuckDB for the same spans', () => {
       }
     }
     expect(compared).toBe(36);
+  }, 120_000);
+
+  it('answers the customers question (every sort, paged, searched) exactly as the DuckDB store', async () => {
+    const windows = [
+      { fromMicros: BigInt(MS_2025) * 1000n, toMicros: BigInt(Date.UTC(2026, 0, 1)) * 1000n },
+      { fromMicros: BigInt(Date.UTC(2025, 5, 1)) * 1000n, toMicros: BigInt(Date.UTC(2025, 6, 1)) * 1000n },
+      { fromMicros: BigInt(MS_2025) * 1000n - 1000n, toMicros: BigInt(MS_2025) * 1000n + 1000n }, // before most
+    ];
+    const pages = [
+      { limit: 100, offset: 0 },
+      { limit: 2, offset: 1 },
+      { limit: 5, offset: 100 },
+      { limit: 100, offset: 0, query: 'AC' },
+    ];
+    let compared = 0;
+    for (const w of windows) {
+      for (const sort of Object.keys(CUSTOMER_SORTS) as CustomerSort[]) {
+        for (const page of pages) {
+          const q = { ...w, sort, ...page };
+          const want = await duck.collector.db.read((c) => duckCustomerMetrics(c, q));
+          const got = await customerMetrics(client, p, q);
+          expect({ q, got }).toEqual({ q, got: want });
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(120);
   }, 120_000);
 });
