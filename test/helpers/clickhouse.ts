@@ -7,11 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { afterAll, beforeAll } from 'vitest';
 import type { Placement } from '../../collector/clickhouse/ddl.ts';
+import { migrateClickHouse } from '../../collector/clickhouse/migrate.ts';
 import { insertRecordRows, spanRow } from '../../collector/clickhouse/record-rows.ts';
+import type { CollectorOptions } from '../../collector/collector.ts';
 import { type ClickHouseDevProcess, startClickHouseDevProcess } from '../../examples/support/clickhouse/start.ts';
 import type { SpanRecord } from '../../src/records.ts';
-import type { TestCollector } from './collector.ts';
+import { startTestCollector, type TestCollector } from './collector.ts';
 import { jsonRequest, type SpanSpec } from './otlp.ts';
 
 export interface TestClickHouse {
@@ -79,4 +82,42 @@ export async function storeInBoth(
   );
   for (let i = 0; i < rows.length; i += 400) await insertRecordRows(client, p, rows.slice(i, i + 400));
   return records;
+}
+
+export interface BothStores {
+  readonly ch: TestClickHouse;
+  readonly client: ClickHouseClient;
+  readonly duck: TestCollector;
+}
+
+/**
+ * A test file's two stores: a ClickHouse with `p`'s database migrated, and a DuckDB test collector — started before
+ * its tests and closed after them (vitest hooks registered here). Read the fields inside tests.
+ */
+export function bothStores(name: string, p: Placement, collector: Partial<CollectorOptions> = {}): BothStores {
+  let started: { ch: TestClickHouse; duck: TestCollector } | undefined;
+  beforeAll(async () => {
+    const ch = await startTestClickHouse(name);
+    await migrateClickHouse(ch.client, p);
+    started = { ch, duck: await startTestCollector(collector) };
+  }, 240_000);
+  afterAll(async () => {
+    await started?.duck.close();
+    await started?.ch.close();
+  });
+  const get = () => {
+    if (started === undefined) throw new Error('bothStores: read inside a test (the stores start in beforeAll)');
+    return started;
+  };
+  return {
+    get ch() {
+      return get().ch;
+    },
+    get client() {
+      return get().ch.client;
+    },
+    get duck() {
+      return get().duck;
+    },
+  };
 }

@@ -3,37 +3,21 @@
  * later) and the same upserts through the API (with and without created_at, name and email kept unless given anew)
  * give the same customer list — searched, paged — and the same single customers, after a restart of the registry too.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ClickHouseCustomers,
   listClickHouseCustomers,
   readClickHouseCustomer,
 } from '../../../collector/clickhouse/customers.ts';
-import { migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
-import { startTestClickHouse, type TestClickHouse } from '../../helpers/clickhouse.ts';
-import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
+import { bothStores } from '../../helpers/clickhouse.ts';
 import { jsonRequest, type SpanSpec } from '../../helpers/otlp.ts';
 
 const p = { database: 'ct_customers' };
 const DAY_US = 86_400_000_000n;
 const T0_US = 1_735_689_600_000_000n; // 2025-01-01
 const NOW_US = T0_US + 400n * DAY_US;
-let ch: TestClickHouse;
-let client: ClickHouseClient;
-let duck: TestCollector;
 
-beforeAll(async () => {
-  ch = await startTestClickHouse('chcustomers');
-  client = ch.client;
-  await migrateClickHouse(client, p);
-  duck = await startTestCollector({ nowMicros: () => NOW_US });
-}, 240_000);
-
-afterAll(async () => {
-  await duck?.close();
-  await ch?.close();
-});
+const both = bothStores('chcustomers', p, { nowMicros: () => NOW_US });
 
 type Step =
   | { spans: Array<[customer: string, day: bigint]> }
@@ -74,7 +58,7 @@ const STEPS: Step[] = [
 
 describe('customers on ClickHouse equal DuckDB', () => {
   it('lists, searches, pages and reads the same customers after the same sightings and upserts', async () => {
-    let registry = await ClickHouseCustomers.load(client, p);
+    let registry = await ClickHouseCustomers.load(both.client, p);
     let n = 0;
     for (const step of STEPS) {
       if ('spans' in step) {
@@ -89,7 +73,7 @@ describe('customers on ClickHouse equal DuckDB', () => {
             attributes: { 'customer.id': customer, '_cost.amount': '1' },
           };
         });
-        const res = await fetch(`${duck.url}/v1/traces`, {
+        const res = await fetch(`${both.duck.url}/v1/traces`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(jsonRequest(spans)),
@@ -105,7 +89,7 @@ describe('customers on ClickHouse equal DuckDB', () => {
         await registry.record(sightings, NOW_US);
       } else {
         const u = step.upsert;
-        const res = await fetch(`${duck.url}/v1/customers`, {
+        const res = await fetch(`${both.duck.url}/v1/customers`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(u),
@@ -122,7 +106,7 @@ describe('customers on ClickHouse equal DuckDB', () => {
         );
       }
       // A restart in the middle: the registry reloads what ClickHouse holds.
-      if (step === STEPS[5]) registry = await ClickHouseCustomers.load(client, p);
+      if (step === STEPS[5]) registry = await ClickHouseCustomers.load(both.client, p);
     }
     const queries = [
       { limit: 100, offset: 0 },
@@ -135,21 +119,21 @@ describe('customers on ClickHouse equal DuckDB', () => {
     for (const q of queries) {
       const search = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
       if (q.query) search.set('query', q.query);
-      const want = (await (await fetch(`${duck.url}/v1/customers?${search}`)).json()) as {
+      const want = (await (await fetch(`${both.duck.url}/v1/customers?${search}`)).json()) as {
         items: unknown[];
         pagination: { total_count: number };
       };
-      const got = await listClickHouseCustomers(client, p, q);
+      const got = await listClickHouseCustomers(both.client, p, q);
       expect({ q, got }).toEqual({ q, got: { items: want.items, total: want.pagination.total_count } });
     }
     // By created_at: globex's own (2024-06-01), umbrella's earliest sighting (Jan 2), acme's sighting before its upsert (Jan 5;
     // the later Jan 2 span does not move an upserted customer), initech's (Jan 11), hooli's upsert (now).
-    const all = await listClickHouseCustomers(client, p, { limit: 100, offset: 0 });
+    const all = await listClickHouseCustomers(both.client, p, { limit: 100, offset: 0 });
     expect(all.items.map((c) => c.external_id)).toEqual(['globex', 'umbrella', 'acme', 'initech', 'hooli']);
     for (const id of ['acme', 'globex', 'hooli', 'initech', 'umbrella', 'nobody']) {
-      const res = await fetch(`${duck.url}/v1/customers/${id}`);
+      const res = await fetch(`${both.duck.url}/v1/customers/${id}`);
       const want = res.status === 200 ? await res.json() : null;
-      expect({ id, got: await readClickHouseCustomer(client, p, id) }).toEqual({ id, got: want });
+      expect({ id, got: await readClickHouseCustomer(both.client, p, id) }).toEqual({ id, got: want });
     }
   });
 });

@@ -5,24 +5,18 @@
  * everyone and for one customer, and the totals before a range, are equal to the picocent (spans sit on the DST
  * changes' instants too).
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { customerMetrics } from '../../../collector/clickhouse/customer-metrics.ts';
 import { ClickHouseCustomers } from '../../../collector/clickhouse/customers.ts';
 import * as chReads from '../../../collector/clickhouse/metric-reads.ts';
-import { migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
 import { type Interval, offsetSegments } from '../../../collector/metrics/calendar.ts';
 import { CUSTOMER_SORTS, type CustomerSort } from '../../../collector/metrics/customer-sorts.ts';
 import { customerMetrics as duckCustomerMetrics } from '../../../collector/reads/customer-metric-reads.ts';
 import * as duckReads from '../../../collector/reads/metric-reads.ts';
-import { startTestClickHouse, storeInBoth, type TestClickHouse } from '../../helpers/clickhouse.ts';
-import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
+import { bothStores, storeInBoth } from '../../helpers/clickhouse.ts';
 import type { SpanSpec } from '../../helpers/otlp.ts';
 
 const p = { database: 'ct_metrics' };
-let ch: TestClickHouse;
-let client: ClickHouseClient;
-let duck: TestCollector;
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const MS_2025 = Date.UTC(2025, 0, 1);
@@ -66,12 +60,17 @@ function spans(): SpanSpec[] {
   return out;
 }
 
+const both = bothStores('chmetrics', p);
+
 beforeAll(async () => {
-  ch = await startTestClickHouse('chmetrics');
-  client = ch.client;
-  await migrateClickHouse(client, p);
-  duck = await startTestCollector();
-  const records = await storeInBoth(duck, client, p, spans(), { 'service.name': 'api' }, 1_767_225_600_000_000n);
+  const records = await storeInBoth(
+    both.duck,
+    both.client,
+    p,
+    spans(),
+    { 'service.name': 'api' },
+    1_767_225_600_000_000n,
+  );
   expect(records).toHaveLength(1303);
   // The customers the writer sights: each one's earliest start.
   const sightings = new Map<string, bigint>();
@@ -79,13 +78,8 @@ beforeAll(async () => {
     const us = r.startTimeUnixNano / 1000n;
     if (r.customerOwn !== null && us < (sightings.get(r.customerOwn) ?? us + 1n)) sightings.set(r.customerOwn, us);
   }
-  await (await ClickHouseCustomers.load(client, p)).record(sightings, 1_767_225_600_000_000n);
+  await (await ClickHouseCustomers.load(both.client, p)).record(sightings, 1_767_225_600_000_000n);
 }, 240_000);
-
-afterAll(async () => {
-  await duck?.close();
-  await ch?.close();
-});
 
 const WINDOWS: Array<{ interval: Interval; from: string; to: string }> = [
   { interval: 'hour', from: '2025-03-07', to: '2025-03-12' },
@@ -107,12 +101,14 @@ describe('metrics on ClickHouse equal DuckDB for the same spans', () => {
         for (const customer of [null, 'acme']) {
           const window = { fromMicros: BigInt(fromMs) * 1000n, toMicros: BigInt(toMs) * 1000n };
           const keys =
-            customer === null ? null : await duck.collector.db.read((c) => duckReads.customerKeysOf(c, [customer]));
-          const want = await duck.collector.db.read((c) =>
+            customer === null
+              ? null
+              : await both.duck.collector.db.read((c) => duckReads.customerKeysOf(c, [customer]));
+          const want = await both.duck.collector.db.read((c) =>
             duckReads.bucketSums(c, { ...window, customerKeys: keys }, w.interval, segments),
           );
           const got = await chReads.bucketSums(
-            client,
+            both.client,
             p,
             { ...window, customerIds: customer === null ? null : [customer] },
             w.interval,
@@ -121,10 +117,10 @@ describe('metrics on ClickHouse equal DuckDB for the same spans', () => {
           const sorted = (m: Map<string, unknown>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
           expect(sorted(got), `${tz} ${w.interval} ${w.from} ${customer}`).toEqual(sorted(want));
           expect(want.size).toBeGreaterThan(0);
-          const wantTotals = await duck.collector.db.read((c) =>
+          const wantTotals = await both.duck.collector.db.read((c) =>
             duckReads.rangeTotals(c, { ...window, customerKeys: keys }),
           );
-          const gotTotals = await chReads.rangeTotals(client, p, {
+          const gotTotals = await chReads.rangeTotals(both.client, p, {
             ...window,
             customerIds: customer === null ? null : [customer],
           });
@@ -153,8 +149,8 @@ describe('metrics on ClickHouse equal DuckDB for the same spans', () => {
       for (const sort of Object.keys(CUSTOMER_SORTS) as CustomerSort[]) {
         for (const page of pages) {
           const q = { ...w, sort, ...page };
-          const want = await duck.collector.db.read((c) => duckCustomerMetrics(c, q));
-          const got = await customerMetrics(client, p, q);
+          const want = await both.duck.collector.db.read((c) => duckCustomerMetrics(c, q));
+          const got = await customerMetrics(both.client, p, q);
           expect({ q, got }).toEqual({ q, got: want });
           compared++;
         }

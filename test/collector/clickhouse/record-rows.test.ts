@@ -4,19 +4,13 @@
  * back from ClickHouse equals the DuckDB row's. Re-sends are found by identity, a batch sent again is dropped by its
  * deduplication token, and a duplicate that slips through collapses under FINAL.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateClickHouse } from '../../../collector/clickhouse/migrate.ts';
+import { describe, expect, it } from 'vitest';
 import { identityKey, insertRecordRows, spanRow, storedSpanKeys } from '../../../collector/clickhouse/record-rows.ts';
 import { microsOfDateTime64 } from '../../../collector/clickhouse/values.ts';
-import { startTestClickHouse, storeInBoth, type TestClickHouse } from '../../helpers/clickhouse.ts';
-import { startTestCollector, type TestCollector } from '../../helpers/collector.ts';
+import { bothStores, storeInBoth } from '../../helpers/clickhouse.ts';
 import type { SpanSpec } from '../../helpers/otlp.ts';
 
 const p = { database: 'ct_rows' };
-let ch: TestClickHouse;
-let client: ClickHouseClient;
-let duck: TestCollector;
 
 const START_NS = 1_735_689_600_000_000_000n; // 2025-01-01T00:00:00Z
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
@@ -52,26 +46,16 @@ const SPANS: SpanSpec[] = [
   },
 ];
 
-const chRows = (query: string) => ch.rows(query);
+const chRows = (query: string) => both.ch.rows(query);
 
-beforeAll(async () => {
-  ch = await startTestClickHouse('chrows');
-  client = ch.client;
-  await migrateClickHouse(client, p);
-  duck = await startTestCollector();
-}, 240_000);
-
-afterAll(async () => {
-  await duck?.close();
-  await ch?.close();
-});
+const both = bothStores('chrows', p);
 
 describe('ClickHouse record rows', () => {
   it('hold every field the DuckDB store keeps for the same spans, exactly', async () => {
     // The same request through the collector's own decode and pricing, stored in both.
     await storeInBoth(
-      duck,
-      client,
+      both.duck,
+      both.client,
       p,
       SPANS,
       { 'service.name': 'api', 'customer.id': 'tenant-r' },
@@ -82,7 +66,7 @@ describe('ClickHouse record rows', () => {
       resource_customer, chain_customer, attribution_pending, customer_id, cost_amount::VARCHAR AS cost,
       cost_source, revenue_amount::VARCHAR AS revenue, attributes, llm_vendor, llm_model, root_key, root_pending,
       price_version`;
-    const fromDuck = await duck.collector.db.read(async (conn) =>
+    const fromDuck = await both.duck.collector.db.read(async (conn) =>
       (await conn.runAndReadAll(`SELECT ${FIELDS}, epoch_us(ts)::VARCHAR AS ts_us FROM records ORDER BY span_id`))
         .getRowObjectsJson()
         .map((r) => ({ ...r, cost: normal(r.cost), revenue: normal(r.revenue) })),
@@ -102,7 +86,7 @@ describe('ClickHouse record rows', () => {
     expect(fromDuck).toHaveLength(3);
     expect(fromClickHouse).toEqual(fromDuck);
     // The rollup the view keeps equals the one the DuckDB writer keeps for the same spans.
-    const duckRollup = await duck.collector.db.read(async (conn) =>
+    const duckRollup = await both.duck.collector.db.read(async (conn) =>
       (
         await conn.runAndReadAll(`SELECT coalesce(c.external_id, '') AS customer_id,
              strftime(r.slot, '%Y-%m-%d %H:%M:%S') AS slot, r.revenue::VARCHAR AS revenue, r.costs::VARCHAR AS costs,
@@ -153,8 +137,8 @@ describe('ClickHouse record rows', () => {
         1_736_000_000_000_000n,
       );
     const batch = [row(1, at(1n)), row(2, at(86_400_000_000n)), row(3, at(2n))];
-    await insertRecordRows(client, p, batch);
-    await insertRecordRows(client, p, batch); // a retry after a lost answer: the same token
+    await insertRecordRows(both.client, p, batch);
+    await insertRecordRows(both.client, p, batch); // a retry after a lost answer: the same token
     const count = async (final: boolean) =>
       Number(
         (
@@ -164,7 +148,7 @@ describe('ClickHouse record rows', () => {
         )[0]?.n,
       );
     expect(await count(false)).toBe(3);
-    const stored = await storedSpanKeys(client, p, [
+    const stored = await storedSpanKeys(both.client, p, [
       { traceId: hex(101, 32), spanId: hex(1, 16), tsMicros: at(1n) },
       { traceId: hex(102, 32), spanId: hex(2, 16), tsMicros: at(86_400_000_000n) },
       { traceId: hex(102, 32), spanId: hex(2, 16), tsMicros: at(86_400_000_001n) }, // same ids, another start
@@ -178,7 +162,7 @@ describe('ClickHouse record rows', () => {
     );
     // A re-sent span inside another batch is a new insert: the writer must leave it out (the look-up above); if one
     // slips through, FINAL still counts it once.
-    await insertRecordRows(client, p, [batch[2] as (typeof batch)[number], row(4, at(3n))]);
+    await insertRecordRows(both.client, p, [batch[2] as (typeof batch)[number], row(4, at(3n))]);
     expect(await count(false)).toBe(5);
     expect(await count(true)).toBe(4);
   });
