@@ -5,27 +5,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type Picocents, parseDecimalString } from '../../src/money.ts';
 import type { CostSource, JsonValue } from '../../src/records.ts';
+import { type StoredSpan, TRACE_SORTS, type TraceListQuery, type TraceSummary } from '../core/trace-shapes.ts';
 import { col, mapRows, num, textOrNull } from '../db/sql.ts';
 
-export interface StoredSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string | null;
-  readonly name: string;
-  readonly kind: number;
-  readonly serviceName: string | null;
-  readonly startTimeUnixNano: bigint;
-  readonly endTimeUnixNano: bigint;
-  readonly customerOwn: string | null;
-  readonly chainCustomer: string | null;
-  readonly resourceCustomer: string | null;
-  readonly pending: boolean;
-  readonly costPicocents: Picocents | null;
-  readonly costSource: CostSource | null;
-  readonly priceVersion: number | null;
-  readonly revenuePicocents: Picocents | null;
-  readonly attributes: Record<string, JsonValue>;
-}
+export type { StoredSpan, TraceListQuery, TraceSort, TraceSummary } from '../core/trace-shapes.ts';
+export { TRACE_SORTS } from '../core/trace-shapes.ts';
 
 export async function readTraceSpans(conn: DuckDBConnection, traceId: string): Promise<StoredSpan[]> {
   const reader = await conn.runAndReadAll(
@@ -56,34 +40,6 @@ export async function readTraceSpans(conn: DuckDBConnection, traceId: string): P
     attributes: JSON.parse(String(col(r, 'attributes') ?? '{}')) as Record<string, JsonValue>,
     priceVersion: col(r, 'price_version') === null ? null : num(r, 'price_version'),
   }));
-}
-
-export const TRACE_SORTS = {
-  '-cost': 'cost DESC NULLS LAST, trace_id',
-  cost: 'cost ASC NULLS FIRST, trace_id',
-  '-start_time': 'start_ts DESC, trace_id',
-  start_time: 'start_ts ASC, trace_id',
-} as const;
-export type TraceSort = keyof typeof TRACE_SORTS;
-
-export interface TraceListQuery {
-  readonly customerId?: string;
-  /** Inclusive lower bound, µs since epoch (UTC). */
-  readonly fromMicros?: bigint;
-  /** Exclusive upper bound, µs since epoch (UTC). */
-  readonly toMicros?: bigint;
-  readonly sort: TraceSort;
-  readonly limit: number;
-  readonly offset: number;
-}
-
-export interface TraceSummary {
-  readonly traceId: string;
-  readonly rootName: string;
-  readonly startTimeUnixNano: bigint;
-  readonly spanCount: number;
-  readonly costPicocents: Picocents;
-  readonly unpricedSpans: number;
 }
 
 export async function listTraces(

@@ -12,8 +12,9 @@ import type { Placement } from '../../collector/clickhouse/ddl.ts';
 import { migrateClickHouse } from '../../collector/clickhouse/migrate.ts';
 import { insertRecordRows, spanRow } from '../../collector/clickhouse/record-rows.ts';
 import type { CollectorOptions } from '../../collector/collector.ts';
+import { resolveTrace } from '../../collector/pipeline/attribution.ts';
 import { type ClickHouseDevProcess, startClickHouseDevProcess } from '../../examples/support/clickhouse/start.ts';
-import type { SpanRecord } from '../../src/records.ts';
+import type { Attribution, SpanRecord } from '../../src/records.ts';
 import { startTestCollector, type TestCollector } from './collector.ts';
 import { jsonRequest, type SpanSpec } from './otlp.ts';
 
@@ -58,8 +59,8 @@ export async function startTestClickHouse(name: string): Promise<TestClickHouse>
 
 /**
  * The same OTLP/JSON request stored by a DuckDB test collector and written to ClickHouse as the ClickHouse store
- * writes it (decoded and priced by that collector's own pipeline; roots, so each span's attribution is its own
- * customer). Returns the decoded records.
+ * writes it (decoded and priced by that collector's own pipeline, attributed by its rule with each trace whole in
+ * the request). Returns the decoded records.
  */
 export async function storeInBoth(
   duck: TestCollector,
@@ -77,8 +78,16 @@ export async function storeInBoth(
   });
   if (res.status !== 200) throw new Error(`DuckDB collector answered ${res.status}: ${await res.text()}`);
   const { records } = await duck.collector.decoder.decode('json', Buffer.from(body));
+  // Attribution by the pipeline's own rule, each trace whole in this request (a parent not in it: pending).
+  const byTrace = new Map<string, SpanRecord[]>();
+  for (const r of records) byTrace.set(r.traceId, [...(byTrace.get(r.traceId) ?? []), r]);
+  const attribution = new Map<SpanRecord, Attribution>();
+  for (const spans of byTrace.values()) {
+    const resolved = resolveTrace(spans, () => undefined);
+    for (const s of spans) attribution.set(s, resolved.get(s.spanId) as Attribution);
+  }
   const rows = records.map((record) =>
-    spanRow({ record, attribution: { chainCustomer: record.customerOwn, pending: false } }, ingestedAtMicros),
+    spanRow({ record, attribution: attribution.get(record) as Attribution }, ingestedAtMicros),
   );
   for (let i = 0; i < rows.length; i += 400) await insertRecordRows(client, p, rows.slice(i, i + 400));
   return records;
