@@ -1,6 +1,5 @@
 /** Date parameters of the read API: `YYYY-MM-DD`, a real calendar date in the storable range. */
 
-import { DAY_MICROS } from '../core/time.ts';
 import { InputError } from '../http/errors.ts';
 import { parseLocalDate } from '../metrics/params.ts';
 

@@ -26,7 +26,7 @@ import {
 } from '../../core/limits.ts';
 import type { Database } from '../../db/database.ts';
 import { decimal } from '../../db/money-values.ts';
-import { run, type SqlValue } from '../../db/sql.ts';
+import { run } from '../../db/sql.ts';
 import { exchange, systemResolver } from '../../http/outbound.ts';
 import { type JobTimers, PeriodicJob } from '../../jobs/periodic-job.ts';
 import type { IngestQueue } from '../../writer/ingest-queue.ts';

@@ -9,7 +9,6 @@
  *   stays unattributed (customer null).
  */
 
-import { DAY_MICROS } from '../../core/time.ts';
 import type { FixedBill, PriceBook } from './book.ts';
 import { toUsd } from './fx.ts';
 import { divideHalfEven } from './price-span.ts';
