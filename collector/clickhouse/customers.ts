@@ -118,7 +118,7 @@ export class ClickHouseCustomers {
       table: `${identifier('database', this.p.database)}.customers`,
       values: rows,
       format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: hash.digest('hex') },
+      clickhouse_settings: { insert_deduplication_token: hash.digest('hex'), async_insert: 0 },
     });
   }
 }

@@ -96,7 +96,8 @@ export async function insertRecordRows(
     table: `${identifier('database', p.database)}.records`,
     values: rows as ClickHouseRecordRow[],
     format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: batchToken(rows) },
+    // async_insert off: a server's async-insert queue would not deduplicate by the token (its default here is on).
+    clickhouse_settings: { insert_deduplication_token: batchToken(rows), async_insert: 0 },
   });
 }
 

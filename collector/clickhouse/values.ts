@@ -4,14 +4,21 @@
  */
 import { formatPicocents, type Picocents, parseDecimalString } from '../../src/money.ts';
 
-/** DateTime64(6)'s range in ClickHouse: 1900-01-01 to 2299-12-31 23:59:59.999999 (µs since the epoch). */
-export const MIN_TIME_MICROS = -2_208_988_800_000_000n;
-export const MAX_TIME_MICROS = 10_413_791_999_999_999n;
+/**
+ * The times the ClickHouse store holds (µs since the epoch): 1970-01-01 to 2106-02-07 06:28:15.999999. DateTime64(6)
+ * itself reaches 1900–2299, but the day and slot functions the store's reads and keys use (`toDate`, a `Date`
+ * parameter, `toStartOfInterval`, `toDateTime`) work in `Date`/`DateTime`, which end in 2149 and 2106 and wrap past
+ * them — a 2200 span would land on a 2020 day and a re-send of it would not be found.
+ */
+export const MIN_TIME_MICROS = 0n;
+export const MAX_TIME_MICROS = 4_294_967_295_999_999n;
 
 /** µs since the epoch as DateTime64(6) text, `2025-01-01 00:00:00.000001` (UTC). Throws outside the type's range. */
 export function dateTime64Text(micros: bigint): string {
   if (micros < MIN_TIME_MICROS || micros > MAX_TIME_MICROS) {
-    throw new RangeError(`time ${micros} µs is outside ClickHouse DateTime64's range (1900-01-01 to 2299-12-31)`);
+    throw new RangeError(
+      `time ${micros} µs is outside what the ClickHouse store holds (1970-01-01 to 2106-02-07 06:28:15.999999 UTC)`,
+    );
   }
   const seconds = micros >= 0n ? micros / 1_000_000n : (micros - 999_999n) / 1_000_000n;
   const fraction = (micros - seconds * 1_000_000n).toString().padStart(6, '0');

@@ -128,6 +128,69 @@ describe('clickhouse:dev behind @clickhouse/client', () => {
     expect(res.headers.get('x-clickhouse-exception-code')).toBe('164');
   });
 
+  it('refuses what reaches outside or outlives a request, and a second statement wherever it hides', async () => {
+    const c = client({ password: 'secret' });
+    await c.command({ query: 'CREATE TABLE guarded (s String) ENGINE = MergeTree ORDER BY s' });
+    const raw = (path: string, init: RequestInit = {}) =>
+      fetch(`${dev.url}${path}${path.includes('?') ? '&' : '?'}password=secret`, init);
+    const q = (sql: string) => encodeURIComponent(sql);
+    const refusals: Array<[string, RequestInit, number, string]> = [
+      [
+        `/?query=${q('SELECT 1')}`,
+        { method: 'POST', body: '; CREATE TABLE injected (a UInt8) ENGINE = Memory' },
+        400,
+        '62',
+      ],
+      ['/', { method: 'POST', body: "INSERT INTO guarded FORMAT Values ('v'); DROP TABLE guarded" }, 400, '62'],
+      [`/?query=${q("SELECT * FROM file('/etc/passwd', 'LineAsString')")}`, {}, 403, '497'],
+      [`/?query=${q("SELECT 'x' INTO OUTFILE '/tmp/costtrace-outfile'")}`, {}, 403, '497'],
+      [
+        '/',
+        { method: 'POST', body: "INSERT INTO FUNCTION url('http://127.0.0.1:1/', 'CSV', 'a String') VALUES ('a')" },
+        403,
+        '497',
+      ],
+      ['/', { method: 'POST', body: 'CREATE TEMPORARY TABLE tmp (a UInt8)' }, 400, '1001'],
+      [`/?query=${q('SELECT 1')}&query_id=${q('a\nb')}`, {}, 400, '36'],
+    ];
+    for (const [path, init, status, code] of refusals) {
+      const res = await raw(path, init);
+      expect({
+        path,
+        body: init.body,
+        status: res.status,
+        code: res.headers.get('x-clickhouse-exception-code'),
+      }).toEqual({
+        path,
+        body: init.body,
+        status,
+        code,
+      });
+    }
+    expect(
+      await rowsOf<{ n: string }>(c, "SELECT count() AS n FROM system.tables WHERE name IN ('guarded', 'injected')"),
+    ).toEqual([{ n: '1' }]);
+    // A SET sent as the statement changes nothing after its request: an insert without a token right after is stored.
+    const set = await raw('/', { method: 'POST', body: "SET insert_deduplication_token = 'leak'" });
+    expect(set.status).toBe(200);
+    await c.insert({ table: 'guarded', values: [{ s: 'a' }], format: 'JSONEachRow' });
+    await c.insert({ table: 'guarded', values: [{ s: 'b' }], format: 'JSONEachRow' });
+    expect(await rowsOf<{ n: string }>(c, 'SELECT count() AS n FROM guarded')).toEqual([{ n: '2' }]);
+    // A request line that is not a URL is answered, and the endpoint keeps serving.
+    const { request } = await import('node:http');
+    const port = new URL(dev.url).port;
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = request({ host: '127.0.0.1', port, path: '//[', method: 'GET' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on('error', reject);
+      r.end();
+    });
+    expect(status).toBeGreaterThanOrEqual(400);
+    expect((await c.ping()).success).toBe(true);
+  });
+
   it('keeps each client in its database and its settings to its own query, with requests from many clients at once', async () => {
     const admin = client({ password: 'secret' });
     await admin.command({ query: 'CREATE DATABASE IF NOT EXISTS costtrace_dev' });

@@ -32,4 +32,14 @@ describe('statementShape (what clickhouse:dev reads of a query before running it
     expect(sql.slice(shape.dataOffset)).toBe('\n{"a":"x; DROP TABLE t"}\n');
     expect(statementShape('INSERT INTO t SELECT format FROM s').dataOffset).toBeUndefined();
   });
+
+  it('reads on through Values data (SQL tuples) for a second statement, and names calls and INTO OUTFILE', () => {
+    expect(statementShape("INSERT INTO t FORMAT Values ('a;b'), ('c')").multiStatement).toBe(false);
+    expect(statementShape("INSERT INTO t FORMAT Values ('a'); DROP TABLE t").multiStatement).toBe(true);
+    const shape = statementShape("SELECT count() FROM file ('x', 'CSV') INTO OUTFILE 'y'");
+    expect([...shape.calls].sort()).toEqual(['count', 'file']);
+    expect(shape.intoOutfile).toBe(true);
+    expect(statementShape("SELECT 'into outfile' AS into_outfile").intoOutfile).toBe(false);
+    expect(statementShape('CREATE TEMPORARY TABLE x (a UInt8)').secondWord).toBe('TEMPORARY');
+  });
 });

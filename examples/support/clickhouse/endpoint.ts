@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import type { Session } from './chdb-types.ts';
 import { loadChdb } from './install.ts';
-import { statementShape } from './statement.ts';
+import { type StatementShape, statementShape } from './statement.ts';
 
 export interface ClickHouseDevOptions {
   /** Data directory (kept across restarts). */
@@ -64,7 +64,7 @@ const READ_KINDS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXIST
 
 /** HTTP status ClickHouse answers for an exception code (its `exceptionCodeToHTTPStatus`, for the codes met here). */
 const STATUS_OF_CODE = new Map<number, number>([
-  ...[516, 192, 193, 194, 195, 164].map((c) => [c, 403] as [number, number]), // authentication, readonly
+  ...[516, 192, 193, 194, 195, 164, 497].map((c) => [c, 403] as [number, number]), // authentication, readonly, access
   ...[60, 81, 46, 47, 50, 56, 115].map((c) => [c, 404] as [number, number]), // unknown table, database, setting…
   ...[62, 6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 130, 354, 456, 457].map((c) => [c, 400] as [number, number]),
   [48, 501], // NOT_IMPLEMENTED
@@ -151,6 +151,46 @@ interface Planned {
   readonly format: string;
   readonly queryId: string;
   readonly compress: boolean;
+  /** SET / USE as the statement: over HTTP without a session they change nothing after the request — answered, not run. */
+  readonly sessionStatement: boolean;
+}
+
+/** Names of table functions and engines that reach outside the database (files, URLs, other servers, programs). */
+const OUTSIDE =
+  /^(file|filecluster|url|urlcluster|s3|s3cluster|gcs|hdfs|hdfscluster|azureblobstorage|azureblobstoragecluster|remote|remotesecure|cluster|clusterallreplicas|mysql|postgresql|mongodb|redis|sqlite|jdbc|odbc|executable|executablepool|deltalake|iceberg|hudi|input_file|kafka|rabbitmq|nats)$/;
+
+/** What a real server refuses or confines (its user-files folder, `readonly`): refused here outright. */
+function refuseOutside(shape: StatementShape): void {
+  const reaching = [...shape.calls].find((c) => OUTSIDE.test(c));
+  if (reaching !== undefined) {
+    throw new ClickHouseException(
+      497,
+      'ACCESS_DENIED',
+      `${reaching}(…) reaches outside the database: not allowed by clickhouse:dev`,
+    );
+  }
+  if (shape.intoOutfile) {
+    throw new ClickHouseException(497, 'ACCESS_DENIED', 'INTO OUTFILE writes a file: not allowed by clickhouse:dev');
+  }
+  if (shape.kind === 'CREATE' && shape.secondWord === 'TEMPORARY') {
+    throw new ClickHouseException(
+      1001,
+      'SESSION_NOT_FOUND',
+      'temporary tables need a session (not supported by clickhouse:dev)',
+      400,
+    );
+  }
+}
+
+const QUERY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function queryIdOf(search: URLSearchParams): string {
+  const id = search.get('query_id');
+  if (id === null) return randomUUID();
+  if (!QUERY_ID.test(id)) {
+    throw new ClickHouseException(36, 'BAD_ARGUMENTS', 'query_id must be 1–128 letters, digits, _ . : or -', 400);
+  }
+  return id;
 }
 
 function plan(req: IncomingMessage, url: URL, body: Buffer): Planned {
@@ -166,8 +206,12 @@ function plan(req: IncomingMessage, url: URL, body: Buffer): Planned {
   const urlQuery = search.get('query');
   const text = body.toString('utf8');
   const sql = urlQuery === null ? text : text.length > 0 ? `${urlQuery}\n${text}` : urlQuery;
-  const shape = statementShape(urlQuery ?? text);
+  if (req.method === 'GET' && text.length > 0) {
+    throw new ClickHouseException(164, 'READONLY', 'a GET request carries its query in the URL, not a body');
+  }
+  const shape = statementShape(sql);
   if (shape.multiStatement) throw new ClickHouseException(62, 'SYNTAX_ERROR', 'Multi-statements are not allowed');
+  refuseOutside(shape);
   if (req.method === 'GET' && !READ_KINDS.has(shape.kind)) {
     throw new ClickHouseException(164, 'READONLY', 'Cannot execute query in readonly mode (a GET request)');
   }
@@ -192,7 +236,8 @@ function plan(req: IncomingMessage, url: URL, body: Buffer): Planned {
     settings,
     database,
     format: shape.format ?? search.get('default_format') ?? header('x-clickhouse-format') ?? 'TabSeparated',
-    queryId: search.get('query_id') ?? randomUUID(),
+    queryId: queryIdOf(search),
+    sessionStatement: shape.kind === 'SET' || shape.kind === 'USE',
     compress:
       search.get('enable_http_compression') === '1' &&
       String(req.headers['accept-encoding'] ?? '')
@@ -247,10 +292,11 @@ export async function startClickHouseDev(options: ClickHouseDevOptions): Promise
     });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://clickhouse.dev');
     const base = { 'X-ClickHouse-Server-Display-Name': 'clickhouse-dev', 'X-ClickHouse-Timezone': 'UTC' };
-    let queryId = url.searchParams.get('query_id') ?? randomUUID();
+    // Echoed in a header only once checked (a newline in it would make the answer itself fail).
+    let queryId: string = randomUUID();
     try {
+      const url = new URL(req.url ?? '/', 'http://clickhouse.dev');
       if (
         url.pathname === '/ping' ||
         (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))
@@ -281,6 +327,11 @@ export async function startClickHouseDev(options: ClickHouseDevOptions): Promise
       const body = await readBody(req);
       const p = plan(req, url, body);
       queryId = p.queryId;
+      if (p.sessionStatement) {
+        // What a server without a session does with it: nothing that outlives the request.
+        res.writeHead(200, { ...base, 'X-ClickHouse-Query-Id': queryId, 'X-ClickHouse-Format': p.format }).end();
+        return;
+      }
       const { result, elapsedNs } = await run(p);
       const bytes = Buffer.from(result.bytes);
       const summary = {
@@ -319,7 +370,7 @@ export async function startClickHouseDev(options: ClickHouseDevOptions): Promise
   }
 
   const server: Server = createServer((req, res) => {
-    void handle(req, res);
+    handle(req, res).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

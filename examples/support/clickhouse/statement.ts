@@ -16,6 +16,12 @@ export interface StatementShape {
   readonly dataOffset: number | undefined;
   /** A second statement after a `;`: the HTTP interface refuses it. */
   readonly multiStatement: boolean;
+  /** Words called as functions (lower-cased): `file(`, `url(`… reach outside the database. */
+  readonly calls: ReadonlySet<string>;
+  /** A top-level `INTO OUTFILE` (writes a file on the server's machine). */
+  readonly intoOutfile: boolean;
+  /** The second word, upper-cased (`CREATE TEMPORARY …`). */
+  readonly secondWord: string;
 }
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -56,10 +62,22 @@ function skipBlank(sql: string, i: number): number {
 
 export function statementShape(sql: string): StatementShape {
   let kind = '';
+  let secondWord = '';
   let format: string | undefined;
   let depth = 0;
   let i = skipBlank(sql, 0);
   let previousWord = '';
+  let intoOutfile = false;
+  const calls = new Set<string>();
+  const shape = (dataOffset: number | undefined, multiStatement: boolean): StatementShape => ({
+    kind,
+    format,
+    dataOffset,
+    multiStatement,
+    calls,
+    intoOutfile,
+    secondWord,
+  });
   while (i < sql.length) {
     const c = sql[i] as string;
     if (c === "'" || c === '"' || c === '`') {
@@ -73,18 +91,23 @@ export function statementShape(sql: string): StatementShape {
       i++;
     } else if (c === ';') {
       const rest = skipBlank(sql, i + 1);
-      return { kind, format, dataOffset: undefined, multiStatement: rest < sql.length };
+      return shape(undefined, rest < sql.length);
     } else if (/[A-Za-z_]/.test(c)) {
       WORD.lastIndex = i;
       const word = (WORD.exec(sql) as RegExpExecArray)[0];
       i += word.length;
-      if (kind === '') kind = word.toUpperCase();
+      const upper = word.toUpperCase();
+      if (kind === '') kind = upper;
+      else if (secondWord === '') secondWord = upper;
+      if (sql[skipBlank(sql, i)] === '(') calls.add(word.toLowerCase());
+      if (depth === 0 && previousWord === 'INTO' && upper === 'OUTFILE') intoOutfile = true;
       if (depth === 0 && previousWord === 'FORMAT' && FORMAT_NAME.test(word)) {
         format = word;
-        // An INSERT's data follows its format's name (after one separating blank, as ClickHouse reads it).
-        if (kind === 'INSERT') return { kind, format, dataOffset: i, multiStatement: false };
+        // An INSERT's data follows its format's name (after one separating blank, as ClickHouse reads it); `Values`
+        // data is SQL tuples, read on for a second statement after it.
+        if (kind === 'INSERT' && word !== 'Values') return shape(i, false);
       }
-      previousWord = word.toUpperCase();
+      previousWord = upper;
       continue;
     } else {
       const next = skipBlank(sql, i);
@@ -96,5 +119,5 @@ export function statementShape(sql: string): StatementShape {
     }
     i = skipBlank(sql, i);
   }
-  return { kind, format, dataOffset: undefined, multiStatement: false };
+  return shape(undefined, false);
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { identityKey, insertRecordRows, spanRow, storedSpanKeys } from '../../../collector/clickhouse/record-rows.ts';
-import { microsOfDateTime64 } from '../../../collector/clickhouse/values.ts';
+import { MAX_TIME_MICROS, microsOfDateTime64 } from '../../../collector/clickhouse/values.ts';
 import { bothStores, storeInBoth } from '../../helpers/clickhouse.ts';
 import type { SpanSpec } from '../../helpers/otlp.ts';
 
@@ -165,6 +165,21 @@ describe('ClickHouse record rows', () => {
     await insertRecordRows(both.client, p, [batch[2] as (typeof batch)[number], row(4, at(3n))]);
     expect(await count(false)).toBe(5);
     expect(await count(true)).toBe(4);
+    // The last instant the store holds: found again by its identity, and in its own day and slot (not wrapped).
+    const last = row(9, MAX_TIME_MICROS);
+    await insertRecordRows(both.client, p, [last]);
+    const found = await storedSpanKeys(both.client, p, [
+      { traceId: hex(109, 32), spanId: hex(9, 16), tsMicros: MAX_TIME_MICROS },
+    ]);
+    expect([...found]).toEqual([identityKey(hex(109, 32), hex(9, 16), last.ts)]);
+    expect(
+      await chRows(`SELECT toString(toDate(ts)) AS day, toString(toStartOfInterval(ts, INTERVAL 15 MINUTE)) AS slot
+        FROM ct_rows.records WHERE trace_id = '${hex(109, 32)}'`),
+    ).toEqual([{ day: '2106-02-07', slot: '2106-02-07 06:15:00' }]);
+    const [slotRow] = await chRows(
+      "SELECT count() AS n FROM ct_rows.rollup_15m WHERE slot = toDateTime64('2106-02-07 06:15:00', 6, 'UTC')",
+    );
+    expect(slotRow).toEqual({ n: '1' });
   });
 });
 

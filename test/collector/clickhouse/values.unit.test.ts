@@ -9,12 +9,11 @@ import {
 } from '../../../collector/clickhouse/values.ts';
 
 describe('ClickHouse values', () => {
-  it('writes DateTime64(6) text in UTC and reads it back to the microsecond, before 1970 too', async () => {
+  it('writes DateTime64(6) text in UTC and reads it back to the microsecond', async () => {
     const { default: fc } = await import('fast-check');
     expect(dateTime64Text(1_735_689_600_000_001n)).toBe('2025-01-01 00:00:00.000001');
-    expect(dateTime64Text(-1n)).toBe('1969-12-31 23:59:59.999999');
-    expect(dateTime64Text(MIN_TIME_MICROS)).toBe('1900-01-01 00:00:00.000000');
-    expect(dateTime64Text(MAX_TIME_MICROS)).toBe('2299-12-31 23:59:59.999999');
+    expect(dateTime64Text(MIN_TIME_MICROS)).toBe('1970-01-01 00:00:00.000000');
+    expect(dateTime64Text(MAX_TIME_MICROS)).toBe('2106-02-07 06:28:15.999999');
     fc.assert(
       fc.property(fc.bigInt({ min: MIN_TIME_MICROS, max: MAX_TIME_MICROS }), (us) => {
         expect(microsOfDateTime64(dateTime64Text(us))).toBe(us);
@@ -22,8 +21,8 @@ describe('ClickHouse values', () => {
     );
   });
 
-  it("refuses a time outside DateTime64's range instead of writing a wrong one", () => {
-    expect(() => dateTime64Text(MAX_TIME_MICROS + 1n)).toThrow(/outside ClickHouse DateTime64's range/);
+  it('refuses a time outside what the day and slot functions hold instead of writing a wrong one', () => {
+    expect(() => dateTime64Text(MAX_TIME_MICROS + 1n)).toThrow(/outside what the ClickHouse store holds/);
     expect(() => dateTime64Text(MIN_TIME_MICROS - 1n)).toThrow(RangeError);
   });
 
