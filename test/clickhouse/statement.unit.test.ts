@@ -23,6 +23,8 @@ describe('statementShape (what clickhouse:dev reads of a query before running it
     expect(statementShape('SELECT \'a;b\', `c;d`, "e;f" /* ; */ # ;\n').multiStatement).toBe(false);
     expect(statementShape("SELECT 'it\\'s; still', 'doubled '' ; quote'").multiStatement).toBe(false);
     expect(statementShape("SELECT 'x'; DROP TABLE t").multiStatement).toBe(true);
+    expect(statementShape('SELECT $$a;b$$, $tag$c; $$ d$tag$ AS h').multiStatement).toBe(false);
+    expect(statementShape('SELECT $$a$$; DROP TABLE t').multiStatement).toBe(true);
   });
 
   it('ends an INSERT at its format: what follows is data, never read as SQL', () => {

@@ -5,7 +5,7 @@
  * format's name: what follows is data. Pure.
  *
  * Hand-written rather than a parser library: only tokens matter (quoted strings with `\` escapes and doubled quotes,
- * quoted identifiers, comments), and no maintained ClickHouse SQL tokenizer exists for Node.
+ * heredoc strings, quoted identifiers, comments), and no maintained ClickHouse SQL tokenizer exists for Node.
  */
 export interface StatementShape {
   /** The first keyword, upper-cased (SELECT, INSERT, CREATE…); '' when the query is empty. */
@@ -80,8 +80,14 @@ export function statementShape(sql: string): StatementShape {
   });
   while (i < sql.length) {
     const c = sql[i] as string;
+    const heredoc = c === '$' ? /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 130)) : null;
     if (c === "'" || c === '"' || c === '`') {
       i = skipQuoted(sql, i, c);
+      previousWord = '';
+    } else if (heredoc !== null) {
+      // A heredoc string, `$$…$$` or `$tag$…$tag$`: nothing inside is SQL.
+      const end = sql.indexOf(heredoc[0], i + heredoc[0].length);
+      i = end < 0 ? sql.length : end + heredoc[0].length;
       previousWord = '';
     } else if (c === '(') {
       depth++;
