@@ -6,10 +6,10 @@
  * aggregate, `CUSTOMER_STATE`. The registry in memory knows each customer's state, so a write adds rows only for
  * customers new or seen earlier than before. Inserts carry a token made of their rows (a retry is dropped).
  */
-import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CustomerUpsert } from '../../src/records.ts';
 import { identifier, type Placement } from './ddl.ts';
+import { contentToken } from './record-rows.ts';
 import { dateTime64Text, microsOfDateTime64 } from './values.ts';
 
 /** The current state of every customer, as a subquery over `customers` (`db` the database). */
@@ -112,13 +112,11 @@ export class ClickHouseCustomers {
 
   private async insert(rows: CustomerRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const hash = createHash('sha256');
-    for (const r of rows) hash.update(JSON.stringify(r)).update('\n');
     await this.client.insert({
       table: `${identifier('database', this.p.database)}.customers`,
       values: rows,
       format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: hash.digest('hex'), async_insert: 0 },
+      clickhouse_settings: { insert_deduplication_token: contentToken(rows), async_insert: 0 },
     });
   }
 }

@@ -79,8 +79,8 @@ export function spanRow(span: AttributedSpan, ingestedAtMicros: bigint, rowVersi
   };
 }
 
-/** The insert's deduplication token: the rows' content, so the same batch sent again carries the same token. */
-export function batchToken(rows: readonly ClickHouseRecordRow[]): string {
+/** An insert's deduplication token: its rows' content, so the same rows sent again carry the same token. */
+export function contentToken(rows: readonly unknown[]): string {
   const hash = createHash('sha256');
   for (const r of rows) hash.update(JSON.stringify(r)).update('\n');
   return hash.digest('hex');
@@ -97,7 +97,7 @@ export async function insertRecordRows(
     values: rows as ClickHouseRecordRow[],
     format: 'JSONEachRow',
     // async_insert off: a server's async-insert queue would not deduplicate by the token (its default here is on).
-    clickhouse_settings: { insert_deduplication_token: batchToken(rows), async_insert: 0 },
+    clickhouse_settings: { insert_deduplication_token: contentToken(rows), async_insert: 0 },
   });
 }
 

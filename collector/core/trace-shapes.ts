@@ -3,25 +3,29 @@
  * stored span of a trace, the trace list's query, sorts (each an ORDER BY both engines accept) and rows. Pure.
  */
 import type { Picocents } from '../../src/money.ts';
-import type { CostSource, JsonValue } from '../../src/records.ts';
+import type { JsonValue, SpanRecord } from '../../src/records.ts';
 
-export interface StoredSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string | null;
-  readonly name: string;
-  readonly kind: number;
-  readonly serviceName: string | null;
-  readonly startTimeUnixNano: bigint;
-  readonly endTimeUnixNano: bigint;
-  readonly customerOwn: string | null;
+/** A stored span of a trace: the span's own fields, its attribution, and its attributes parsed. */
+export interface StoredSpan
+  extends Pick<
+    SpanRecord,
+    | 'traceId'
+    | 'spanId'
+    | 'parentSpanId'
+    | 'name'
+    | 'kind'
+    | 'serviceName'
+    | 'startTimeUnixNano'
+    | 'endTimeUnixNano'
+    | 'customerOwn'
+    | 'resourceCustomer'
+    | 'costPicocents'
+    | 'costSource'
+    | 'priceVersion'
+    | 'revenuePicocents'
+  > {
   readonly chainCustomer: string | null;
-  readonly resourceCustomer: string | null;
   readonly pending: boolean;
-  readonly costPicocents: Picocents | null;
-  readonly costSource: CostSource | null;
-  readonly priceVersion: number | null;
-  readonly revenuePicocents: Picocents | null;
   readonly attributes: Record<string, JsonValue>;
 }
 
